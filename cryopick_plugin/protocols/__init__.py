@@ -1,0 +1,4 @@
+"""Scipion protocols of cryopick (pyworkflow discovers them in this module)."""
+from .protocol_import_micrographs import CryopickProtImportMicrographs
+from .protocol_import_coordinates import CryopickProtImportCoordinates
+from .protocol_evaluate import CryopickProtEvaluate
