@@ -1,0 +1,1 @@
+"""cryopick tests: engine unit tests (no Scipion) and Scipion integration tests."""
