@@ -1,0 +1,56 @@
+"""The cryopick command line: evaluate on files, errors as one clear line."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from cryopick_plugin.cli import main
+
+
+def test_evaluate_prints_table_and_writes_json_and_plot(tmp_path, capsys):
+    truth = tmp_path / "truth.json"
+    truth.write_text(json.dumps({"m1.mrc": [[10, 10], [50, 50]], "m2.mrc": [[20, 20]]}))
+    picks = tmp_path / "picks.star"
+    picks.write_text("data_\nloop_\n_rlnMicrographName\n_rlnCoordinateX\n_rlnCoordinateY\n"
+                     "_rlnAutopickFigureOfMerit\nm1.mrc 11 10 0.9\nm1.mrc 90 90 0.8\n"
+                     "m2.mrc 20 22 0.7\n")
+    out, plot = tmp_path / "r.json", tmp_path / "pr.png"
+    assert main(["evaluate", "--picks", str(picks), "--truth", str(truth), "--diameter", "10",
+                 "--out", str(out), "--plot", str(plot)]) == 0
+    printed = capsys.readouterr().out
+    assert "| **all** | 3 | 3 | 2 | 0.667 | 0.667 | 0.667 |" in printed
+    result = json.loads(out.read_text())
+    assert result["overall"]["radius"] == 5.0
+    # ranks: hit (0.9), miss (0.8), hit (0.7) -> AP = (1 + 2/3) / 3
+    assert result["overall"]["ap"] == pytest.approx((1 + 2 / 3) / 3)
+    assert plot.stat().st_size > 1000
+
+
+def test_truth_against_itself(tmp_path, capsys):
+    truth = tmp_path / "t.json"
+    truth.write_text(json.dumps({"a.png": [[1, 2], [30, 40]]}))
+    assert main(["evaluate", "--picks", str(truth), "--truth", str(truth), "--radius", "3"]) == 0
+    assert "| **all** | 2 | 2 | 2 | 1.000 | 1.000 | 1.000 | 1.000 |" in capsys.readouterr().out
+
+
+def test_bad_input_is_one_line_naming_the_file(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{oops")
+    res = subprocess.run([sys.executable, "-m", "cryopick_plugin.cli", "evaluate", "--picks",
+                          str(bad), "--truth", str(bad), "--radius", "3"],
+                         capture_output=True, text=True)
+    assert res.returncode == 2
+    assert res.stderr.startswith("cryopick: error: ") and "bad.json" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_picks_for_unknown_micrographs_need_allow_extra(tmp_path, capsys):
+    truth = tmp_path / "t.json"
+    truth.write_text(json.dumps({"a.png": [[1, 2]]}))
+    picks = tmp_path / "p.json"
+    picks.write_text(json.dumps({"a.png": [[1, 2]], "b.png": [[5, 5]]}))
+    args = ["evaluate", "--picks", str(picks), "--truth", str(truth), "--radius", "3"]
+    assert main(args) == 2
+    assert "absent from the truth" in capsys.readouterr().err
+    assert main(args + ["--allow-extra"]) == 0
