@@ -55,8 +55,13 @@ class CoordinatesImportMixin:
                 COORD_FORMAT_CHOICES[self.coordinatesFormat.get()],
                 self.coordinatesScale.get(), self.invertY.get()]
 
+    def _validate(self):
+        return self._validateCoordinates()
+
     def _validateCoordinates(self):
         errors = []
+        if not self.particleDiameter.get() or self.particleDiameter.get() <= 0:
+            errors.append("The particle diameter must be > 0.")
         path = self.coordinatesPath.get()
         if not path or not os.path.exists(path):
             errors.append(f"Coordinates: {path or '(empty)'} does not exist.")

@@ -39,12 +39,6 @@ class CryopickProtImportCoordinates(CoordinatesImportMixin, ProtParticlePicking)
         self._defineOutputs(outputCoordinates=coord_set)
         self._defineSourceRelation(self.getInputMicrographsPointer(), coord_set)
 
-    def _validate(self):
-        errors = []
-        if not self.particleDiameter.get() or self.particleDiameter.get() <= 0:
-            errors.append("The particle diameter must be > 0.")
-        return errors + self._validateCoordinates()
-
     def _methods(self):
         if not hasattr(self, "outputCoordinates"):
             return []

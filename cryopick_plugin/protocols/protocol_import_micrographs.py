@@ -116,8 +116,6 @@ class CryopickProtImportMicrographs(CoordinatesImportMixin, ProtImport):
             errors.append(str(exc))
         if not self.samplingRate.get() or self.samplingRate.get() <= 0:
             errors.append("The pixel size must be > 0.")
-        if not self.particleDiameter.get() or self.particleDiameter.get() <= 0:
-            errors.append("The particle diameter must be > 0.")
         return errors + self._validateCoordinates()
 
     def _methods(self):

@@ -219,6 +219,13 @@ class TestImportProtocols(BaseTest):
         self.assertIn("no images", errors)
         self.assertIn("pixel size must be > 0", errors)
         self.assertIn("/nonexistent.json does not exist", errors)
+        prot = self.newProtocol(CryopickProtImportCoordinates,
+                                inputMicrographs=self.importMics.outputMicrographs,
+                                coordinatesPath=self.coords["star"], particleDiameter=-5.0,
+                                coordinatesScale=0.0)
+        errors = "\n".join(prot.validate())
+        self.assertIn("particle diameter must be > 0", errors)
+        self.assertIn("scale factor must be > 0", errors)
         mixed = os.path.join(self.root, "mixed")
         os.makedirs(mixed)
         open(os.path.join(mixed, "a.star"), "w").close()
