@@ -1,9 +1,18 @@
 """pytest bootstrap: Scipion reads its configuration from the environment at import time, so
-the headless settings must exist before any test module imports pyworkflow or pwem."""
+the headless settings must exist before any test module imports pyworkflow or pwem.
+
+Test projects go to a temporary folder removed at exit; set CRYOPICK_TEST_USER_DATA to keep
+them somewhere for inspection.
+"""
+import atexit
 import os
+import shutil
 import tempfile
 
 from cryopick_plugin import scipion_env
 
-scipion_env.configure(os.environ.get("CRYOPICK_TEST_USER_DATA")
-                      or tempfile.mkdtemp(prefix="cryopick-scipion-"))
+_kept = os.environ.get("CRYOPICK_TEST_USER_DATA")
+_user_data = _kept or tempfile.mkdtemp(prefix="cryopick-scipion-")
+if not _kept:
+    atexit.register(shutil.rmtree, _user_data, ignore_errors=True)
+scipion_env.configure(_user_data)

@@ -19,7 +19,8 @@ from . import scipion_env
 PROJECT = "cryopick_demo"
 
 
-def _launch(project, prot):
+def _launch(project, prot, label):
+    prot.setObjLabel(label)
     start = time.time()
     print(f"-> {prot.getObjLabel()} ...", flush=True)
     project.launchProtocol(prot, wait=True)
@@ -57,21 +58,22 @@ def run(out, n_micrographs=6, seed=0):
 
     diameter = data["particle_diameter_a"]
     imported = _launch(project, project.newProtocol(
-        CryopickProtImportMicrographs, objLabel="import micrographs + hand-picked labels",
+        CryopickProtImportMicrographs,
         filesPath=os.path.join(data_dir, "micrographs"), samplingRate=data["pixel_size"],
         voltage=data["voltage_kv"], sphericalAberration=data["spherical_aberration_mm"],
         amplitudeContrast=data["amplitude_contrast"],
         coordinatesPath=os.path.join(data_dir, "labels", "coordinates.json"),
-        particleDiameter=diameter))
+        particleDiameter=diameter), "import micrographs + hand-picked labels")
     truth = _launch(project, project.newProtocol(
-        CryopickProtImportCoordinates, objLabel="import true particles",
+        CryopickProtImportCoordinates,
         inputMicrographs=imported.outputMicrographs,
         coordinatesPath=os.path.join(data_dir, "truth", "coordinates.star"),
-        particleDiameter=diameter))
+        particleDiameter=diameter), "import true particles")
     evaluation = _launch(project, project.newProtocol(
-        CryopickProtEvaluate, objLabel="evaluate hand-picked labels vs truth",
+        CryopickProtEvaluate,
         inputCoordinates=imported.outputCoordinates,
-        referenceCoordinates=truth.outputCoordinates, particleDiameter=diameter))
+        referenceCoordinates=truth.outputCoordinates, particleDiameter=diameter),
+        "evaluate hand-picked labels vs truth")
 
     with open(evaluation._getExtraPath("evaluation.md")) as fh:
         print("\n" + fh.read())
