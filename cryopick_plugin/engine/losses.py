@@ -1,0 +1,28 @@
+"""Binary cross-entropy over labelled pixels only (the seed's IgnoreMaskBCELoss)."""
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .masks import IGNORE
+
+
+class IgnoreMaskBCELoss(nn.Module):
+    """BCE with logits averaged over pixels whose target is not IGNORE (-1).
+
+    ``pos_weight`` > 1 counts particle pixels more, for when they are a small minority. With
+    no valid pixel the loss is 0 (and its gradient 0), never NaN.
+    """
+
+    def __init__(self, pos_weight=None):
+        super().__init__()
+        self.pos_weight = pos_weight
+
+    def forward(self, logits, target):
+        valid = target != IGNORE
+        if not valid.any():
+            return logits.sum() * 0.0
+        t = target.clamp(min=0).to(logits.dtype)
+        pw = None if self.pos_weight is None else torch.as_tensor(
+            self.pos_weight, dtype=logits.dtype, device=logits.device)
+        loss = F.binary_cross_entropy_with_logits(logits, t, reduction="none", pos_weight=pw)
+        return (loss * valid).sum() / valid.sum()

@@ -1,0 +1,38 @@
+"""Particle centres from a probability map: local maxima, threshold, non-maximum suppression."""
+import numpy as np
+from scipy.ndimage import gaussian_filter, maximum_filter
+from scipy.spatial import cKDTree
+
+from .errors import CryopickInputError
+
+
+def find_peaks(prob_map, threshold=0.5, min_distance=10.0, smooth_sigma=0.0):
+    """(N, 3) [x, y, score] of peaks, best first, no two closer than ``min_distance`` px.
+
+    The map is optionally smoothed first so that a particle scores as a blob, not as its
+    single brightest pixel; the score is the (smoothed) map value at the peak.
+    """
+    if not 0.0 <= threshold <= 1.0:
+        raise CryopickInputError(f"picking threshold must be within [0, 1] (got {threshold})")
+    m = np.asarray(prob_map, dtype=np.float32)
+    if smooth_sigma > 0:
+        m = gaussian_filter(m, smooth_sigma)
+    is_max = (m == maximum_filter(m, size=3, mode="nearest")) & (m >= threshold)
+    ys, xs = np.nonzero(is_max)
+    if len(xs) == 0:
+        return np.zeros((0, 3))
+    scores = m[ys, xs]
+    order = np.argsort(-scores, kind="stable")
+    xs, ys, scores = xs[order], ys[order], scores[order]
+    # greedy NMS: accept the best remaining peak, suppress everything within min_distance
+    pts = np.column_stack([xs, ys]).astype(np.float64)
+    neighbours = cKDTree(pts).query_ball_point(pts, r=max(min_distance, 0) - 1e-9) \
+        if min_distance > 0 else [[] for _ in pts]
+    suppressed = np.zeros(len(pts), dtype=bool)
+    keep = []
+    for i in range(len(pts)):
+        if suppressed[i]:
+            continue
+        keep.append(i)
+        suppressed[neighbours[i]] = True
+    return np.column_stack([pts[keep], scores[keep].astype(np.float64)])

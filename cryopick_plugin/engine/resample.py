@@ -1,0 +1,58 @@
+"""The working pixel size: micrographs are binned so that a particle spans a fixed number of
+pixels. This makes a 4k x 4k micrograph a few hundred pixels wide for the network, and makes
+the network's receptive field match the particle whatever the acquisition pixel size.
+"""
+import cv2
+import numpy as np
+
+from .errors import CryopickInputError
+
+#: particle diameter at the working pixel size: big enough to see the particle's shape, small
+#: enough that the U-Net's receptive field (about 140 px) covers several particles of context
+DEFAULT_WORKING_DIAMETER = 24.0
+
+
+def working_factor(particle_diameter_px, target_diameter_px=DEFAULT_WORKING_DIAMETER):
+    """Binning factor (>= 1; never upsample) taking the particle to about the target size."""
+    if particle_diameter_px is None or not particle_diameter_px > 0:
+        raise CryopickInputError(f"particle diameter must be > 0 px (got {particle_diameter_px})")
+    if not target_diameter_px > 0:
+        raise CryopickInputError(f"working diameter must be > 0 px (got {target_diameter_px})")
+    return max(1.0, float(particle_diameter_px) / float(target_diameter_px))
+
+
+def downsample(image, factor):
+    """Bin by a (possibly fractional) factor with area averaging (anti-aliased), float32."""
+    image = np.asarray(image, dtype=np.float32)
+    if factor <= 1.0:
+        return image.copy()
+    h, w = image.shape
+    size = (max(1, int(round(w / factor))), max(1, int(round(h / factor))))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def to_working(coords_xy, factor):
+    """Original-frame (x, y) to working-frame (x, y): pixel centres map to pixel centres."""
+    c = np.array(coords_xy, dtype=np.float64, copy=True)
+    c[..., :2] = (c[..., :2] + 0.5) / factor - 0.5
+    return c
+
+
+def to_original(coords_xy, factor):
+    c = np.array(coords_xy, dtype=np.float64, copy=True)
+    c[..., :2] = (c[..., :2] + 0.5) * factor - 0.5
+    return c
+
+
+def normalize(image):
+    """Per-micrograph robust normalisation: median 0, robust standard deviation 1.
+
+    Robust statistics keep a carbon edge or an ice crystal from setting the scale.
+    """
+    image = np.asarray(image, dtype=np.float32)
+    med = float(np.median(image))
+    mad = float(np.median(np.abs(image - med))) * 1.4826
+    scale = mad if mad > 1e-8 else float(image.std())
+    if scale <= 1e-8:
+        return np.zeros_like(image)
+    return ((image - med) / scale).astype(np.float32)

@@ -1,0 +1,113 @@
+"""U-Net building blocks: architecture, masks, ignore-mask loss, resampling, tiling, peaks."""
+import numpy as np
+import pytest
+import torch
+from torch.nn import functional as F
+
+from cryopick_plugin.engine.errors import CryopickInputError
+from cryopick_plugin.engine.losses import IgnoreMaskBCELoss
+from cryopick_plugin.engine.masks import (BACKGROUND, IGNORE, PARTICLE, combine_labels,
+                                          coordinates_to_mask, label_fractions)
+from cryopick_plugin.engine.peaks import find_peaks
+from cryopick_plugin.engine.resample import (downsample, normalize, to_original, to_working,
+                                             working_factor)
+from cryopick_plugin.engine.tiling import predict_probability_map
+from cryopick_plugin.engine.unet import UNet, count_parameters
+
+
+def test_unet_size_and_shape():
+    assert 30e6 < count_parameters(UNet(base_features=64)) < 32e6  # the seed's ~31M
+    model = UNet(base_features=4)
+    assert model(torch.zeros(2, 1, 48, 80)).shape == (2, 1, 48, 80)
+
+
+def test_disc_mask_on_rectangular_image():
+    mask = coordinates_to_mask([[10, 5], [0, 0]], (20, 30), radius=2)
+    assert mask.shape == (20, 30) and mask.dtype == np.int8
+    assert mask[5, 10] == PARTICLE and mask[5, 12] == PARTICLE and mask[5, 13] == BACKGROUND
+    assert mask[10, 5] == BACKGROUND  # not transposed
+    # the disc at the corner is clipped: pixels with x^2 + y^2 <= 4 -> 6 pixels in the image
+    assert (mask[:4, :4] == PARTICLE).sum() == 6
+    assert (mask == PARTICLE).sum() == 13 + 6
+
+
+def test_combine_labels_priorities():
+    original = np.array([PARTICLE, BACKGROUND, BACKGROUND, BACKGROUND, PARTICLE], np.int8)
+    pos = np.array([False, True, False, False, False])
+    neg = np.array([False, False, True, False, True])
+    out = combine_labels(original, pos, neg)
+    # original particle wins over a reliable negative; unlabelled background becomes ignored
+    assert out.tolist() == [PARTICLE, PARTICLE, BACKGROUND, IGNORE, PARTICLE]
+    assert label_fractions(out) == pytest.approx((0.6, 0.2, 0.2))
+
+
+def test_ignore_mask_bce_value_and_zero_gradient_on_ignored():
+    torch.manual_seed(0)
+    logits = torch.randn(1, 1, 4, 5, requires_grad=True)
+    target = torch.tensor([[[[1, 0, -1, -1, 1], [0, 0, 1, -1, 0],
+                             [-1, -1, -1, -1, -1], [1, 1, 0, 0, -1]]]], dtype=torch.int8)
+    loss = IgnoreMaskBCELoss()(logits, target)
+    valid = target != IGNORE
+    ref = F.binary_cross_entropy_with_logits(logits[valid], target[valid].float())
+    assert loss.item() == pytest.approx(ref.item(), rel=1e-6)
+    loss.backward()
+    assert torch.all(logits.grad[~valid] == 0)
+    assert torch.all(logits.grad[valid] != 0)
+    # nothing valid: zero loss and zero gradient, not NaN
+    logits.grad = None
+    empty = IgnoreMaskBCELoss()(logits, torch.full_like(target, IGNORE))
+    empty.backward()
+    assert float(empty) == 0.0 and torch.all(logits.grad == 0)
+
+
+def test_working_scale_round_trip_on_rectangular_image():
+    assert working_factor(96, 24) == 4 and working_factor(10, 24) == 1.0
+    with pytest.raises(CryopickInputError):
+        working_factor(0)
+    img = np.zeros((120, 200), np.float32)
+    x, y = 151, 37
+    img[y - 1:y + 2, x - 1:x + 2] = 1.0
+    small = downsample(img, 2.5)
+    assert small.shape == (48, 80)
+    wy, wx = np.unravel_index(np.argmax(small), small.shape)
+    px, py = to_working([x, y], 2.5)
+    assert abs(wx - px) <= 0.6 and abs(wy - py) <= 0.6
+    np.testing.assert_allclose(to_original(to_working([[x, y, 0.3]], 2.5), 2.5), [[x, y, 0.3]])
+
+
+def test_normalize_is_robust():
+    rng = np.random.default_rng(0)
+    img = rng.normal(5, 2, (100, 100)).astype(np.float32)
+    img[:10] = 1000  # a very bright artefact must not set the scale
+    out = normalize(img)
+    assert abs(float(np.median(out))) < 0.1
+    assert float(np.median(np.abs(out[20:]))) == pytest.approx(0.6745, abs=0.08)
+    assert np.all(normalize(np.ones((8, 8))) == 0)
+
+
+def test_tiled_inference_equals_whole_image():
+    torch.manual_seed(0)
+    model = UNet(base_features=4).eval()
+    img = np.random.default_rng(1).normal(size=(200, 300)).astype(np.float32)
+    whole = predict_probability_map(model, img, tile=512, margin=32)
+    tiled = predict_probability_map(model, img, tile=128, margin=32, batch_size=3)
+    assert whole.shape == tiled.shape == (200, 300)
+    # every output pixel comes from a tile where it is >= 32 px from the tile edge
+    assert np.abs(whole - tiled).max() < 1e-4
+    small = predict_probability_map(model, img[:20, :30], tile=128, margin=16)
+    assert small.shape == (20, 30)
+
+
+def test_peaks_find_blobs_and_suppress_duplicates():
+    yy, xx = np.mgrid[0:100, 0:150]
+    prob = np.zeros((100, 150), np.float32)
+    for x, y, a in ((30, 20, 0.9), (120, 70, 0.8), (36, 20, 0.7), (80, 90, 0.3)):
+        prob = np.maximum(prob, a * np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / 8))
+    peaks = find_peaks(prob, threshold=0.5, min_distance=10)
+    # (36, 20) is within 10 px of a stronger peak; (80, 90) is below the threshold
+    assert peaks[:, :2].tolist() == [[30, 20], [120, 70]]
+    assert peaks[0, 2] == pytest.approx(0.9, abs=1e-6)
+    assert len(find_peaks(prob, threshold=0.5, min_distance=3)) == 3
+    assert find_peaks(np.zeros((10, 10)), 0.5, 3).shape == (0, 3)
+    with pytest.raises(CryopickInputError, match="within \\[0, 1\\]"):
+        find_peaks(prob, threshold=1.5, min_distance=3)
