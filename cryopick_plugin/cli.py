@@ -3,6 +3,10 @@
     cryopick demo-data OUT             write the built-in synthetic demo dataset
     cryopick evaluate --picks P --truth T --radius R
                                        precision / recall / F1 / AP of picks against truth
+    cryopick train-unet --image-dir D --coords-file C --output-dir O [seed flags]
+                                       U-Net self-training (seed 000)
+    cryopick pick --model M --image-dir D --output picks.star
+                                       pick particles with a trained model
 
 Bad input ends with one line ``cryopick: error: <file>: <problem>`` and exit status 2.
 """
@@ -50,6 +54,87 @@ def _cmd_evaluate(args):
     return 0
 
 
+def _load_images(folder, pattern=None):
+    from .engine.images import list_images, micrograph_name, read_micrograph
+
+    return {micrograph_name(p): read_micrograph(p) for p in list_images(folder, pattern)}
+
+
+def _load_labels(path, fmt, images, what="coordinates"):
+    from .engine.coordinates import assign_to_micrographs, format_report, read_coordinates
+
+    tables = read_coordinates(path, fmt)
+    assigned, report = assign_to_micrographs(
+        tables, {k: v.shape for k, v in images.items()}, source=path)
+    for line in format_report(report):
+        print(f"{what}: {line}")
+    return {k: v for k, v in assigned.items() if len(v)}
+
+
+def _cmd_train_unet(args):
+    from .engine.train_unet import UNetTrainConfig, train_unet
+    from .engine.unet_model import resolve_device
+
+    cfg = UNetTrainConfig(
+        particle_radius=args.particle_radius, initial_epochs=args.initial_epochs,
+        self_training_iterations=args.self_training_iterations,
+        retrain_epochs=args.retrain_epochs, learning_rate=args.learning_rate,
+        batch_size=args.batch_size, positive_threshold=args.positive_threshold,
+        negative_threshold=args.negative_threshold, particle_diameter=args.particle_diameter,
+        pixel_size=args.pixel_size, base_features=args.base_features, crop_size=args.crop_size,
+        crops_per_image=args.crops_per_image, working_diameter=args.working_diameter,
+        pick_threshold=args.pick_threshold, seed=args.seed, device=resolve_device(args.device))
+    cfg.validate()  # before reading thousands of micrographs
+    images = _load_images(args.image_dir, args.pattern)
+    labels = _load_labels(args.coords_file, args.coords_format, images)
+    val_images = val_labels = None
+    if args.val_image_dir or args.val_coords_file:
+        if not (args.val_image_dir and args.val_coords_file):
+            raise CryopickInputError("give both --val-image-dir and --val-coords-file")
+        val_images = _load_images(args.val_image_dir)
+        val_labels = _load_labels(args.val_coords_file, "auto", val_images, "validation")
+    print(f"{len(images)} micrographs, {sum(len(v) for v in labels.values())} labelled "
+          f"particles on {len(labels)} of them", flush=True)
+    torch_threads(args.threads)
+    train_unet(images, labels, args.output_dir, cfg, val_images, val_labels)
+    return 0
+
+
+def _cmd_pick(args):
+    import time
+
+    from .engine.coordinates import write_coordinates
+    from .engine.images import list_images, micrograph_name, read_micrograph
+    from .engine.unet_model import UNetPicker, resolve_device
+
+    device = resolve_device(args.device)
+    picker = UNetPicker.load(args.model, device)
+    if args.threshold is not None and not 0 <= args.threshold <= 1:
+        raise CryopickInputError(f"--threshold must be within [0, 1] (got {args.threshold})")
+    files = list_images(args.image_dir, args.pattern)
+    torch_threads(args.threads)
+    picks = {}
+    for i, path in enumerate(files, start=1):
+        start = time.time()
+        name = micrograph_name(path)
+        picks[name] = picker.pick(read_micrograph(path), args.pixel_size or None,
+                                  args.threshold, device, args.batch_size)
+        print(f"[{i}/{len(files)}] {name}: {len(picks[name])} particles "
+              f"({time.time() - start:.1f} s)", flush=True)
+    written = write_coordinates(args.output, picks, fmt=args.format,
+                                box_size=args.box_size or int(round(1.5 * picker.diameter_for(args.pixel_size or None))))
+    print(f"{sum(len(v) for v in picks.values())} particles written to "
+          f"{args.output if len(written) != 1 else written[0]}")
+    return 0
+
+
+def torch_threads(n):
+    if n:
+        import torch
+
+        torch.set_num_threads(n)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="cryopick", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -77,6 +162,56 @@ def build_parser():
     p.add_argument("--out", help="write the full result as JSON")
     p.add_argument("--plot", help="write a precision-recall plot (PNG)")
     p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("train-unet", help="U-Net self-training picker (seed 000)",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--image-dir", required=True, help="training micrographs (labelled and unlabelled)")
+    p.add_argument("--coords-file", required=True, help="hand-picked coordinates (file or folder)")
+    p.add_argument("--output-dir", required=True)
+    p.add_argument("--particle-radius", type=float, default=10.0,
+                   help="particle radius in pixels: radius of the label discs")
+    p.add_argument("--initial-epochs", type=int, default=50)
+    p.add_argument("--self-training-iterations", type=int, default=5)
+    p.add_argument("--retrain-epochs", type=int, default=20)
+    p.add_argument("--learning-rate", type=float, default=0.001)
+    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--positive-threshold", type=float, default=0.95)
+    p.add_argument("--negative-threshold", type=float, default=0.05)
+    p.add_argument("--device", default="cpu", help="cpu, cuda:0, ... or auto")
+    p.add_argument("--particle-diameter", type=float, default=0.0,
+                   help="particle diameter in pixels (0: 2 x particle radius)")
+    p.add_argument("--pixel-size", type=float, default=0.0,
+                   help="A/px of the micrographs (0: unknown); lets the model pick other pixel sizes")
+    p.add_argument("--base-features", type=int, default=64, help="U-Net width (64: ~31M parameters)")
+    p.add_argument("--crop-size", type=int, default=128, help="training crop, working pixels")
+    p.add_argument("--crops-per-image", type=int, default=8, help="random crops per micrograph per epoch")
+    p.add_argument("--working-diameter", type=float, default=24.0,
+                   help="particle diameter in pixels after binning")
+    p.add_argument("--pick-threshold", type=float, default=0.5)
+    p.add_argument("--val-image-dir", help="validation micrographs (fully labelled)")
+    p.add_argument("--val-coords-file", help="all particles of the validation micrographs")
+    p.add_argument("--coords-format", default="auto")
+    p.add_argument("--pattern", help="glob on image file names")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch default)")
+    p.set_defaults(func=_cmd_train_unet)
+
+    p = sub.add_parser("pick", help="pick particles with a trained model",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--model", required=True, help="final_model.pt of train-unet")
+    p.add_argument("--image-dir", required=True)
+    p.add_argument("--output", required=True,
+                   help="picks.star or picks.json (one file), or a folder for csv/box/txt")
+    p.add_argument("--format", choices=["star", "json", "csv", "box", "txt"],
+                   help="output format (default: from the --output extension)")
+    p.add_argument("--threshold", type=float, help="score threshold (default: the model's)")
+    p.add_argument("--pixel-size", type=float, default=0.0, help="A/px of these micrographs")
+    p.add_argument("--box-size", type=int, default=0, help="for .box/.csv output (0: 1.5 diameters)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--batch-size", type=int, default=4, help="tiles per inference batch")
+    p.add_argument("--pattern", help="glob on image file names")
+    p.add_argument("--threads", type=int, default=0)
+    p.set_defaults(func=_cmd_pick)
     return parser
 
 

@@ -3,6 +3,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from cryopick_plugin.cli import main
@@ -54,3 +55,33 @@ def test_picks_for_unknown_micrographs_need_allow_extra(tmp_path, capsys):
     assert main(args) == 2
     assert "absent from the truth" in capsys.readouterr().err
     assert main(args + ["--allow-extra"]) == 0
+
+
+def test_train_unet_then_pick_from_the_command_line(tmp_path, capsys):
+    from cryopick_plugin.engine.coordinates import read_coordinates
+    from cryopick_plugin.engine.demo_data import make_demo_dataset
+
+    make_demo_dataset(str(tmp_path / "d"), n_micrographs=2, size=(192, 256),
+                      particle_diameter_a=60, pixel_size=2.0, particles_per_micrograph=8)
+    assert main(["train-unet", "--image-dir", str(tmp_path / "d" / "micrographs"),
+                 "--coords-file", str(tmp_path / "d" / "labels" / "coordinates.json"),
+                 "--output-dir", str(tmp_path / "m"), "--particle-radius", "15",
+                 "--initial-epochs", "1", "--self-training-iterations", "1",
+                 "--retrain-epochs", "1", "--base-features", "4", "--crop-size", "64",
+                 "--crops-per-image", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "Self-Training Iteration 1/1" in out and (tmp_path / "m" / "final_model.pt").exists()
+    assert main(["pick", "--model", str(tmp_path / "m" / "final_model.pt"), "--image-dir",
+                 str(tmp_path / "d" / "micrographs"), "--output", str(tmp_path / "p.star"),
+                 "--threshold", "0"]) == 0
+    assert "[2/2] mic_001:" in capsys.readouterr().out
+    picks = read_coordinates(str(tmp_path / "p.star"))
+    assert sorted(picks) == ["mic_000", "mic_001"]
+    assert all(np.isfinite(v[:, 2]).all() for v in picks.values())  # scores written
+
+
+def test_train_unet_bad_threshold_fails_before_reading(tmp_path, capsys):
+    assert main(["train-unet", "--image-dir", str(tmp_path), "--coords-file", str(tmp_path),
+                 "--output-dir", str(tmp_path / "o"), "--positive-threshold", "2"]) == 2
+    assert "thresholds" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

@@ -1,0 +1,118 @@
+"""A trained U-Net picker as one self-contained file, and picking with it.
+
+The file holds the weights plus everything needed to use them on other micrographs: the
+particle size it was trained for (pixels of the training micrographs, and their pixel size
+when known), the working diameter, and the picking threshold and minimum distance.
+"""
+import os
+
+import torch
+
+from .errors import CryopickInputError
+from .peaks import find_peaks
+from .resample import downsample, normalize, to_original, working_factor
+from .tiling import predict_probability_map
+from .unet import UNet
+
+MODEL_KIND = "cryopick-unet"
+FORMAT_VERSION = 1
+
+
+class UNetPicker:
+    """Weights + picking settings. ``particle_diameter_px`` is in training micrograph pixels."""
+
+    def __init__(self, model, particle_diameter_px, working_diameter, pixel_size=None,
+                 threshold=0.5, min_distance_fraction=0.5, extra=None):
+        self.model = model
+        self.particle_diameter_px = float(particle_diameter_px)
+        self.working_diameter = float(working_diameter)
+        self.pixel_size = pixel_size
+        self.threshold = float(threshold)
+        self.min_distance_fraction = float(min_distance_fraction)
+        self.extra = dict(extra or {})
+
+    # ------------------------------------------------------------------ geometry
+    def diameter_for(self, pixel_size=None):
+        """Particle diameter in pixels of micrographs at ``pixel_size`` (same as training if
+        either pixel size is unknown)."""
+        if pixel_size and self.pixel_size:
+            return self.particle_diameter_px * self.pixel_size / pixel_size
+        return self.particle_diameter_px
+
+    def factor_for(self, pixel_size=None):
+        return working_factor(self.diameter_for(pixel_size), self.working_diameter)
+
+    def prepare(self, image, pixel_size=None):
+        """Binned, normalised working image and the binning factor used."""
+        factor = self.factor_for(pixel_size)
+        return normalize(downsample(image, factor)), factor
+
+    # ------------------------------------------------------------------ picking
+    def probability_map(self, image, pixel_size=None, device="cpu", batch_size=4, tile=512):
+        work, factor = self.prepare(image, pixel_size)
+        margin = min(48, tile // 4)
+        return predict_probability_map(self.model, work, tile=tile, margin=margin,
+                                       batch_size=batch_size, device=device), factor
+
+    def peaks_from_map(self, prob, factor, threshold=None):
+        wd = self.working_diameter
+        peaks = find_peaks(prob, threshold=self.threshold if threshold is None else threshold,
+                           min_distance=self.min_distance_fraction * wd, smooth_sigma=wd / 8)
+        return to_original(peaks, factor)
+
+    def pick(self, image, pixel_size=None, threshold=None, device="cpu", batch_size=4):
+        """(N, 3) [x, y, score] in the micrograph's own pixel frame, best first."""
+        prob, factor = self.probability_map(image, pixel_size, device, batch_size)
+        return self.peaks_from_map(prob, factor, threshold)
+
+    # ------------------------------------------------------------------ files
+    def save(self, path):
+        state = dict(kind=MODEL_KIND, format_version=FORMAT_VERSION,
+                     base_features=self.model.base_features,
+                     state_dict={k: v.cpu() for k, v in self.model.state_dict().items()},
+                     particle_diameter_px=self.particle_diameter_px,
+                     working_diameter=self.working_diameter, pixel_size=self.pixel_size,
+                     threshold=self.threshold, min_distance_fraction=self.min_distance_fraction,
+                     extra=self.extra)
+        tmp = path + ".part"
+        torch.save(state, tmp)
+        os.replace(tmp, path)  # never a half-written model file
+        return path
+
+    @classmethod
+    def load(cls, path, device="cpu"):
+        if not os.path.isfile(path):
+            raise CryopickInputError(f"{path}: model file does not exist")
+        try:
+            state = torch.load(path, map_location=device, weights_only=False)
+        except Exception as exc:
+            raise CryopickInputError(f"{path}: not a readable model file ({exc})") from None
+        if not isinstance(state, dict) or state.get("kind") != MODEL_KIND:
+            raise CryopickInputError(f"{path}: not a cryopick U-Net model")
+        if state.get("format_version", 0) > FORMAT_VERSION:
+            raise CryopickInputError(f"{path}: written by a newer cryopick; please upgrade")
+        model = UNet(base_features=state["base_features"])
+        try:
+            model.load_state_dict(state["state_dict"])
+        except Exception as exc:
+            raise CryopickInputError(f"{path}: corrupt model weights ({exc})") from None
+        model.to(device).eval()
+        return cls(model, state["particle_diameter_px"], state["working_diameter"],
+                   state.get("pixel_size"), state.get("threshold", 0.5),
+                   state.get("min_distance_fraction", 0.5), state.get("extra"))
+
+
+def resolve_device(device):
+    """torch device from a user string; a clear error when CUDA is asked for but absent."""
+    device = (device or "cpu").strip()
+    if device == "auto":
+        return "cuda:0" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise CryopickInputError(
+            f"device '{device}' requested but no CUDA GPU is available; use --device cpu")
+    try:
+        torch.device(device)
+    except (RuntimeError, ValueError):
+        raise CryopickInputError(f"unknown device '{device}' (use cpu, cuda:0, auto)") from None
+    return device
+

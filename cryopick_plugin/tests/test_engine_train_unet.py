@@ -1,0 +1,129 @@
+"""U-Net self-training: outputs and log of the seed, reproducibility, model files, bad input."""
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from cryopick_plugin.engine.demo_data import make_demo_dataset
+from cryopick_plugin.engine.coordinates import read_coordinates
+from cryopick_plugin.engine.errors import CryopickInputError
+from cryopick_plugin.engine.images import read_micrograph
+from cryopick_plugin.engine.train_unet import UNetTrainConfig, train_unet
+from cryopick_plugin.engine.unet_model import UNetPicker, resolve_device
+
+TINY = dict(initial_epochs=2, self_training_iterations=2, retrain_epochs=1, base_features=4,
+            batch_size=4, crops_per_image=2, crop_size=64, particle_radius=15.0)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    out = tmp_path_factory.mktemp("unetdata")
+    m = make_demo_dataset(str(out), n_micrographs=2, size=(240, 300), particle_diameter_a=60,
+                          pixel_size=2.0, particles_per_micrograph=10, label_fraction=0.5)
+    images = {n[:-4]: read_micrograph(str(out / "micrographs" / n)) for n in m["micrographs"]}
+    labels = read_coordinates(str(out / "labels" / "coordinates.json"))
+    truth = read_coordinates(str(out / "truth" / "coordinates.json"))
+    return images, labels, truth
+
+
+def test_outputs_log_and_summary(data, tmp_path):
+    images, labels, truth = data
+    lines = []
+    summary = train_unet(images, labels, str(tmp_path), UNetTrainConfig(**TINY),
+                         val_images=images, val_labels=truth, log=lines.append)
+    for name in ("baseline_model.pt", "model_iteration_1.pt", "model_iteration_2.pt",
+                 "final_model.pt", "training_summary.json"):
+        assert (tmp_path / name).exists(), name
+    text = "\n".join(lines)
+    for expected in ("Phase 1: Initial Supervised Training", "Epoch 1/2 - Loss: ",
+                     "Self-Training Iteration 2/2", "A. Running inference...",
+                     "B. Generating pseudo-labels...", "Avg pseudo-positive coverage: ",
+                     "Avg reliable-negative coverage: ", "C. Combining labels...",
+                     "Positive pixels: ", "Negative pixels: ", "Ignored pixels: ",
+                     "D. Retraining...", "   Epoch 1/1 - Loss: "):
+        assert expected in text, expected
+    saved = json.loads((tmp_path / "training_summary.json").read_text())
+    assert saved["config"]["positive_threshold"] == 0.95
+    assert [it["iteration"] for it in saved["iterations"]] == [0, 1, 2]
+    it1 = saved["iterations"][1]
+    assert it1["positive_pixels"] + it1["negative_pixels"] + it1["ignored_pixels"] == pytest.approx(1)
+    assert "validation" in it1 and 0 <= it1["validation"]["ap"] <= 1
+    assert summary["n_labels"] == sum(len(v) for v in labels.values())
+
+
+def test_reproducible_with_a_seed(data, tmp_path):
+    images, labels, _ = data
+    cfg = dict(TINY, self_training_iterations=1)
+    a = train_unet(images, labels, str(tmp_path / "a"), UNetTrainConfig(**cfg), log=lambda l: None)
+    b = train_unet(images, labels, str(tmp_path / "b"), UNetTrainConfig(**cfg), log=lambda l: None)
+    assert a["iterations"][-1]["losses"] == b["iterations"][-1]["losses"]
+    wa = torch.load(tmp_path / "a" / "final_model.pt", weights_only=False)["state_dict"]
+    wb = torch.load(tmp_path / "b" / "final_model.pt", weights_only=False)["state_dict"]
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_model_file_round_trip_and_picking(data, tmp_path):
+    images, labels, _ = data
+    train_unet(images, labels, str(tmp_path), UNetTrainConfig(**dict(TINY, self_training_iterations=0)),
+               log=lambda l: None)
+    picker = UNetPicker.load(str(tmp_path / "final_model.pt"))
+    assert picker.particle_diameter_px == 30.0 and picker.model.base_features == 4
+    img = next(iter(images.values()))
+    picks = picker.pick(img, threshold=0.0)
+    assert picks.shape[1] == 3 and len(picks) > 0
+    assert (picks[:, 0] < img.shape[1]).all() and (picks[:, 1] < img.shape[0]).all()
+    assert np.all(np.diff(picks[:, 2]) <= 0)  # best first
+
+
+def test_bad_model_files(tmp_path):
+    with pytest.raises(CryopickInputError, match="does not exist"):
+        UNetPicker.load(str(tmp_path / "missing.pt"))
+    (tmp_path / "junk.pt").write_bytes(b"not a model")
+    with pytest.raises(CryopickInputError, match="junk.pt: not a readable model file"):
+        UNetPicker.load(str(tmp_path / "junk.pt"))
+    torch.save({"weights": 1}, tmp_path / "other.pt")
+    with pytest.raises(CryopickInputError, match="not a cryopick U-Net model"):
+        UNetPicker.load(str(tmp_path / "other.pt"))
+
+
+@pytest.mark.parametrize("labels, message", [
+    ({}, "no labelled particles"),
+    ({"mic_000": np.zeros((0, 3))}, "no labelled particles"),
+    ({"nope": np.ones((1, 3))}, "unknown micrographs"),
+])
+def test_bad_labels(data, tmp_path, labels, message):
+    images, _, _ = data
+    with pytest.raises(CryopickInputError, match=message):
+        train_unet(images, labels, str(tmp_path), UNetTrainConfig(**TINY), log=lambda l: None)
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(positive_threshold=1.5), "thresholds"),
+    (dict(negative_threshold=0.97), "thresholds"),
+    (dict(crop_size=100), "multiple of 16"),
+    (dict(particle_radius=0), "radius"),
+])
+def test_bad_config(change, message):
+    with pytest.raises(CryopickInputError, match=message):
+        UNetTrainConfig(**dict(TINY, **change)).validate()
+
+
+def test_micrograph_too_small_for_the_unet(tmp_path):
+    images = {"tiny": np.random.default_rng(0).normal(size=(40, 40)).astype(np.float32)}
+    cfg = UNetTrainConfig(**dict(TINY, particle_radius=40))  # 80 px particle -> 3.3x binning
+    with pytest.raises(CryopickInputError, match="tiny: 12x12 px at the working pixel size"):
+        train_unet(images, {"tiny": np.array([[20.0, 20.0, 1.0]])}, str(tmp_path), cfg,
+                   log=lambda l: None)
+
+
+def test_cuda_device_resolution():
+    if torch.cuda.is_available():
+        assert resolve_device("cuda:0") == "cuda:0" and resolve_device("auto") == "cuda:0"
+    else:  # a clear error instead of a torch traceback deep in training
+        with pytest.raises(CryopickInputError, match="no CUDA GPU"):
+            resolve_device("cuda:0")
+        assert resolve_device("auto") == "cpu"
+    with pytest.raises(CryopickInputError, match="unknown device"):
+        resolve_device("tpu")
