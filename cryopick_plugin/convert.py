@@ -1,4 +1,6 @@
 """Conversions between Scipion sets and the engine's plain coordinate tables."""
+import os
+
 import numpy as np
 import pyworkflow.object as pwobj
 from pwem.objects import Coordinate
@@ -18,15 +20,16 @@ def default_box_size(diameter_a, sampling_rate):
     return box + (box % 2)
 
 
-def fill_coordinates(coord_set, mic_set, tables, box_size):
-    """Append the coordinates of ``{micrograph key: (N, 3) [x, y, score]}`` to coord_set.
+def fill_coordinates(coord_set, mics, tables, box_size):
+    """Append the coordinates of ``{micrograph key: (N, 3) [x, y, score]}`` to coord_set,
+    for the micrographs ``mics`` (a set or any iterable of micrographs).
 
     Scipion stores integer pixel positions (x = column, y = row). Scores (NaN when unknown)
     go to the extra column SCORE_ATTR so downstream protocols can filter on it.
     """
     coord_set.setBoxSize(int(box_size))
     n = 0
-    for mic in mic_set.iterItems():
+    for mic in (mics.iterItems() if hasattr(mics, "iterItems") else mics):
         table = tables.get(micrograph_key(mic))
         if table is None:
             continue
@@ -55,3 +58,21 @@ def coordinates_to_tables(coord_set, scale=1.0):
         rows.setdefault(key, []).append(
             [coord.getX() * scale, coord.getY() * scale, np.nan if value is None else value])
     return {k: np.asarray(v, dtype=np.float64).reshape(-1, 3) for k, v in rows.items()}
+
+
+def link_micrographs(mics, folder):
+    """Symlink micrographs into folder as <key>.<ext> so the CLI sees Scipion's names.
+
+    Returns {key: micrograph}. Links, not copies: 4k micrographs are large.
+    """
+    os.makedirs(folder, exist_ok=True)
+    out = {}
+    for mic in (mics.iterItems() if hasattr(mics, "iterItems") else mics):
+        key = micrograph_key(mic)
+        src = os.path.abspath(mic.getFileName())
+        dst = os.path.join(folder, key + os.path.splitext(src)[1])
+        if os.path.lexists(dst):
+            os.remove(dst)
+        os.symlink(src, dst)
+        out[key] = mic.clone()
+    return out

@@ -29,3 +29,36 @@ def plot_precision_recall(result, path, title="Precision-recall"):
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def plot_training_history(summary, path):
+    """Loss per epoch across phases, pseudo-label coverage and validation F1/AP per iteration."""
+    plt = _pyplot()
+    its = summary["iterations"]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), dpi=100)
+    start = 0
+    for it in its:
+        losses = it["losses"]
+        label = "initial training" if it["iteration"] == 0 else f"iteration {it['iteration']}"
+        axes[0].plot(range(start + 1, start + len(losses) + 1), losses, label=label)
+        start += len(losses)
+    axes[0].set(xlabel="epoch", ylabel="loss (BCE, non-ignored pixels)", title="Training loss")
+    axes[0].legend(fontsize=8)
+    x = [it["iteration"] for it in its]
+    for key, name in (("positive_pixels", "positive"), ("negative_pixels", "negative"),
+                      ("ignored_pixels", "ignored")):
+        xs = [it["iteration"] for it in its if key in it]
+        if xs:
+            axes[1].plot(xs, [it[key] for it in its if key in it], "o-", label=f"{name} pixels")
+    for key in ("f1", "ap"):
+        if any("validation" in it for it in its):
+            axes[1].plot([i for i, it in zip(x, its) if "validation" in it],
+                         [it["validation"][key] for it in its if "validation" in it],
+                         "s--", label=f"validation {key.upper()}")
+    axes[1].set(xlabel="self-training iteration", ylim=(0, 1.02), title="Labels and validation")
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path

@@ -2,3 +2,5 @@
 from .protocol_import_micrographs import CryopickProtImportMicrographs
 from .protocol_import_coordinates import CryopickProtImportCoordinates
 from .protocol_evaluate import CryopickProtEvaluate
+from .protocol_train_unet import CryopickProtTrainUNet
+from .protocol_pick import CryopickProtPick

@@ -8,7 +8,7 @@ from pwem import Domain
 from pyworkflow.gui.project.viewprotocols_extra import ProtocolTreeConfig
 
 OUR_PROTOCOLS = {"CryopickProtImportMicrographs", "CryopickProtImportCoordinates",
-                 "CryopickProtEvaluate"}
+                 "CryopickProtEvaluate", "CryopickProtTrainUNet", "CryopickProtPick"}
 
 
 def test_plugin_is_discovered_with_its_protocols():

@@ -1,0 +1,197 @@
+"""Train the U-Net self-training picker from hand-picked coordinates."""
+import json
+import os
+
+import pyworkflow.protocol.constants as cons
+import pyworkflow.protocol.params as params
+from pwem.protocols import ProtParticlePicking
+
+from .. import Plugin
+from ..convert import coordinates_to_tables, link_micrographs
+from ..engine.coordinates import write_coordinates
+from ..engine.plots import plot_training_history
+from ..objects import CryopickModel
+
+MODEL_DIR = "model"
+
+
+class CryopickProtTrainUNet(ProtParticlePicking):
+    """Train a U-Net particle picker from a few hand-picked particles (positive-unlabelled).
+
+    The picked coordinates become disc masks; a U-Net learns particle against background on
+    the labelled micrographs; then, for a number of self-training iterations, every input
+    micrograph is predicted, confident pixels become pseudo-labels (above the positive
+    threshold: particle, below the negative threshold: background, in between: ignored) and
+    the network is retrained with a loss that skips ignored pixels. Micrographs are binned
+    so that the particle spans about 24 pixels, which makes training fast and independent of
+    the acquisition pixel size. Output: a cryopick model for the cryopick picking protocol,
+    usable in this or any other project.
+    """
+    _label = "train U-Net picker"
+    _possibleOutputs = {"outputModel": CryopickModel}
+
+    def _defineParams(self, form):
+        ProtParticlePicking._defineParams(self, form)
+        form.addHidden(cons.USE_GPU, params.BooleanParam, default=True,
+                       label="Use GPU?", help="Train on a GPU when one is available.")
+        form.addHidden(cons.GPU_LIST, params.StringParam, default="0", label="GPU id")
+        form.addParam("inputCoordinates", params.PointerParam, pointerClass="SetOfCoordinates",
+                      important=True, label="Hand-picked coordinates",
+                      help="Particles picked on (some of) the input micrographs. They do not "
+                           "need to be complete: unpicked particles are handled by "
+                           "self-training.")
+        form.addParam("validationCoordinates", params.PointerParam,
+                      pointerClass="SetOfCoordinates", allowsNull=True,
+                      label="Validation coordinates (optional)",
+                      help="Complete picks on a few other micrographs. Gives precision, recall "
+                           "and F1 after each iteration, and sets the picking threshold to "
+                           "the best F1.")
+        form.addParam("particleDiameter", params.FloatParam, default=0.0,
+                      label="Particle diameter (A)",
+                      help="0: the box size of the hand-picked coordinates / 1.5.")
+        form.addParam("particleRadius", params.FloatParam, default=0.0,
+                      label="Particle radius (px)", expertLevel=params.LEVEL_ADVANCED,
+                      help="Radius of the label discs in micrograph pixels. 0: half the "
+                           "particle diameter.")
+        form.addSection(label="Training")
+        form.addParam("initialEpochs", params.IntParam, default=50, label="Initial epochs",
+                      help="Epochs of supervised training before self-training.")
+        form.addParam("selfTrainingIterations", params.IntParam, default=5,
+                      label="Self-training iterations")
+        form.addParam("retrainEpochs", params.IntParam, default=20,
+                      label="Epochs per self-training iteration")
+        form.addParam("learningRate", params.FloatParam, default=0.001, label="Learning rate")
+        form.addParam("batchSize", params.IntParam, default=4, label="Batch size")
+        form.addParam("positiveThreshold", params.FloatParam, default=0.95,
+                      label="Positive threshold",
+                      help="Pixels predicted above it become pseudo-particles. Higher: fewer, "
+                           "cleaner pseudo-labels (0.90-0.98).")
+        form.addParam("negativeThreshold", params.FloatParam, default=0.05,
+                      label="Negative threshold",
+                      help="Pixels predicted below it become reliable background (0.02-0.10).")
+        form.addParam("baseFeatures", params.IntParam, default=64,
+                      expertLevel=params.LEVEL_ADVANCED, label="U-Net base features",
+                      help="Width of the U-Net: 64 gives ~31M parameters; 16 is ~16x "
+                           "cheaper.")
+        form.addParam("cropsPerImage", params.IntParam, default=8,
+                      expertLevel=params.LEVEL_ADVANCED, label="Crops per micrograph per epoch")
+        form.addParam("randomSeed", params.IntParam, default=0,
+                      expertLevel=params.LEVEL_ADVANCED, label="Random seed")
+        form.addParallelSection(threads=2, mpi=0)
+
+    # ------------------------------------------------------------------ steps
+    def _insertAllSteps(self):
+        self._insertFunctionStep(self.convertInputStep.__name__,
+                                 self.inputMicrographs.getUniqueId(),
+                                 self.inputCoordinates.getUniqueId(), needsGPU=False)
+        self._insertFunctionStep(self.trainStep.__name__, self._trainArgs())
+        self._insertFunctionStep(self.createOutputStep.__name__, needsGPU=False)
+
+    def _diameterA(self):
+        if self.particleDiameter.get():
+            return self.particleDiameter.get()
+        coords = self.inputCoordinates.get()
+        return coords.getBoxSize() / 1.5 * coords.getMicrographs().getSamplingRate()
+
+    def _trainArgs(self):
+        sampling = self.inputMicrographs.get().getSamplingRate()
+        diameter_px = self._diameterA() / sampling
+        args = [f"--image-dir {self._getTmpPath('mics')}",
+                f"--coords-file {self._getExtraPath('labels.json')}",
+                f"--output-dir {self._getExtraPath(MODEL_DIR)}",
+                f"--particle-diameter {diameter_px:.3f}",
+                f"--particle-radius {self.particleRadius.get() or diameter_px / 2:.3f}",
+                f"--pixel-size {sampling}",
+                f"--initial-epochs {self.initialEpochs.get()}",
+                f"--self-training-iterations {self.selfTrainingIterations.get()}",
+                f"--retrain-epochs {self.retrainEpochs.get()}",
+                f"--learning-rate {self.learningRate.get()}",
+                f"--batch-size {self.batchSize.get()}",
+                f"--positive-threshold {self.positiveThreshold.get()}",
+                f"--negative-threshold {self.negativeThreshold.get()}",
+                f"--base-features {self.baseFeatures.get()}",
+                f"--crops-per-image {self.cropsPerImage.get()}",
+                f"--seed {self.randomSeed.get()}",
+                f"--threads {self.numberOfThreads.get()}"]
+        if self.validationCoordinates.get() is not None:
+            args += [f"--val-image-dir {self._getTmpPath('val_mics')}",
+                     f"--val-coords-file {self._getExtraPath('validation.json')}"]
+        return " ".join(args)
+
+    def convertInputStep(self, mics_id, coords_id):
+        link_micrographs(self.inputMicrographs.get(), self._getTmpPath("mics"))
+        write_coordinates(self._getExtraPath("labels.json"),
+                          coordinates_to_tables(self.inputCoordinates.get()), fmt="json")
+        val = self.validationCoordinates.get()
+        if val is not None:
+            link_micrographs(val.getMicrographs(), self._getTmpPath("val_mics"))
+            write_coordinates(self._getExtraPath("validation.json"),
+                              coordinates_to_tables(val), fmt="json")
+
+    def trainStep(self, args):
+        # auto: the step's GPU when one is visible, else the CPU (said in the log)
+        device = "auto:%(GPU)s" if self.useGpu.get() else "cpu"
+        python, cli = Plugin.getCliArgs("train-unet")
+        self.runJob(python, f"{cli} {args} --device {device}", numberOfThreads=1)
+
+    def createOutputStep(self):
+        model_dir = self._getExtraPath(MODEL_DIR)
+        with open(os.path.join(model_dir, "training_summary.json")) as fh:
+            summary = json.load(fh)
+        plot_training_history(summary, self._getExtraPath("training_history.png"))
+        model = CryopickModel(path=os.path.abspath(os.path.join(model_dir, "final_model.pt")),
+                              method="unet")
+        model.setParticleDiameter(self._diameterA())
+        model.setSamplingRate(self.inputMicrographs.get().getSamplingRate())
+        self._defineOutputs(outputModel=model)
+        self._defineSourceRelation(self.inputCoordinates, model)
+
+    # ------------------------------------------------------------------ info
+    def _validate(self):
+        errors = []
+        coords = self.inputCoordinates.get()
+        if coords is not None and coords.getSize() == 0:
+            errors.append("The hand-picked coordinates are empty: pick some particles first.")
+        if not 0 <= self.negativeThreshold.get() < self.positiveThreshold.get() <= 1:
+            errors.append("Thresholds must satisfy 0 <= negative < positive <= 1.")
+        for name in ("initialEpochs", "batchSize", "baseFeatures", "cropsPerImage"):
+            if getattr(self, name).get() < 1:
+                errors.append(f"{name} must be >= 1.")
+        if self.particleDiameter.get() < 0:
+            errors.append("The particle diameter must be >= 0 (0: from the box size).")
+        return errors
+
+    def _summarySource(self):
+        path = self._getExtraPath(MODEL_DIR, "training_summary.json")
+        if not os.path.exists(path):
+            return None
+        with open(path) as fh:
+            return json.load(fh)
+
+    def _summary(self):
+        s = self._summarySource()
+        if s is None:
+            return ["Training not finished yet."]
+        lines = [f"{s['n_labels']} labelled particles on {s['n_labelled_micrographs']} of "
+                 f"{s['n_micrographs']} micrographs; binning {s['working_factor']:.2f}x; "
+                 f"{len(s['iterations']) - 1} self-training iterations in {s['seconds']:.0f} s",
+                 f"Picking threshold: {s['pick_threshold']:.3f}"]
+        for it in s["iterations"]:
+            v = it.get("validation")
+            if v:
+                lines.append(f"Iteration {it['iteration']}: validation P {v['precision']:.3f} "
+                             f"R {v['recall']:.3f} F1 {v['f1']:.3f} AP {v['ap']:.3f}")
+        return lines
+
+    def _methods(self):
+        s = self._summarySource()
+        if s is None:
+            return []
+        c = s["config"]
+        return [f"A U-Net [Ronneberger2015] was trained to segment particles from "
+                f"{s['n_labels']} hand-picked coordinates, followed by "
+                f"{c['self_training_iterations']} rounds of self-training with pseudo-labels "
+                f"above {c['positive_threshold']} and below {c['negative_threshold']}."]
+
+    def _citations(self):
+        return ["Ronneberger2015"]
