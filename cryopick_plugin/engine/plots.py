@@ -55,6 +55,9 @@ def plot_training_history(summary, path):
             axes[1].plot([i for i, it in zip(x, its) if "validation" in it],
                          [it["validation"][key] for it in its if "validation" in it],
                          "s--", label=f"validation {key.upper()}")
+    from matplotlib.ticker import MaxNLocator
+
+    axes[1].xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[1].set(xlabel="self-training iteration", ylim=(0, 1.02), title="Labels and validation")
     axes[1].legend(fontsize=8)
     fig.tight_layout()

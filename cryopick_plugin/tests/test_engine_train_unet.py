@@ -30,6 +30,7 @@ def data(tmp_path_factory):
 
 def test_outputs_log_and_summary(data, tmp_path):
     images, labels, truth = data
+    assert len(labels) == 1  # all labels in one micrograph: the other is unlabelled
     lines = []
     summary = train_unet(images, labels, str(tmp_path), UNetTrainConfig(**TINY),
                          val_images=images, val_labels=truth, log=lines.append)

@@ -57,7 +57,7 @@ def test_ignore_mask_bce_value_and_zero_gradient_on_ignored():
     logits.grad = None
     empty = IgnoreMaskBCELoss()(logits, torch.full_like(target, IGNORE))
     empty.backward()
-    assert float(empty) == 0.0 and torch.all(logits.grad == 0)
+    assert empty.item() == 0.0 and torch.all(logits.grad == 0)
 
 
 def test_working_scale_round_trip_on_rectangular_image():
