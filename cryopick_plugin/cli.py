@@ -80,7 +80,8 @@ def _cmd_train_unet(args):
         self_training_iterations=args.self_training_iterations,
         retrain_epochs=args.retrain_epochs, learning_rate=args.learning_rate,
         batch_size=args.batch_size, positive_threshold=args.positive_threshold,
-        negative_threshold=args.negative_threshold, particle_diameter=args.particle_diameter,
+        negative_threshold=args.negative_threshold, negative_quantile=args.negative_quantile,
+        particle_diameter=args.particle_diameter,
         pixel_size=args.pixel_size, base_features=args.base_features, crop_size=args.crop_size,
         crops_per_image=args.crops_per_image, working_diameter=args.working_diameter,
         pick_threshold=args.pick_threshold, seed=args.seed, device=resolve_device(args.device))
@@ -178,6 +179,9 @@ def build_parser():
     p.add_argument("--positive-threshold", type=float, default=0.95)
     p.add_argument("--negative-threshold", type=float, default=0.05)
     p.add_argument("--device", default="cpu", help="cpu, cuda:0, ... or auto")
+    p.add_argument("--negative-quantile", type=float, default=0.5,
+                   help="also take the least particle-like pixels of each micrograph up to this "
+                        "quantile as reliable negatives (0: the seed's behaviour)")
     p.add_argument("--particle-diameter", type=float, default=0.0,
                    help="particle diameter in pixels (0: 2 x particle radius)")
     p.add_argument("--pixel-size", type=float, default=0.0,

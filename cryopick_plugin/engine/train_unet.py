@@ -37,6 +37,12 @@ class UNetTrainConfig:
     positive_threshold: float = 0.95
     negative_threshold: float = 0.05
     # ours
+    # Also count as reliable negatives the least particle-like pixels of each micrograph (this
+    # quantile of its probabilities). Particles cover a minority of a micrograph, so these are
+    # background even when the baseline is not yet confident; without them a baseline with no
+    # pixel below the negative threshold gets retrained on positives only and drifts towards
+    # "everything is a particle". 0 gives the seed's behaviour exactly.
+    negative_quantile: float = 0.5
     particle_diameter: float = 0.0  # px of the input micrographs; 0: 2 x particle_radius
     pixel_size: float = 0.0  # A/px of the input micrographs, 0 if unknown (stored in the model)
     base_features: int = 64
@@ -63,6 +69,7 @@ class UNetTrainConfig:
             (0 <= self.negative_threshold < self.positive_threshold <= 1,
              "thresholds must satisfy 0 <= negative < positive <= 1"),
             (0 <= self.pick_threshold <= 1, "picking threshold must be within [0, 1]"),
+            (0 <= self.negative_quantile < 1, "negative quantile must be within [0, 1)"),
             (self.base_features >= 2, "base features must be >= 2"),
             (self.crop_size >= 16 and self.crop_size % 16 == 0,
              "crop size must be a multiple of 16, at least 16"),
@@ -206,13 +213,14 @@ def train_unet(images, labels, output_dir, config=None, val_images=None, val_lab
         log("A. Running inference...")
         probs = {n: picker.probability_map(images[n], device=cfg.device)[0] for n in names}
         log("B. Generating pseudo-labels...")
-        pos_cov = float(np.mean([(probs[n] > cfg.positive_threshold).mean() for n in names]))
-        neg_cov = float(np.mean([(probs[n] < cfg.negative_threshold).mean() for n in names]))
+        positive = {n: probs[n] > cfg.positive_threshold for n in names}
+        negative = {n: _reliable_negatives(probs[n], cfg) for n in names}
+        pos_cov = float(np.mean([positive[n].mean() for n in names]))
+        neg_cov = float(np.mean([negative[n].mean() for n in names]))
         log(f"   Avg pseudo-positive coverage: {100 * pos_cov:.2f}%")
         log(f"   Avg reliable-negative coverage: {100 * neg_cov:.2f}%")
         log("C. Combining labels...")
-        combined = {n: combine_labels(original[n], probs[n] > cfg.positive_threshold,
-                                      probs[n] < cfg.negative_threshold) for n in names}
+        combined = {n: combine_labels(original[n], positive[n], negative[n]) for n in names}
         fr = np.mean([label_fractions(combined[n]) for n in names], axis=0)
         log(f"   Positive pixels: {100 * fr[0]:.2f}%")
         log(f"   Negative pixels: {100 * fr[1]:.2f}%")
@@ -244,6 +252,13 @@ def train_unet(images, labels, output_dir, config=None, val_images=None, val_lab
     log(f"Done in {summary['seconds']:.0f} s. Final model: "
         f"{os.path.join(output_dir, 'final_model.pt')}")
     return summary
+
+
+def _reliable_negatives(prob, cfg):
+    negative = prob < cfg.negative_threshold
+    if cfg.negative_quantile > 0:
+        negative |= prob <= np.quantile(prob, cfg.negative_quantile)
+    return negative
 
 
 def _val_line(v):

@@ -69,6 +69,12 @@ class CryopickProtTrainUNet(ProtParticlePicking):
         form.addParam("negativeThreshold", params.FloatParam, default=0.05,
                       label="Negative threshold",
                       help="Pixels predicted below it become reliable background (0.02-0.10).")
+        form.addParam("negativeQuantile", params.FloatParam, default=0.5,
+                      expertLevel=params.LEVEL_ADVANCED, label="Negative quantile",
+                      help="Also use the least particle-like pixels of each micrograph, up to "
+                           "this quantile, as reliable background. Keeps self-training from "
+                           "retraining on particles only when the first model is not yet "
+                           "confident. 0: only the negative threshold (the original method).")
         form.addParam("baseFeatures", params.IntParam, default=64,
                       expertLevel=params.LEVEL_ADVANCED, label="U-Net base features",
                       help="Width of the U-Net: 64 gives ~31M parameters; 16 is ~16x "
@@ -109,6 +115,7 @@ class CryopickProtTrainUNet(ProtParticlePicking):
                 f"--batch-size {self.batchSize.get()}",
                 f"--positive-threshold {self.positiveThreshold.get()}",
                 f"--negative-threshold {self.negativeThreshold.get()}",
+                f"--negative-quantile {self.negativeQuantile.get()}",
                 f"--base-features {self.baseFeatures.get()}",
                 f"--crops-per-image {self.cropsPerImage.get()}",
                 f"--seed {self.randomSeed.get()}",

@@ -50,6 +50,7 @@ def test_outputs_log_and_summary(data, tmp_path):
     assert [it["iteration"] for it in saved["iterations"]] == [0, 1, 2]
     it1 = saved["iterations"][1]
     assert it1["positive_pixels"] + it1["negative_pixels"] + it1["ignored_pixels"] == pytest.approx(1)
+    assert it1["negative_pixels"] >= 0.45  # at least the negative quantile (0.5) minus labels
     assert "validation" in it1 and 0 <= it1["validation"]["ap"] <= 1
     assert summary["n_labels"] == sum(len(v) for v in labels.values())
 
@@ -128,3 +129,15 @@ def test_cuda_device_resolution():
         assert resolve_device("auto") == "cpu"
     with pytest.raises(CryopickInputError, match="unknown device"):
         resolve_device("tpu")
+
+
+def test_reliable_negatives_from_the_quantile_when_the_model_is_unsure():
+    from cryopick_plugin.engine.train_unet import _reliable_negatives
+
+    prob = np.linspace(0.3, 0.7, 100).reshape(10, 10)  # nothing below 0.05
+    seed_like = UNetTrainConfig(negative_quantile=0.0)
+    assert not _reliable_negatives(prob, seed_like).any()  # the seed's rule: no negatives
+    neg = _reliable_negatives(prob, UNetTrainConfig(negative_quantile=0.5))
+    assert neg.sum() == 50 and neg.ravel()[:50].all()  # the least particle-like half
+    with pytest.raises(CryopickInputError, match="negative quantile"):
+        UNetTrainConfig(negative_quantile=1.0).validate()

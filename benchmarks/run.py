@@ -1,0 +1,196 @@
+"""Benchmark cryopick pickers by label budget: accuracy, time and memory, one table.
+
+    python -m benchmarks.run --data /tmp/sim_apof                 # simulate.py output
+    python -m benchmarks.run --data demo_output/data --fractions 0.3
+
+For each label fraction the first --n-train micrographs (sorted by name) are the training
+set, with that seeded fraction of their particles as labels; the others are the test set.
+Each method runs as whole processes through the ``cryopick`` command line, so the times and
+peak memory are those a user sees (ratios between methods are what to quote; absolute times
+vary between machines). Picks are scored with cryopick's evaluation: one-to-one matching
+within half the particle diameter; P / R / F1 at the model's own threshold, the best F1 over
+thresholds, and AP over the score ranking. Prints a markdown table; writes results.json and
+f1_by_fraction.png into --out.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from benchmarks.datasets import Dataset
+from cryopick_plugin.engine.coordinates import read_coordinates
+from cryopick_plugin.engine.metrics import evaluate
+
+CONFIGS = {
+    # fits well under an hour on 2 CPU cores for three label fractions
+    "cpu": dict(base_features=16, initial_epochs=30, self_training_iterations=3,
+                retrain_epochs=10, crops_per_image=8, batch_size=8),
+    # the seed's defaults, for a GPU machine
+    "gpu": dict(base_features=64, initial_epochs=50, self_training_iterations=5,
+                retrain_epochs=20, crops_per_image=8, batch_size=4),
+}
+
+
+def _run(cmd, log_path):
+    """Run a command; return (wall seconds, peak resident memory in MB of that process)."""
+    import psutil
+
+    start = time.time()
+    peak = 0
+    with open(log_path, "w") as log:
+        proc = psutil.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        while proc.poll() is None:
+            try:
+                peak = max(peak, proc.memory_info().rss)
+            except psutil.Error:
+                pass
+            time.sleep(0.1)
+    seconds = time.time() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"command failed ({log_path}):\n{' '.join(cmd)}")
+    return seconds, peak / 2 ** 20
+
+
+def _cli(*args):
+    return [sys.executable, "-m", "cryopick_plugin.cli", *map(str, args)]
+
+
+def run_unet(ds, train, test, labels, work, config, device, threads):
+    os.makedirs(work, exist_ok=True)
+    train_dir = ds.link(train, os.path.join(work, "train"))
+    test_dir = ds.link(test, os.path.join(work, "test"))
+    label_file = ds.write_labels(labels, os.path.join(work, "labels.json"))
+    model_dir = os.path.join(work, "model")
+    cfg = CONFIGS[config]
+    train_s, train_mb = _run(_cli(
+        "train-unet", "--image-dir", train_dir, "--coords-file", label_file,
+        "--output-dir", model_dir, "--particle-diameter", ds.diameter_px,
+        "--particle-radius", ds.diameter_px / 2, "--device", device, "--threads", threads,
+        *sum(([f"--{k.replace('_', '-')}", v] for k, v in cfg.items()), [])),
+        os.path.join(work, "train.log"))
+    with open(os.path.join(model_dir, "training_summary.json")) as fh:
+        n_iter = len(json.load(fh)["iterations"]) - 1
+    rows = []
+    models = ["baseline_model.pt"] + [f"model_iteration_{i}.pt" for i in range(1, n_iter + 1)]
+    for model in models:
+        out = os.path.join(work, f"picks_{model[:-3]}.json")
+        # a low threshold keeps the whole ranking for AP; the model's own threshold is
+        # applied afterwards for P / R / F1
+        pick_s, pick_mb = _run(_cli("pick", "--model", os.path.join(model_dir, model),
+                                    "--image-dir", test_dir, "--output", out,
+                                    "--threshold", 0.02, "--device", device,
+                                    "--threads", threads),
+                               os.path.join(work, f"pick_{model[:-3]}.log"))
+        import torch
+
+        threshold = torch.load(os.path.join(model_dir, model), weights_only=False)["threshold"]
+        picks = read_coordinates(out)
+        rows.append(dict(method="U-Net self-training",
+                         model="baseline" if model.startswith("baseline") else
+                         f"iteration {model.split('_')[-1][:-3]}",
+                         threshold=threshold, picks=picks, train_s=train_s,
+                         pick_s_per_mic=pick_s / max(len(test), 1),
+                         peak_mb=max(train_mb, pick_mb)))
+    return rows
+
+
+def score(rows, ds, test):
+    truth = {n: ds.truth[n] for n in test}
+    radius = ds.diameter_px / 2
+    for r in rows:
+        picks = {n: r["picks"].get(n, np.zeros((0, 3))) for n in test}
+        full = evaluate(picks, truth, radius)["overall"]
+        at = evaluate({n: p[p[:, 2] >= r["threshold"]] for n, p in picks.items()},
+                      truth, radius)["overall"]
+        r.update(precision=at["precision"], recall=at["recall"], f1=at["f1"], ap=full["ap"],
+                 best_f1=full.get("best_f1", 0.0), best_threshold=full.get("best_threshold"))
+        del r["picks"]
+    return rows
+
+
+def table(results, meta):
+    lines = [f"Dataset: {meta['data']} ({meta['n_train']} training, {meta['n_test']} test "
+             f"micrographs, particle diameter {meta['diameter_px']:.1f} px, "
+             f"{meta['n_test_particles']} test particles); config {meta['config']}, "
+             f"device {meta['device']}", "",
+             "| labels | method | model | P | R | F1 | AP | best F1 | train s | pick s/mic | peak MB |",
+             "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        lines.append(
+            f"| {100 * r['fraction']:.0f}% ({r['n_labels']}) | {r['method']} | {r['model']} | "
+            f"{r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} | {r['ap']:.3f} | "
+            f"{r['best_f1']:.3f} | {r['train_s']:.0f} | {r['pick_s_per_mic']:.2f} | "
+            f"{r['peak_mb']:.0f} |")
+    return "\n".join(lines)
+
+
+def plot(results, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 4), dpi=100)
+    models = sorted({(r["method"], r["model"]) for r in results})
+    for method, model in models:
+        rs = sorted((r for r in results if (r["method"], r["model"]) == (method, model)),
+                    key=lambda r: r["fraction"])
+        ax.plot([r["fraction"] for r in rs], [r["f1"] for r in rs], "o-", label=f"{model}")
+    ax.set(xlabel="fraction of training particles labelled", ylabel="F1 (model threshold)",
+           ylim=(0, 1), title="F1 by label budget")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--data", required=True, help="dataset folder (simulate.py or demo data)")
+    p.add_argument("--micrographs", help="micrograph folder (default DATA/micrographs)")
+    p.add_argument("--truth", help="truth coordinates (default: found in DATA)")
+    p.add_argument("--diameter-px", type=float, help="particle diameter (default: from DATA)")
+    p.add_argument("--n-train", type=int, default=4)
+    p.add_argument("--fractions", type=float, nargs="+", default=[0.05, 0.2, 0.5])
+    p.add_argument("--config", choices=sorted(CONFIGS), default="cpu")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="benchmark_output")
+    args = p.parse_args(argv)
+
+    ds = Dataset.from_folder(args.data, args.micrographs, args.truth, args.diameter_px)
+    train, test = ds.split(args.n_train)
+    if not test:
+        raise SystemExit("no test micrographs: lower --n-train")
+    results = []
+    for fraction in args.fractions:
+        labels = ds.labels(train, fraction, args.seed)
+        n_labels = sum(len(v) for v in labels.values())
+        print(f"label fraction {fraction}: {n_labels} labels on {len(labels)} micrographs",
+              flush=True)
+        work = os.path.join(args.out, f"labels_{int(round(100 * fraction)):02d}")
+        rows = run_unet(ds, train, test, labels, os.path.join(work, "unet"), args.config,
+                        args.device, args.threads)
+        for r in score(rows, ds, test):
+            r.update(fraction=fraction, n_labels=n_labels)
+            results.append(r)
+            print(f"   {r['model']}: F1 {r['f1']:.3f} AP {r['ap']:.3f}", flush=True)
+    meta = dict(data=os.path.abspath(args.data), n_train=len(train), n_test=len(test),
+                diameter_px=ds.diameter_px, config=args.config, device=args.device,
+                n_test_particles=int(sum(len(ds.truth[n]) for n in test)),
+                config_values=CONFIGS[args.config])
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "results.json"), "w") as fh:
+        json.dump(dict(meta=meta, results=results), fh, indent=1)
+    plot(results, os.path.join(args.out, "f1_by_fraction.png"))
+    print("\n" + table(results, meta))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
