@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_OUT ?= demo_output
 
-.PHONY: setup demo test clean
+.PHONY: setup demo test clean bench
 
 setup: $(VENV)/.installed
 
@@ -24,3 +24,16 @@ test: setup
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) *.egg-info
+
+# Benchmark (not part of CI): simulated apoferritin micrographs from ../shared/bench, then
+# the label-budget benchmark. BENCH_DATA can point to any dataset folder instead.
+BENCH_DATA ?= benchmark_data
+SIMULATOR ?= ../shared/bench
+
+$(BENCH_DATA)/micrographs:
+	$(PY) $(SIMULATOR)/simulate.py --model $(SIMULATOR)/6z6u.pdb --out $(BENCH_DATA) \
+		--n-micrographs 12 --size 1024 --apix 1.5 --seed 0
+
+bench: setup $(BENCH_DATA)/micrographs
+	$(PY) -m benchmarks.run --data $(BENCH_DATA) --n-train 4 --fractions 0.05 0.2 0.5 \
+		--out benchmark_output

@@ -81,7 +81,7 @@ def _diameter_from_metadata(root, tables):
         if fn.endswith(".json"):
             with open(os.path.join(truth_dir, fn)) as fh:
                 t = json.load(fh)
-            diameter = _find_key(t, "diameter_px")
+            diameter = _find_key(t, "particle_diameter_px")
             apix = _find_key(t, "apix")
             if diameter:
                 return float(diameter), apix

@@ -29,6 +29,9 @@ CONFIGS = {
     # fits well under an hour on 2 CPU cores for three label fractions
     "cpu": dict(base_features=16, initial_epochs=30, self_training_iterations=3,
                 retrain_epochs=10, crops_per_image=8, batch_size=8),
+    # seconds: only checks that the harness runs end to end (the test suite's smoke run)
+    "smoke": dict(base_features=4, initial_epochs=1, self_training_iterations=1,
+                  retrain_epochs=1, crops_per_image=2, batch_size=4, crop_size=64),
     # the seed's defaults, for a GPU machine
     "gpu": dict(base_features=64, initial_epochs=50, self_training_iterations=5,
                 retrain_epochs=20, crops_per_image=8, batch_size=4),
@@ -59,7 +62,7 @@ def _cli(*args):
     return [sys.executable, "-m", "cryopick_plugin.cli", *map(str, args)]
 
 
-def run_unet(ds, train, test, labels, work, config, device, threads):
+def run_unet(ds, train, test, labels, work, config, device, threads, extra=()):
     os.makedirs(work, exist_ok=True)
     train_dir = ds.link(train, os.path.join(work, "train"))
     test_dir = ds.link(test, os.path.join(work, "test"))
@@ -70,7 +73,7 @@ def run_unet(ds, train, test, labels, work, config, device, threads):
         "train-unet", "--image-dir", train_dir, "--coords-file", label_file,
         "--output-dir", model_dir, "--particle-diameter", ds.diameter_px,
         "--particle-radius", ds.diameter_px / 2, "--device", device, "--threads", threads,
-        *sum(([f"--{k.replace('_', '-')}", v] for k, v in cfg.items()), [])),
+        *sum(([f"--{k.replace('_', '-')}", v] for k, v in cfg.items()), []), *extra),
         os.path.join(work, "train.log"))
     with open(os.path.join(model_dir, "training_summary.json")) as fh:
         n_iter = len(json.load(fh)["iterations"]) - 1
@@ -115,8 +118,8 @@ def score(rows, ds, test):
 def table(results, meta):
     lines = [f"Dataset: {meta['data']} ({meta['n_train']} training, {meta['n_test']} test "
              f"micrographs, particle diameter {meta['diameter_px']:.1f} px, "
-             f"{meta['n_test_particles']} test particles); config {meta['config']}, "
-             f"device {meta['device']}", "",
+             f"{meta['n_test_particles']} test particles); config {meta['config']} "
+             f"{meta['config_values']} {meta['unet_args']}, device {meta['device']}", "",
              "| labels | method | model | P | R | F1 | AP | best F1 | train s | pick s/mic | peak MB |",
              "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
@@ -161,6 +164,8 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="benchmark_output")
+    p.add_argument("--unet-args", default="",
+                   help="extra train-unet flags, e.g. '--negative-quantile 0' for the seed's rule")
     args = p.parse_args(argv)
 
     ds = Dataset.from_folder(args.data, args.micrographs, args.truth, args.diameter_px)
@@ -175,7 +180,7 @@ def main(argv=None):
               flush=True)
         work = os.path.join(args.out, f"labels_{int(round(100 * fraction)):02d}")
         rows = run_unet(ds, train, test, labels, os.path.join(work, "unet"), args.config,
-                        args.device, args.threads)
+                        args.device, args.threads, args.unet_args.split())
         for r in score(rows, ds, test):
             r.update(fraction=fraction, n_labels=n_labels)
             results.append(r)
@@ -183,7 +188,7 @@ def main(argv=None):
     meta = dict(data=os.path.abspath(args.data), n_train=len(train), n_test=len(test),
                 diameter_px=ds.diameter_px, config=args.config, device=args.device,
                 n_test_particles=int(sum(len(ds.truth[n]) for n in test)),
-                config_values=CONFIGS[args.config])
+                config_values=CONFIGS[args.config], unet_args=args.unet_args)
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "results.json"), "w") as fh:
         json.dump(dict(meta=meta, results=results), fh, indent=1)
