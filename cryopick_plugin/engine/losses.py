@@ -24,5 +24,7 @@ class IgnoreMaskBCELoss(nn.Module):
         t = target.clamp(min=0).to(logits.dtype)
         pw = None if self.pos_weight is None else torch.as_tensor(
             self.pos_weight, dtype=logits.dtype, device=logits.device)
-        loss = F.binary_cross_entropy_with_logits(logits, t, reduction="none", pos_weight=pw)
-        return (loss * valid).sum() / valid.sum()
+        # zero the ignored logits first: 0 * inf at an ignored pixel would make the loss NaN
+        safe = torch.where(valid, logits, torch.zeros_like(logits))
+        loss = F.binary_cross_entropy_with_logits(safe, t, reduction="none", pos_weight=pw)
+        return torch.where(valid, loss, torch.zeros_like(loss)).sum() / valid.sum()

@@ -14,6 +14,8 @@ def find_peaks(prob_map, threshold=0.5, min_distance=10.0, smooth_sigma=0.0):
     """
     if not 0.0 <= threshold <= 1.0:
         raise CryopickInputError(f"picking threshold must be within [0, 1] (got {threshold})")
+    if min_distance < 0 or smooth_sigma < 0:
+        raise CryopickInputError("min_distance and smooth_sigma must be >= 0")
     m = np.asarray(prob_map, dtype=np.float32)
     if smooth_sigma > 0:
         m = gaussian_filter(m, smooth_sigma)
@@ -24,15 +26,17 @@ def find_peaks(prob_map, threshold=0.5, min_distance=10.0, smooth_sigma=0.0):
     scores = m[ys, xs]
     order = np.argsort(-scores, kind="stable")
     xs, ys, scores = xs[order], ys[order], scores[order]
-    # greedy NMS: accept the best remaining peak, suppress everything within min_distance
+    # greedy NMS: accept the best remaining peak, suppress everything within min_distance.
+    # Neighbours are looked up for kept peaks only: a flat or saturated map (a collapsed
+    # model) has a candidate at every pixel but few kept peaks.
     pts = np.column_stack([xs, ys]).astype(np.float64)
-    neighbours = cKDTree(pts).query_ball_point(pts, r=max(min_distance, 0) - 1e-9) \
-        if min_distance > 0 else [[] for _ in pts]
+    tree = cKDTree(pts)
     suppressed = np.zeros(len(pts), dtype=bool)
     keep = []
     for i in range(len(pts)):
         if suppressed[i]:
             continue
         keep.append(i)
-        suppressed[neighbours[i]] = True
+        if min_distance > 0:
+            suppressed[tree.query_ball_point(pts[i], r=min_distance - 1e-9)] = True
     return np.column_stack([pts[keep], scores[keep].astype(np.float64)])

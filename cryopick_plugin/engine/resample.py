@@ -26,9 +26,10 @@ def downsample(image, factor):
     image = np.asarray(image, dtype=np.float32)
     if factor <= 1.0:
         return image.copy()
-    h, w = image.shape
-    size = (max(1, int(round(w / factor))), max(1, int(round(h / factor))))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    # scale factors, not an output size: cv2 then uses exactly 1/factor, which is what
+    # to_working / to_original assume (an explicit size changes the scale per axis slightly)
+    return cv2.resize(image, None, fx=1.0 / factor, fy=1.0 / factor,
+                      interpolation=cv2.INTER_AREA)
 
 
 def to_working(coords_xy, factor):

@@ -50,8 +50,7 @@ class UNetPicker:
     # ------------------------------------------------------------------ picking
     def probability_map(self, image, pixel_size=None, device="cpu", batch_size=4, tile=512):
         work, factor = self.prepare(image, pixel_size)
-        margin = min(48, tile // 4)
-        return predict_probability_map(self.model, work, tile=tile, margin=margin,
+        return predict_probability_map(self.model, work, tile=tile, margin=96,
                                        batch_size=batch_size, device=device), factor
 
     def peaks_from_map(self, prob, factor, threshold=None):
