@@ -4,3 +4,6 @@ from .protocol_import_coordinates import CryopickProtImportCoordinates
 from .protocol_evaluate import CryopickProtEvaluate
 from .protocol_train_unet import CryopickProtTrainUNet
 from .protocol_pick import CryopickProtPick
+
+__all__ = ["CryopickProtImportMicrographs", "CryopickProtImportCoordinates",
+           "CryopickProtEvaluate", "CryopickProtTrainUNet", "CryopickProtPick"]

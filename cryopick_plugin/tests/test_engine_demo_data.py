@@ -74,7 +74,7 @@ def test_particles_are_dark_at_the_true_positions_not_swapped(dataset):
 def test_deterministic(tmp_path):
     a = make_demo_dataset(str(tmp_path / "a"), seed=5, **SMALL)
     b = make_demo_dataset(str(tmp_path / "b"), seed=5, **SMALL)
-    c = make_demo_dataset(str(tmp_path / "c"), seed=6, **SMALL)
+    make_demo_dataset(str(tmp_path / "c"), seed=6, **SMALL)
     ia = mrcfile.read(str(tmp_path / "a" / "micrographs" / "mic_001.mrc"))
     assert np.array_equal(ia, mrcfile.read(str(tmp_path / "b" / "micrographs" / "mic_001.mrc")))
     assert not np.array_equal(ia, mrcfile.read(str(tmp_path / "c" / "micrographs" / "mic_001.mrc")))

@@ -1,6 +1,5 @@
 """U-Net self-training: outputs and log of the seed, reproducibility, model files, bad input."""
 import json
-import os
 
 import numpy as np
 import pytest

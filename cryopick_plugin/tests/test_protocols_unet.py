@@ -6,7 +6,6 @@ the benchmark measures that.
 """
 import os
 
-import numpy as np
 from pyworkflow.tests import BaseTest, setupTestProject
 
 from cryopick_plugin.constants import SCORE_ATTR
