@@ -22,7 +22,7 @@ setup(
     license="GPL-3.0-or-later",
     python_requires=">=3.8",
     packages=find_packages(exclude=["benchmarks", "benchmarks.*"]),
-    package_data={"cryopick_plugin": ["protocols.conf"]},
+    package_data={"cryopick_plugin": ["protocols.conf", "configs/*.yaml"]},
     install_requires=[
         "scipion-pyworkflow>=3.0",
         "scipion-em>=3.0",

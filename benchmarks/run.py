@@ -38,6 +38,17 @@ CONFIGS = {
 }
 
 
+FIXMATCH_CONFIGS = {
+    # ResNet18 on 64 px patches (particle 24 px): ~15 min of training on 2 CPU cores
+    "cpu": {"dataset.patch_size": 64, "dataset.batch_size": 32, "training.epochs": 15,
+            "training.steps_per_epoch": 15, "loss.rampup_epochs": 5,
+            "training.early_stopping_patience": 6},
+    "smoke": {"dataset.patch_size": 32, "dataset.batch_size": 8, "training.epochs": 1,
+              "training.steps_per_epoch": 1, "loss.rampup_epochs": 1},
+    "gpu": {},  # the seed's defaults: 128 px patches, batch 64, 50 epochs
+}
+
+
 def _run(cmd, log_path):
     """Run a command; return (wall seconds, peak resident memory in MB of that process)."""
     import psutil
@@ -101,6 +112,73 @@ def run_unet(ds, train, test, labels, work, config, device, threads, extra=()):
     return rows
 
 
+def run_fixmatch(ds, train, test, labels, work, config, device, threads, extra=()):
+    """Selective FixMatch: train, then pick the test micrographs with the EMA teacher."""
+    import torch
+
+    os.makedirs(work, exist_ok=True)
+    train_dir = ds.link(train, os.path.join(work, "train"))
+    test_dir = ds.link(test, os.path.join(work, "test"))
+    label_file = ds.write_labels(labels, os.path.join(work, "labels.json"))
+    sets = sum((["--set", f"{k}={v}"] for k, v in FIXMATCH_CONFIGS[config].items()), [])
+    train_s, train_mb = _run(_cli(
+        "train-fixmatch", "--image-dir", train_dir, "--coords-file", label_file,
+        "--output-dir", work, "--exp-name", "model", "--particle-diameter", ds.diameter_px,
+        "--device", device, "--threads", threads, *sets, *extra),
+        os.path.join(work, "train.log"))
+    model = os.path.join(work, "model", "best_model_ema.pt")
+    out = os.path.join(work, "picks.json")
+    pick_s, pick_mb = _run(_cli("pick", "--model", model, "--image-dir", test_dir,
+                                "--output", out, "--threshold", 0.02, "--device", device,
+                                "--threads", threads), os.path.join(work, "pick.log"))
+    with open(os.path.join(work, "model", "results.json")) as fh:
+        res = json.load(fh)
+    threshold = torch.load(model, weights_only=False)["threshold"]
+    return [dict(method="Selective FixMatch", model="EMA teacher", threshold=threshold,
+                 picks=read_coordinates(out), train_s=train_s,
+                 pick_s_per_mic=pick_s / max(len(test), 1), peak_mb=max(train_mb, pick_mb),
+                 patch_auc=res["test"]["ema"]["auc"],
+                 mask_rate=res["history"][-1]["mask"] if res["history"] else 0.0)], model
+
+
+def run_rescore(ds, test, unet_row, model, work, device, threads):
+    """U-Net picks (at the U-Net's own threshold, as a user would pass them on) re-scored by
+    the FixMatch classifier: P / R / F1 at the classifier's threshold, AP over its scores."""
+    import torch
+
+    os.makedirs(work, exist_ok=True)
+    test_dir = ds.link(test, os.path.join(work, "test"))
+    picks = {n: p[p[:, 2] >= unet_row["threshold"]] for n, p in unet_row["picks"].items()}
+    src = ds.write_labels(picks, os.path.join(work, "unet_picks.json"))
+    out = os.path.join(work, "rescored.json")
+    s, mb = _run(_cli("rescore", "--model", model, "--image-dir", test_dir, "--coords", src,
+                      "--output", out, "--keep-all", "--device", device, "--threads", threads),
+                 os.path.join(work, "rescore.log"))
+    threshold = torch.load(model, weights_only=False)["threshold"]
+    return dict(method="U-Net + FixMatch re-scoring", model="final + EMA teacher",
+                threshold=threshold, picks=read_coordinates(out),
+                train_s=unet_row["train_s"], pick_s_per_mic=unet_row["pick_s_per_mic"] +
+                s / max(len(test), 1), peak_mb=max(unet_row["peak_mb"], mb))
+
+
+def distractor_share(picks, ds):
+    """Share of picks landing on the simulator's carbon, contamination, aggregate or fragment
+    label (None when the dataset has no label masks)."""
+    import mrcfile
+
+    hits = total = 0
+    for name, p in picks.items():
+        if name not in ds.label_masks or not len(p):
+            continue
+        with mrcfile.open(ds.label_masks[name], permissive=True) as m:
+            lab = np.asarray(m.data)
+        x = np.clip(np.rint(p[:, 0]).astype(int), 0, lab.shape[1] - 1)
+        y = np.clip(np.rint(p[:, 1]).astype(int), 0, lab.shape[0] - 1)
+        hits += int((lab[y, x] > 0).sum())
+        total += len(p)
+    return hits / total if total else None
+
+
 def score(rows, ds, test):
     truth = {n: ds.truth[n] for n in test}
     radius = ds.diameter_px / 2
@@ -110,7 +188,9 @@ def score(rows, ds, test):
         at = evaluate({n: p[p[:, 2] >= r["threshold"]] for n, p in picks.items()},
                       truth, radius)["overall"]
         r.update(precision=at["precision"], recall=at["recall"], f1=at["f1"], ap=full["ap"],
-                 best_f1=full.get("best_f1", 0.0), best_threshold=full.get("best_threshold"))
+                 best_f1=full.get("best_f1", 0.0), best_threshold=full.get("best_threshold"),
+                 on_distractors=distractor_share(
+                     {n: p[p[:, 2] >= r["threshold"]] for n, p in picks.items()}, ds))
         del r["picks"]
     return rows
 
@@ -119,15 +199,23 @@ def table(results, meta):
     lines = [f"Dataset: {meta['data']} ({meta['n_train']} training, {meta['n_test']} test "
              f"micrographs, particle diameter {meta['diameter_px']:.1f} px, "
              f"{meta['n_test_particles']} test particles); config {meta['config']} "
-             f"{meta['config_values']} {meta['unet_args']}, device {meta['device']}", "",
-             "| labels | method | model | P | R | F1 | AP | best F1 | train s | pick s/mic | peak MB |",
-             "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             f"(U-Net {meta['config_values']} {meta['unet_args']}; FixMatch "
+             f"{meta.get('fixmatch_values')} {meta.get('fixmatch_args', '')}), device "
+             f"{meta['device']}", "",
+             "| labels | method | model | P | R | F1 | AP | best F1 | on junk | patch AUC | "
+             "mask | train s | pick s/mic | peak MB |",
+             "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+
+    def opt(v, fmt):
+        return "-" if v is None else format(v, fmt)
+
     for r in results:
         lines.append(
             f"| {100 * r['fraction']:.0f}% ({r['n_labels']}) | {r['method']} | {r['model']} | "
             f"{r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} | {r['ap']:.3f} | "
-            f"{r['best_f1']:.3f} | {r['train_s']:.0f} | {r['pick_s_per_mic']:.2f} | "
-            f"{r['peak_mb']:.0f} |")
+            f"{r['best_f1']:.3f} | {opt(r.get('on_distractors'), '.1%')} | "
+            f"{opt(r.get('patch_auc'), '.3f')} | {opt(r.get('mask_rate'), '.0%')} | "
+            f"{r['train_s']:.0f} | {r['pick_s_per_mic']:.2f} | {r['peak_mb']:.0f} |")
     return "\n".join(lines)
 
 
@@ -164,6 +252,12 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="benchmark_output")
+    p.add_argument("--methods", nargs="+", default=["unet", "fixmatch", "rescore", "topaz"],
+                   choices=["unet", "fixmatch", "rescore", "topaz"])
+    p.add_argument("--fixmatch-args", default="",
+                   help="extra train-fixmatch flags, e.g. '--set loss.negatives=none'")
+    p.add_argument("--topaz-venv", default=os.path.join("benchmark_output", "topaz_venv"),
+                   help="virtual environment for Topaz (created on first use)")
     p.add_argument("--unet-args", default="",
                    help="extra train-unet flags, e.g. '--negative-quantile 0' for the seed's rule")
     args = p.parse_args(argv)
@@ -179,8 +273,25 @@ def main(argv=None):
         print(f"label fraction {fraction}: {n_labels} labels on {len(labels)} micrographs",
               flush=True)
         work = os.path.join(args.out, f"labels_{int(round(100 * fraction)):02d}")
-        rows = run_unet(ds, train, test, labels, os.path.join(work, "unet"), args.config,
-                        args.device, args.threads, args.unet_args.split())
+        rows = []
+        if "unet" in args.methods or "rescore" in args.methods:
+            rows += run_unet(ds, train, test, labels, os.path.join(work, "unet"), args.config,
+                             args.device, args.threads, args.unet_args.split())
+        if "fixmatch" in args.methods or "rescore" in args.methods:
+            fm_rows, fm_model = run_fixmatch(ds, train, test, labels,
+                                             os.path.join(work, "fixmatch"), args.config,
+                                             args.device, args.threads,
+                                             args.fixmatch_args.split())
+            rows += fm_rows
+            if "rescore" in args.methods:
+                rows.append(run_rescore(ds, test, rows[len(rows) - len(fm_rows) - 1], fm_model,
+                                        os.path.join(work, "rescore"), args.device,
+                                        args.threads))
+        if "topaz" in args.methods:
+            from benchmarks import topaz
+
+            rows.append(topaz.benchmark_row(ds, train, test, labels, os.path.join(work, "topaz"),
+                                            args.config, args.threads, args.topaz_venv))
         for r in score(rows, ds, test):
             r.update(fraction=fraction, n_labels=n_labels)
             results.append(r)
@@ -188,7 +299,9 @@ def main(argv=None):
     meta = dict(data=os.path.abspath(args.data), n_train=len(train), n_test=len(test),
                 diameter_px=ds.diameter_px, config=args.config, device=args.device,
                 n_test_particles=int(sum(len(ds.truth[n]) for n in test)),
-                config_values=CONFIGS[args.config], unet_args=args.unet_args)
+                config_values=CONFIGS[args.config], unet_args=args.unet_args,
+                fixmatch_values=FIXMATCH_CONFIGS[args.config], fixmatch_args=args.fixmatch_args,
+                methods=args.methods)
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "results.json"), "w") as fh:
         json.dump(dict(meta=meta, results=results), fh, indent=1)

@@ -5,14 +5,22 @@
                                        precision / recall / F1 / AP of picks against truth
     cryopick train-unet --image-dir D --coords-file C --output-dir O [seed flags]
                                        U-Net self-training (seed 000)
+    cryopick train-fixmatch --config C --exp-name N --device DEV
+                                       Selective FixMatch patch classifier (seed 001)
+    cryopick fixmatch-config OUT.yaml  write the default FixMatch configuration
     cryopick pick --model M --image-dir D --output picks.star
-                                       pick particles with a trained model
+                                       pick particles with a trained model (either kind)
+    cryopick rescore --model M --image-dir D --coords C --output O
+                                       score another picker's coordinates with the classifier
+                                       and keep those above the threshold
 
 Bad input ends with one line ``cryopick: error: <file>: <problem>`` and exit status 2.
 """
 import argparse
 import json
 import sys
+
+import numpy as np
 
 from .engine.errors import CryopickInputError
 
@@ -65,7 +73,7 @@ def _load_labels(path, fmt, images, what="coordinates"):
 
     tables = read_coordinates(path, fmt)
     assigned, report = assign_to_micrographs(
-        tables, {k: v.shape for k, v in images.items()}, source=path)
+        tables, {k: getattr(v, "shape", v) for k, v in images.items()}, source=path)
     for line in format_report(report):
         print(f"{what}: {line}")
     return {k: v for k, v in assigned.items() if len(v)}
@@ -101,25 +109,132 @@ def _cmd_train_unet(args):
     return 0
 
 
+def _cmd_train_fixmatch(args):
+    import os
+
+    from .engine.fixmatch_config import FixMatchConfig, load_config, set_value
+    from .engine.train_fixmatch import train_fixmatch
+    from .engine.unet_model import resolve_device
+
+    cfg = load_config(args.config) if args.config else FixMatchConfig()
+    d = cfg.dataset
+    for flag in ("image_dir", "coords_file", "val_image_dir", "val_coords_file",
+                 "test_image_dir", "test_coords_file", "particle_diameter", "pixel_size"):
+        if getattr(args, flag) is not None:
+            setattr(d, flag, getattr(args, flag))
+    for item in args.set or []:
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise CryopickInputError(f"--set {item}: expected section.key=value")
+        cfg = set_value(cfg, key, value)
+    if args.device:
+        cfg.training.device = args.device
+    if args.threads is not None:
+        cfg.training.threads = args.threads
+    cfg.training.device = resolve_device(cfg.training.device)
+    if not (d.image_dir and d.coords_file):
+        raise CryopickInputError("no training data: set dataset.image_dir and dataset.coords_file "
+                                 "in the config or pass --image-dir and --coords-file")
+    cfg.validate()  # before reading thousands of micrographs
+    paths = _image_paths(d.image_dir, d.pattern or None)
+    labels = _load_labels(d.coords_file, d.coords_format, _shapes(paths))
+    val = test = (None, None)
+    if d.val_image_dir or d.val_coords_file:
+        val = _labelled_set(d.val_image_dir, d.val_coords_file, "validation")
+    if d.test_image_dir or d.test_coords_file:
+        test = _labelled_set(d.test_image_dir, d.test_coords_file, "test")
+    print(f"{len(paths)} micrographs, {sum(len(v) for v in labels.values())} labelled "
+          f"particles on {len(labels)} of them", flush=True)
+    torch_threads(cfg.training.threads)
+    out = os.path.join(args.output_dir, args.exp_name)
+    train_fixmatch(paths, labels, out, cfg, val[0], val[1], test[0], test[1],
+                   resume=args.resume)
+    return 0
+
+
+def _image_paths(folder, pattern=None):
+    from .engine.images import list_images, micrograph_name
+
+    return {micrograph_name(p): p for p in list_images(folder, pattern)}
+
+
+def _shapes(paths):
+    from .engine.images import micrograph_shape
+
+    return {n: micrograph_shape(p) for n, p in paths.items()}
+
+
+def _labelled_set(image_dir, coords_file, what):
+    if not (image_dir and coords_file):
+        raise CryopickInputError(f"give both the {what} micrograph folder and its coordinates")
+    paths = _image_paths(image_dir)
+    return paths, _load_labels(coords_file, "auto", _shapes(paths), what)
+
+
+def _cmd_fixmatch_config(args):
+    import shutil
+
+    shutil.copyfile(_default_config_path(), args.out)
+    print(f"Wrote the default FixMatch configuration to {args.out}")
+    return 0
+
+
+def _default_config_path():
+    import os
+
+    return os.path.join(os.path.dirname(__file__), "configs", "selective_fixmatch.yaml")
+
+
+def _cmd_rescore(args):
+    from .engine.classifier import PatchClassifier
+    from .engine.coordinates import read_coordinates, write_coordinates
+    from .engine.images import read_micrograph
+    from .engine.unet_model import resolve_device
+
+    device = resolve_device(args.device)
+    model = PatchClassifier.load(args.model, device)
+    threshold = model.threshold if args.threshold is None else args.threshold
+    if not 0 <= threshold <= 1:
+        raise CryopickInputError(f"--threshold must be within [0, 1] (got {threshold})")
+    paths = _image_paths(args.image_dir, args.pattern)
+    tables = _load_labels(args.coords, args.coords_format, _shapes(paths), "input")
+    torch_threads(args.threads)
+    kept, n_in = {}, 0
+    for i, (name, coords) in enumerate(sorted(tables.items()), start=1):
+        scores = model.score_coordinates(read_micrograph(paths[name]), coords,
+                                         args.pixel_size or None, device, args.batch_size)
+        rows = np.column_stack([coords[:, :2], scores])
+        keep = rows[:, 2] >= threshold
+        kept[name] = rows if args.keep_all else rows[keep]
+        n_in += len(rows)
+        print(f"[{i}/{len(tables)}] {name}: {int(keep.sum())} of {len(rows)} kept", flush=True)
+    write_coordinates(args.output, kept, fmt=args.format,
+                      box_size=args.box_size or int(round(1.5 * model.diameter_for(args.pixel_size or None))))
+    print(f"{sum(len(v) for v in kept.values())} of {n_in} coordinates written to {args.output}")
+    return 0
+
+
 def _cmd_pick(args):
     import time
 
     from .engine.coordinates import write_coordinates
     from .engine.images import list_images, micrograph_name, read_micrograph
-    from .engine.unet_model import UNetPicker, resolve_device
+    from .engine.pickers import load_model
+    from .engine.unet_model import resolve_device
 
     device = resolve_device(args.device)
-    picker = UNetPicker.load(args.model, device)
+    picker = load_model(args.model, device)
     if args.threshold is not None and not 0 <= args.threshold <= 1:
         raise CryopickInputError(f"--threshold must be within [0, 1] (got {args.threshold})")
     files = list_images(args.image_dir, args.pattern)
     torch_threads(args.threads)
+    batch_size = args.batch_size or (256 if hasattr(picker, "patch_size") else 4)
     picks = {}
     for i, path in enumerate(files, start=1):
         start = time.time()
         name = micrograph_name(path)
         picks[name] = picker.pick(read_micrograph(path), args.pixel_size or None,
-                                  args.threshold, device, args.batch_size)
+                                  args.threshold, device, batch_size)
         print(f"[{i}/{len(files)}] {name}: {len(picks[name])} particles "
               f"({time.time() - start:.1f} s)", flush=True)
     written = write_coordinates(args.output, picks, fmt=args.format,
@@ -212,10 +327,56 @@ def build_parser():
     p.add_argument("--pixel-size", type=float, default=0.0, help="A/px of these micrographs")
     p.add_argument("--box-size", type=int, default=0, help="for .box/.csv output (0: 1.5 diameters)")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--batch-size", type=int, default=4, help="tiles per inference batch")
+    p.add_argument("--batch-size", type=int, default=0,
+                   help="tiles (U-Net) or patches (classifier) per inference batch (0: 4 / 256)")
     p.add_argument("--pattern", help="glob on image file names")
     p.add_argument("--threads", type=int, default=0)
     p.set_defaults(func=_cmd_pick)
+
+    p = sub.add_parser("train-fixmatch", help="Selective FixMatch patch classifier (seed 001)",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--config", help="YAML configuration (default: the built-in one; see "
+                                    "cryopick fixmatch-config)")
+    p.add_argument("--exp-name", default="selective_fixmatch",
+                   help="run name: outputs go to OUTPUT_DIR/EXP_NAME")
+    p.add_argument("--device", help="cpu, cuda:0, ... or auto (default: training.device)")
+    p.add_argument("--output-dir", default="experiments")
+    p.add_argument("--image-dir", help="overrides dataset.image_dir")
+    p.add_argument("--coords-file", help="overrides dataset.coords_file")
+    p.add_argument("--val-image-dir")
+    p.add_argument("--val-coords-file")
+    p.add_argument("--test-image-dir")
+    p.add_argument("--test-coords-file")
+    p.add_argument("--particle-diameter", type=float, help="px; overrides dataset.particle_diameter")
+    p.add_argument("--pixel-size", type=float)
+    p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
+                   help="override one configuration key (repeatable)")
+    p.add_argument("--threads", type=int, help="CPU threads; overrides training.threads")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from last_checkpoint.pt of the same run")
+    p.set_defaults(func=_cmd_train_fixmatch)
+
+    p = sub.add_parser("fixmatch-config", help="write the default FixMatch configuration")
+    p.add_argument("out", help="YAML file to write")
+    p.set_defaults(func=_cmd_fixmatch_config)
+
+    p = sub.add_parser("rescore", help="score coordinates with a FixMatch classifier, keep the good",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--model", required=True, help="best_model_ema.pt of train-fixmatch")
+    p.add_argument("--image-dir", required=True)
+    p.add_argument("--coords", required=True, help="coordinates to score (file or folder)")
+    p.add_argument("--coords-format", default="auto")
+    p.add_argument("--output", required=True)
+    p.add_argument("--format", choices=["star", "json", "csv", "box", "txt"])
+    p.add_argument("--threshold", type=float, help="keep scores >= this (default: the model's)")
+    p.add_argument("--keep-all", action="store_true", help="write every coordinate with its score")
+    p.add_argument("--pixel-size", type=float, default=0.0)
+    p.add_argument("--box-size", type=int, default=0)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--pattern", help="glob on image file names")
+    p.add_argument("--threads", type=int, default=0)
+    p.set_defaults(func=_cmd_rescore)
     return parser
 
 

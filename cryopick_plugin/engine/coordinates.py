@@ -337,12 +337,24 @@ def transform_coordinates(table, shape, scale=1.0, invert_y=False):
 
 
 # ----------------------------------------------------------------------------- writers
+def _with_score(table):
+    """(N, 3) [x, y, score]; a missing score column becomes NaN (no score)."""
+    t = np.asarray(table, dtype=np.float64)
+    if t.size == 0:
+        return np.zeros((0, 3))
+    t = t.reshape(len(t), -1)
+    if t.shape[1] == 2:
+        t = np.column_stack([t, np.full(len(t), np.nan)])
+    return t[:, :3]
+
+
 def write_coordinates(path, table_by_mic, fmt=None, box_size=None):
     """Write a coordinate table. json and star write one file for all micrographs; csv, box
     and txt write one file per micrograph into the folder ``path``. Returns written paths."""
     fmt = fmt or _EXTENSIONS.get(os.path.splitext(path)[1].lower())
     if fmt not in FORMATS:
         raise CryopickInputError(f"{path}: cannot tell the output format; use one of {FORMATS}")
+    table_by_mic = {name: _with_score(t) for name, t in table_by_mic.items()}
     if fmt == "json":
         data = {name: [[round(float(x), 2), round(float(y), 2)] +
                        ([round(float(s), 5)] if np.isfinite(s) else []) for x, y, s in t]

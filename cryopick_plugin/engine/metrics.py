@@ -165,3 +165,17 @@ def format_table(result, title="cryopick evaluation"):
         lines.append(row(name, m))
     lines.append(row("**all**", result["overall"]))
     return "\n".join(lines)
+
+
+def roc_auc(scores, labels):
+    """Area under the ROC curve (probability a positive outranks a negative; ties count
+    half). NaN when one class is absent."""
+    from scipy.stats import rankdata
+
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    y = np.asarray(labels).astype(bool).ravel()
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = rankdata(s)
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))

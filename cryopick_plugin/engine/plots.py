@@ -65,3 +65,27 @@ def plot_training_history(summary, path):
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def plot_fixmatch_history(results, path):
+    """FixMatch training per epoch: the two losses, the mask rate and validation AUC."""
+    plt = _pyplot()
+    h = results["history"]
+    ep = [e["epoch"] for e in h]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), dpi=100)
+    axes[0].plot(ep, [e["l_sup"] for e in h], "o-", label="L_sup")
+    axes[0].plot(ep, [e["l_cons"] for e in h], "o-", label="L_cons")
+    axes[0].plot(ep, [e["lam"] for e in h], ":", color="grey", label="lambda")
+    axes[0].set(xlabel="epoch", ylabel="loss", title="Training losses")
+    axes[0].legend(fontsize=8)
+    axes[1].plot(ep, [e["auc"] for e in h], "o-", label="validation AUC (student)")
+    axes[1].plot(ep, [e["auc_ema"] for e in h], "s-", label="validation AUC (EMA teacher)")
+    axes[1].plot(ep, [e["mask"] for e in h], "^--", label="mask rate (confident pseudo-labels)")
+    axes[1].plot(ep, [e["mask_pos"] for e in h], "v:", label="confident particles")
+    axes[1].set(xlabel="epoch", ylim=(0, 1.02), title=f"Validation ({results['validation']})")
+    axes[1].legend(fontsize=7)
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path

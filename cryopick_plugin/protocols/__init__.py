@@ -4,6 +4,9 @@ from .protocol_import_coordinates import CryopickProtImportCoordinates
 from .protocol_evaluate import CryopickProtEvaluate
 from .protocol_train_unet import CryopickProtTrainUNet
 from .protocol_pick import CryopickProtPick
+from .protocol_train_fixmatch import CryopickProtTrainFixMatch
+from .protocol_rescore import CryopickProtRescore
 
 __all__ = ["CryopickProtImportMicrographs", "CryopickProtImportCoordinates",
-           "CryopickProtEvaluate", "CryopickProtTrainUNet", "CryopickProtPick"]
+           "CryopickProtEvaluate", "CryopickProtTrainUNet", "CryopickProtPick",
+           "CryopickProtTrainFixMatch", "CryopickProtRescore"]

@@ -26,7 +26,9 @@ class CryopickProtPick(ProtParticlePickingAuto):
         form.addHidden(cons.GPU_LIST, params.StringParam, default="0", label="GPU id")
         form.addParam("inputModel", params.PointerParam, pointerClass="CryopickModel",
                       important=True, label="cryopick model",
-                      help="Output of 'cryopick - train U-Net picker'.")
+                      help="Output of 'cryopick - train U-Net picker' or 'cryopick - train "
+                           "FixMatch classifier' (which scores a dense grid of patches: "
+                           "slower, see the documentation).")
         form.addParam("threshold", params.FloatParam, default=-1.0, label="Score threshold",
                       help="Keep picks scoring at least this (0-1). -1: the model's threshold "
                            "(0.5, or the best-F1 threshold when training had validation "
@@ -93,8 +95,17 @@ class CryopickProtPick(ProtParticlePickingAuto):
         coords = getattr(self, "outputCoordinates", None)
         if coords is None:
             return []
+        if self._method() == "fixmatch":
+            return [f"{coords.getSize()} particles were picked with a cryopick patch classifier "
+                    f"trained by Selective FixMatch [Sohn2020, Tarvainen2017]."]
         return [f"{coords.getSize()} particles were picked with a cryopick U-Net "
                 f"[Ronneberger2015] trained by self-training."]
 
+    def _method(self):
+        model = self.inputModel.get()
+        return model.getMethod() if model is not None else None
+
     def _citations(self):
+        if self._method() == "fixmatch":
+            return ["Sohn2020", "Tarvainen2017"]
         return ["Ronneberger2015"]

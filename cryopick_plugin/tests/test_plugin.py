@@ -8,7 +8,8 @@ from pwem import Domain
 from pyworkflow.gui.project.viewprotocols_extra import ProtocolTreeConfig
 
 OUR_PROTOCOLS = {"CryopickProtImportMicrographs", "CryopickProtImportCoordinates",
-                 "CryopickProtEvaluate", "CryopickProtTrainUNet", "CryopickProtPick"}
+                 "CryopickProtEvaluate", "CryopickProtTrainUNet", "CryopickProtPick",
+                 "CryopickProtTrainFixMatch", "CryopickProtRescore"}
 
 
 def test_plugin_is_discovered_with_its_protocols():

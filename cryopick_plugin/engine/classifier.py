@@ -1,0 +1,201 @@
+"""The patch classifier (seed 001): a torchvision ResNet on 1-channel patches, one logit.
+
+``PatchClassifier`` is a trained classifier as one self-contained file, like UNetPicker: the
+weights plus the particle size, working diameter, patch size and picking threshold. It
+scores given coordinates (re-scoring another picker's picks) and picks whole micrographs by
+scoring a strided grid of patches in bounded batches, then finding peaks with NMS.
+"""
+import copy
+import os
+
+import numpy as np
+import torch
+from torch import nn
+
+from .errors import CryopickInputError
+from .patches import PatchSource, grid_positions
+from .peaks import find_peaks
+from .resample import downsample, normalize, to_original, to_working, working_factor
+
+MODEL_KIND = "cryopick-fixmatch"
+FORMAT_VERSION = 1
+
+
+def build_classifier(backbone="resnet18", dropout=0.3):
+    """ResNet with a 1-channel stem and a dropout + single-logit head; forward -> (B,)."""
+    import torchvision
+
+    net = getattr(torchvision.models, backbone)(weights=None)
+    net.conv1 = nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3, bias=False)
+    net.fc = nn.Sequential(nn.Dropout(dropout), nn.Linear(net.fc.in_features, 1))
+    return _Logit(net)
+
+
+class _Logit(nn.Module):
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        return self.net(x).flatten()
+
+
+class EMATeacher:
+    """Mean-teacher weights: theta_ema <- a * theta_ema + (1 - a) * theta_student.
+
+    The decay starts low and rises to ``decay`` ((1 + t) / (10 + t), as in Mean Teacher's
+    reference code): with 0.999 from the first step the teacher would stay near its random
+    initialisation for the thousand-odd steps a CPU run makes. BatchNorm statistics are copied.
+    """
+
+    def __init__(self, student, decay=0.999):
+        self.model = copy.deepcopy(student).eval()
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+        self.decay = decay
+        self.steps = 0
+
+    @torch.no_grad()
+    def update(self, student):
+        self.steps += 1
+        a = min(self.decay, (1.0 + self.steps) / (10.0 + self.steps))
+        for t, s in zip(self.model.parameters(), student.parameters()):
+            t.mul_(a).add_(s.detach(), alpha=1.0 - a)
+        for t, s in zip(self.model.buffers(), student.buffers()):
+            t.copy_(s)
+
+
+@torch.no_grad()
+def predict(model, patches, device="cpu", batch_size=256, logits=False):
+    """Probabilities (or logits) for (N, H, W) numpy patches, in bounded batches."""
+    model.eval()
+    out = []
+    for i in range(0, len(patches), batch_size):
+        x = torch.from_numpy(np.ascontiguousarray(patches[i:i + batch_size, None])).to(device)
+        z = model(x).float()
+        out.append((z if logits else torch.sigmoid(z)).cpu().numpy())
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+
+
+def _squash(logit):
+    """A monotone map of logits into (0, 1) that, unlike the sigmoid, does not saturate to
+    a flat plateau of 1.0 around a confidently classified particle (NMS needs a summit)."""
+    return 1.0 / (1.0 + np.exp(-np.asarray(logit, dtype=np.float64) / 16.0))
+
+
+class PatchClassifier:
+    def __init__(self, model, backbone, dropout, particle_diameter_px, working_diameter,
+                 patch_size, pixel_size=None, threshold=0.5, pick_stride=0.25,
+                 min_distance_fraction=0.5, extra=None):
+        self.model = model
+        self.backbone = backbone
+        self.dropout = float(dropout)
+        self.particle_diameter_px = float(particle_diameter_px)
+        self.working_diameter = float(working_diameter)
+        self.patch_size = int(patch_size)
+        self.pixel_size = pixel_size
+        self.threshold = float(threshold)
+        self.pick_stride = float(pick_stride)
+        self.min_distance_fraction = float(min_distance_fraction)
+        self.extra = dict(extra or {})
+
+    # ------------------------------------------------------------------ geometry
+    def diameter_for(self, pixel_size=None):
+        if pixel_size and self.pixel_size:
+            return self.particle_diameter_px * self.pixel_size / pixel_size
+        return self.particle_diameter_px
+
+    def factor_for(self, pixel_size=None):
+        return working_factor(self.diameter_for(pixel_size), self.working_diameter)
+
+    def prepare(self, image, pixel_size=None):
+        factor = self.factor_for(pixel_size)
+        return normalize(downsample(image, factor)), factor
+
+    # ------------------------------------------------------------------ scoring
+    def score_coordinates(self, image, coords, pixel_size=None, device="cpu", batch_size=256):
+        """Classifier probability at each (x, y) of the micrograph's own pixel frame."""
+        coords = np.asarray(coords, dtype=np.float64).reshape(-1, np.shape(coords)[-1] if
+                                                              np.size(coords) else 2)
+        if len(coords) == 0:
+            return np.zeros(0)
+        work, factor = self.prepare(image, pixel_size)
+        src = PatchSource(work, self.patch_size)
+        return predict(self.model, src.extract(to_working(coords[:, :2], factor)), device,
+                       batch_size).astype(np.float64)
+
+    def score_map(self, image, pixel_size=None, device="cpu", batch_size=256, logits=False):
+        """Probability (or logit) on a grid with step pick_stride x working diameter,
+        upsampled to the working image; memory is bounded by one batch of patches."""
+        from scipy.ndimage import map_coordinates
+
+        work, factor = self.prepare(image, pixel_size)
+        src = PatchSource(work, self.patch_size)
+        step = max(1.0, self.pick_stride * self.working_diameter)
+        xs, ys = grid_positions(work.shape, step)
+        grid = np.empty((len(ys), len(xs)), dtype=np.float32)
+        rows_per_batch = max(1, batch_size // max(len(xs), 1))
+        for r0 in range(0, len(ys), rows_per_batch):
+            yy, xx = np.meshgrid(ys[r0:r0 + rows_per_batch], xs, indexing="ij")
+            centres = np.column_stack([xx.ravel(), yy.ravel()])
+            grid[r0:r0 + len(yy)] = predict(self.model, src.extract(centres), device,
+                                            batch_size, logits).reshape(yy.shape)
+        # cubic interpolation back to every working pixel (grid index = (pos - s/2) / s):
+        # unlike bilinear, it puts a summit between grid nodes, where the particle is
+        py, px = np.mgrid[0:work.shape[0], 0:work.shape[1]].astype(np.float32)
+        full = map_coordinates(grid, [(py - step / 2) / step, (px - step / 2) / step],
+                               order=3, mode="nearest")
+        return full, factor
+
+    def pick(self, image, pixel_size=None, threshold=None, device="cpu", batch_size=256):
+        """(N, 3) [x, y, score] in the micrograph's own pixel frame, best first."""
+        logit, factor = self.score_map(image, pixel_size, device, batch_size, logits=True)
+        threshold = self.threshold if threshold is None else threshold
+        if not 0.0 <= threshold <= 1.0:
+            raise CryopickInputError(f"picking threshold must be within [0, 1] (got {threshold})")
+        t = float(np.clip(threshold, 1e-7, 1 - 1e-7))
+        peaks = find_peaks(_squash(logit), threshold=float(_squash(np.log(t / (1 - t)))),
+                           min_distance=self.min_distance_fraction * self.working_diameter)
+        if len(peaks):  # report probabilities, not squashed logits
+            z = 16.0 * np.log(peaks[:, 2] / (1.0 - peaks[:, 2]))
+            peaks[:, 2] = 1.0 / (1.0 + np.exp(-z))
+        return to_original(peaks, factor)
+
+    # ------------------------------------------------------------------ files
+    def save(self, path):
+        state = dict(kind=MODEL_KIND, format_version=FORMAT_VERSION, backbone=self.backbone,
+                     dropout=self.dropout,
+                     state_dict={k: v.cpu() for k, v in self.model.state_dict().items()},
+                     particle_diameter_px=self.particle_diameter_px,
+                     working_diameter=self.working_diameter, patch_size=self.patch_size,
+                     pixel_size=self.pixel_size, threshold=self.threshold,
+                     pick_stride=self.pick_stride,
+                     min_distance_fraction=self.min_distance_fraction, extra=self.extra)
+        tmp = path + ".part"
+        torch.save(state, tmp)
+        os.replace(tmp, path)  # never a half-written model file
+        return path
+
+    @classmethod
+    def from_state(cls, state, path, device="cpu"):
+        if state.get("format_version", 0) > FORMAT_VERSION:
+            raise CryopickInputError(f"{path}: written by a newer cryopick; please upgrade")
+        model = build_classifier(state["backbone"], state["dropout"])
+        try:
+            model.load_state_dict(state["state_dict"])
+        except Exception as exc:
+            raise CryopickInputError(f"{path}: corrupt model weights ({exc})") from None
+        model.to(device).eval()
+        return cls(model, state["backbone"], state["dropout"], state["particle_diameter_px"],
+                   state["working_diameter"], state["patch_size"], state.get("pixel_size"),
+                   state.get("threshold", 0.5), state.get("pick_stride", 0.25),
+                   state.get("min_distance_fraction", 0.5), state.get("extra"))
+
+    @classmethod
+    def load(cls, path, device="cpu"):
+        from .pickers import read_model_state
+
+        state = read_model_state(path, device)
+        if state.get("kind") != MODEL_KIND:
+            raise CryopickInputError(f"{path}: not a cryopick FixMatch classifier")
+        return cls.from_state(state, path, device)

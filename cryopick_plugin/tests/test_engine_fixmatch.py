@@ -1,0 +1,262 @@
+"""Selective FixMatch: configuration, augmentations, losses, EMA, dense scoring, training."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from cryopick_plugin.engine import augment
+from cryopick_plugin.engine.classifier import EMATeacher, PatchClassifier, build_classifier
+from cryopick_plugin.engine.coordinates import read_coordinates
+from cryopick_plugin.engine.demo_data import make_demo_dataset
+from cryopick_plugin.engine.errors import CryopickInputError
+from cryopick_plugin.engine.fixmatch_config import (FixMatchConfig, config_from_dict,
+                                                    load_config, seed_behaviour, set_value)
+from cryopick_plugin.engine.images import read_micrograph
+from cryopick_plugin.engine.metrics import roc_auc
+from cryopick_plugin.engine.pickers import load_model
+from cryopick_plugin.engine.train_fixmatch import _consistency, train_fixmatch
+
+CONFIG_YAML = os.path.join(os.path.dirname(__file__), "..", "configs", "selective_fixmatch.yaml")
+
+
+# ---------------------------------------------------------------- configuration
+def test_shipped_yaml_is_the_default_configuration():
+    assert load_config(CONFIG_YAML) == FixMatchConfig()
+    d = FixMatchConfig()
+    # the seed's values
+    assert (d.dataset.batch_size, d.dataset.patch_size, d.model.backbone, d.model.dropout,
+            d.model.ema_decay, d.loss.confidence_threshold, d.loss.rampup_epochs,
+            d.optimizer.lr, d.training.epochs, d.training.early_stopping_patience) == \
+        (64, 128, "resnet18", 0.3, 0.999, 0.8, 10, 0.001, 50, 15)
+
+
+def test_unknown_or_ill_typed_keys_are_named(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("loss:\n  confidense_threshold: 0.7\n")
+    with pytest.raises(CryopickInputError, match=r"unknown key 'loss.confidense_threshold'"):
+        load_config(str(bad))
+    with pytest.raises(CryopickInputError, match=r"'training.epochs' must be int"):
+        config_from_dict({"training": {"epochs": "many"}})
+    with pytest.raises(CryopickInputError, match=r"'dataset.load_into_ram' must be bool"):
+        config_from_dict({"dataset": {"load_into_ram": 1}})
+    with pytest.raises(CryopickInputError, match=r"unknown section 'optimiser'"):
+        config_from_dict({"optimiser": {"lr": 0.1}})
+    # ints are fine where floats are expected
+    assert config_from_dict({"optimizer": {"lr": 1}}).optimizer.lr == 1.0
+    assert set_value(FixMatchConfig(), "loss.negatives", "none").loss.negatives == "none"
+
+
+def test_seed_behaviour_switches_off_the_anti_collapse_measures():
+    cfg = seed_behaviour()
+    assert (cfg.loss.negatives, cfg.loss.class_balanced, cfg.dataset.candidate_fraction) == \
+        ("none", False, 0.0)
+
+
+# ---------------------------------------------------------------- parts
+def test_roc_auc_matches_the_pairwise_definition():
+    rng = np.random.default_rng(0)
+    s = rng.normal(size=60).round(1)  # with ties
+    y = rng.random(60) < 0.3
+    pairs = [(a > b) + 0.5 * (a == b) for a in s[y] for b in s[~y]]
+    assert roc_auc(s, y) == pytest.approx(np.mean(pairs))
+    assert np.isnan(roc_auc(s, np.zeros(60)))
+
+
+def test_weak_view_keeps_the_patch_and_strong_view_does_not():
+    gen = torch.Generator().manual_seed(0)
+    # smooth patches (particle-like structure), unit variance
+    x = augment._gaussian_blur(torch.randn(16, 1, 32, 32, generator=gen), 2.5)
+    x = x / x.std(dim=(2, 3), keepdim=True)
+    w, s = augment.weak(x.clone(), gen), augment.strong(x.clone(), gen)
+    assert w.shape == s.shape == x.shape
+    # a weak view stays close to some flip of the original; a strong one is far from it
+    def best_corr(a, b):
+        flips = [b, b.flip(-1), b.flip(-2), b.flip(-1).flip(-2)]
+        return max(float(torch.corrcoef(torch.stack([a.flatten(), f.flatten()]))[0, 1])
+                   for f in flips)
+    weak_c = np.mean([best_corr(w[i, 0], x[i, 0]) for i in range(16)])
+    strong_c = np.mean([best_corr(s[i, 0], x[i, 0]) for i in range(16)])
+    assert weak_c > 0.5 and strong_c < weak_c - 0.2
+    # reproducible with the same generator seed
+    a = augment.strong(x.clone(), torch.Generator().manual_seed(3))
+    b = augment.strong(x.clone(), torch.Generator().manual_seed(3))
+    assert torch.equal(a, b)
+
+
+def test_class_balanced_consistency_is_not_drowned_by_the_majority():
+    logits = torch.zeros(32, requires_grad=True)
+    teacher = torch.full((32,), 0.01)
+    teacher[0] = 0.99  # one confident particle, 30 confident background, 1 unsure
+    teacher[1] = 0.5
+    grads = {}
+    for balanced in (True, False):
+        loss, pos, neg = _consistency(logits, teacher, 0.8, balanced, 32)
+        g, = torch.autograd.grad(loss, logits)
+        grads[balanced] = g
+        assert int(pos.sum()) == 1 and int(neg.sum()) == 30
+        assert g[1] == 0  # unconfident patches get no pseudo-label
+    # balanced: the lone particle weighs as much as all the background together
+    assert abs(float(grads[True][0])) == pytest.approx(abs(float(grads[True][2:].sum())))
+    assert abs(float(grads[True][0])) > 10 * abs(float(grads[False][0]))
+
+
+def test_ema_teacher_follows_the_student_with_warmup():
+    student = torch.nn.Linear(3, 1)
+    teacher = EMATeacher(student, decay=0.999)
+    before = teacher.model.weight.detach().clone()
+    with torch.no_grad():
+        student.weight.add_(1.0)
+    teacher.update(student)  # first step: decay (1+1)/(10+1) = 0.18, not 0.999
+    moved = (teacher.model.weight - before).abs().mean().item()
+    assert 0.7 < moved < 0.9
+    assert not teacher.model.weight.requires_grad
+
+
+class _CentreBrightness(torch.nn.Module):
+    """A stand-in classifier: logit from the mean brightness of the central 6x6 pixels."""
+
+    def forward(self, x):
+        c = x.shape[-1] // 2
+        return 0.1 * x[:, 0, c - 3:c + 3, c - 3:c + 3].mean(dim=(1, 2))
+
+
+def test_dense_picking_maps_peaks_back_to_the_micrograph():
+    img = np.zeros((400, 500), np.float32)
+    yy, xx = np.mgrid[0:400, 0:500]
+    centres = [(100.0, 120.0), (350.0, 260.0), (420.0, 80.0)]
+    for x, y in centres:
+        img += 3.0 * np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * 12.0 ** 2))
+    img += np.random.default_rng(0).normal(0, 0.05, img.shape).astype(np.float32)
+    clf = PatchClassifier(_CentreBrightness(), "resnet18", 0.0, particle_diameter_px=48,
+                          working_diameter=24, patch_size=32)
+    picks = clf.pick(img, threshold=0.9, batch_size=64)
+    assert len(picks) == 3
+    for x, y in centres:
+        assert np.min(np.hypot(picks[:, 0] - x, picks[:, 1] - y)) < 6  # binning 2x
+    s = clf.score_coordinates(img, np.array([[100, 120], [250, 300]]))
+    assert s[0] > 0.99 and s[1] < 0.6
+
+
+# ---------------------------------------------------------------- training
+TINY = {"dataset": {"patch_size": 32, "batch_size": 16, "num_workers": 2},
+        "training": {"epochs": 6, "steps_per_epoch": 6, "early_stopping_patience": 6},
+        "loss": {"rampup_epochs": 2}}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    out = tmp_path_factory.mktemp("fmdata")
+    m = make_demo_dataset(str(out), n_micrographs=3, size=(256, 384), pixel_size=2.0,
+                          particle_diameter_a=64.0, particles_per_micrograph=20,
+                          label_fraction=0.5, n_labelled_micrographs=2, snr=1.0, seed=2)
+    images = {n[:-4]: read_micrograph(str(out / "micrographs" / n)) for n in m["micrographs"]}
+    return dict(out=out, images=images, diameter=m["particle_diameter_px"],
+                labels=read_coordinates(str(out / "labels" / "coordinates.json")),
+                truth=read_coordinates(str(out / "truth" / "coordinates.json")))
+
+
+def _cfg(diameter, **overrides):
+    cfg = config_from_dict({**TINY, **overrides})
+    cfg.dataset.particle_diameter = diameter
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def trained(data, tmp_path_factory):
+    torch.set_num_threads(2)
+    out = tmp_path_factory.mktemp("fmrun")
+    lines = []
+    results = train_fixmatch(data["images"], data["labels"], str(out), _cfg(data["diameter"]),
+                             test_images=data["images"], test_labels=data["truth"],
+                             log=lines.append)
+    return dict(out=out, results=results, log="\n".join(lines))
+
+
+def test_training_writes_the_seeds_outputs_and_log(trained):
+    out, r = trained["out"], trained["results"]
+    for name in ("best_model.pt", "best_model_ema.pt", "last_checkpoint.pt", "results.json"):
+        assert (out / name).exists(), name
+    saved = json.loads((out / "results.json").read_text())
+    assert len(saved["history"]) == 6
+    for key in ("l_sup", "l_cons", "mask", "auc", "auc_ema", "lam"):
+        assert key in saved["history"][0]
+    assert [e["lam"] for e in saved["history"]][:3] == [0.0, 0.5, 1.0]  # the ramp
+    for key in ("auc", "f1", "mask_rate"):
+        assert key in saved["test"]["ema"]
+    assert "Epoch 1 | L_sup=" in trained["log"] and "| Mask=" in trained["log"]
+    assert "| AUC=" in trained["log"]
+
+
+def test_trained_classifier_separates_particles_from_background(trained, data):
+    # test patches: every true particle against random positions away from them
+    assert trained["results"]["test"]["ema"]["auc"] > 0.8, trained["results"]["test"]
+    assert trained["results"]["test"]["ema"]["auc"] > 0.8
+
+
+def test_rescoring_removes_injected_junk(trained, data):
+    model = PatchClassifier.load(str(trained["out"] / "best_model_ema.pt"))
+    rng = np.random.default_rng(5)
+    diffs = []
+    for name, img in data["images"].items():
+        truth = data["truth"][name][:, :2]
+        junk = []
+        while len(junk) < len(truth):  # empty ice: a particle diameter away from every particle
+            p = rng.uniform([0, 0], [img.shape[1], img.shape[0]])
+            if np.min(np.hypot(*(truth - p).T)) > data["diameter"]:
+                junk.append(p)
+        s_true = model.score_coordinates(img, truth)
+        s_junk = model.score_coordinates(img, np.array(junk))
+        diffs.append(roc_auc(np.r_[s_true, s_junk], np.r_[np.ones(len(s_true)), np.zeros(len(s_junk))]))
+    assert np.mean(diffs) > 0.8, diffs
+
+
+def test_resume_continues_after_the_last_epoch(data, tmp_path):
+    cfg = _cfg(data["diameter"], training={"epochs": 1, "steps_per_epoch": 2})
+    train_fixmatch(data["images"], data["labels"], str(tmp_path), cfg, log=lambda s: None)
+    cfg.training.epochs = 2
+    lines = []
+    r = train_fixmatch(data["images"], data["labels"], str(tmp_path), cfg, log=lines.append,
+                       resume=True)
+    assert any("Resuming after epoch 1" in ln for ln in lines)
+    assert [e["epoch"] for e in r["history"]] == [1, 2]
+
+
+def test_model_files_are_checked(trained, tmp_path):
+    assert isinstance(load_model(str(trained["out"] / "best_model_ema.pt")), PatchClassifier)
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a model")
+    with pytest.raises(CryopickInputError, match="junk.pt: not a readable model file"):
+        load_model(str(junk))
+    torch.save({"kind": "cryopick-unet"}, str(tmp_path / "u.pt"))
+    with pytest.raises(CryopickInputError, match="not a cryopick FixMatch classifier"):
+        PatchClassifier.load(str(tmp_path / "u.pt"))
+
+
+def test_bad_training_input(data, tmp_path):
+    cfg = _cfg(data["diameter"])
+    with pytest.raises(CryopickInputError, match="no labelled particles"):
+        train_fixmatch(data["images"], {}, str(tmp_path), cfg)
+    bad = {k: v.copy() for k, v in data["labels"].items()}
+    next(iter(bad.values()))[0, 0] = np.nan
+    with pytest.raises(CryopickInputError, match="NaN"):
+        train_fixmatch(data["images"], bad, str(tmp_path), cfg)
+    big = _cfg(data["diameter"], dataset={"patch_size": 512})
+    with pytest.raises(CryopickInputError, match="smaller than half the 512 px patch"):
+        train_fixmatch(data["images"], data["labels"], str(tmp_path), big)
+
+
+def test_cli_rejects_a_config_with_an_unknown_key(tmp_path, data):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("training:\n  epochs: 2\n  learning_rate: 0.1\n")
+    r = subprocess.run([sys.executable, "-m", "cryopick_plugin.cli", "train-fixmatch",
+                        "--config", str(cfg), "--image-dir", str(data["out"] / "micrographs"),
+                        "--coords-file", str(data["out"] / "labels" / "coordinates.json"),
+                        "--particle-diameter", "32", "--output-dir", str(tmp_path)],
+                       capture_output=True, text=True)
+    assert r.returncode == 2
+    assert "unknown key 'training.learning_rate'" in r.stderr
+    assert not (tmp_path / "selective_fixmatch").exists()  # nothing half-written
