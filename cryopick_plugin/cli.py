@@ -92,7 +92,8 @@ def _cmd_train_unet(args):
         particle_diameter=args.particle_diameter,
         pixel_size=args.pixel_size, base_features=args.base_features, crop_size=args.crop_size,
         crops_per_image=args.crops_per_image, working_diameter=args.working_diameter,
-        pick_threshold=args.pick_threshold, seed=args.seed, device=resolve_device(args.device))
+        pick_threshold=args.pick_threshold, auto_threshold=not args.fixed_threshold,
+        seed=args.seed, device=resolve_device(args.device))
     cfg.validate()  # before reading thousands of micrographs
     images = _load_images(args.image_dir, args.pattern)
     labels = _load_labels(args.coords_file, args.coords_format, images)
@@ -187,7 +188,7 @@ def _default_config_path():
 
 def _cmd_rescore(args):
     from .engine.classifier import PatchClassifier
-    from .engine.coordinates import read_coordinates, write_coordinates
+    from .engine.coordinates import write_coordinates
     from .engine.images import read_micrograph
     from .engine.unet_model import resolve_device
 
@@ -306,7 +307,12 @@ def build_parser():
     p.add_argument("--crops-per-image", type=int, default=8, help="random crops per micrograph per epoch")
     p.add_argument("--working-diameter", type=float, default=24.0,
                    help="particle diameter in pixels after binning")
-    p.add_argument("--pick-threshold", type=float, default=0.5)
+    p.add_argument("--pick-threshold", type=float, default=0.5,
+                   help="picking threshold stored in the model when no validation labels are "
+                        "given and --fixed-threshold is set")
+    p.add_argument("--fixed-threshold", action="store_true",
+                   help="keep --pick-threshold instead of choosing the threshold from the "
+                        "labels (estimated F1 on the labelled micrographs)")
     p.add_argument("--val-image-dir", help="validation micrographs (fully labelled)")
     p.add_argument("--val-coords-file", help="all particles of the validation micrographs")
     p.add_argument("--coords-format", default="auto")

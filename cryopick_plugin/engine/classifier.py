@@ -15,7 +15,7 @@ from torch import nn
 from .errors import CryopickInputError
 from .patches import PatchSource, grid_positions
 from .peaks import find_peaks
-from .resample import downsample, normalize, to_original, to_working, working_factor
+from .resample import WorkingScale, to_original, to_working
 
 MODEL_KIND = "cryopick-fixmatch"
 FORMAT_VERSION = 1
@@ -83,7 +83,7 @@ def _squash(logit):
     return 1.0 / (1.0 + np.exp(-np.asarray(logit, dtype=np.float64) / 16.0))
 
 
-class PatchClassifier:
+class PatchClassifier(WorkingScale):
     def __init__(self, model, backbone, dropout, particle_diameter_px, working_diameter,
                  patch_size, pixel_size=None, threshold=0.5, pick_stride=0.25,
                  min_distance_fraction=0.5, extra=None):
@@ -98,19 +98,6 @@ class PatchClassifier:
         self.pick_stride = float(pick_stride)
         self.min_distance_fraction = float(min_distance_fraction)
         self.extra = dict(extra or {})
-
-    # ------------------------------------------------------------------ geometry
-    def diameter_for(self, pixel_size=None):
-        if pixel_size and self.pixel_size:
-            return self.particle_diameter_px * self.pixel_size / pixel_size
-        return self.particle_diameter_px
-
-    def factor_for(self, pixel_size=None):
-        return working_factor(self.diameter_for(pixel_size), self.working_diameter)
-
-    def prepare(self, image, pixel_size=None):
-        factor = self.factor_for(pixel_size)
-        return normalize(downsample(image, factor)), factor
 
     # ------------------------------------------------------------------ scoring
     def score_coordinates(self, image, coords, pixel_size=None, device="cpu", batch_size=256):

@@ -75,7 +75,10 @@ class TrainingConfig:
     seed: int = 0
     device: str = "cpu"
     threads: int = 0  # CPU threads for torch (0: torch default)
-    pick_threshold: float = 0.5
+    pick_threshold: float = 0.5  # used when auto_threshold is off or finds nothing
+    # choose the threshold from the labels (Lee & Liu's PU criterion on picks of the labelled
+    # micrographs) when no fully labelled validation set is given
+    auto_threshold: bool = True
     pick_stride: float = 0.25  # dense scoring grid step, fraction of the working diameter
 
 

@@ -17,7 +17,7 @@ def read_model_state(path, device="cpu"):
         state = torch.load(path, map_location=device, weights_only=False)
     except Exception as exc:
         raise CryopickInputError(f"{path}: not a readable model file ({exc})") from None
-    if not isinstance(state, dict) or "kind" not in state:
+    if not isinstance(state, dict):
         raise CryopickInputError(f"{path}: not a cryopick model")
     return state
 
@@ -32,7 +32,7 @@ def load_model(path, device="cpu"):
         return UNetPicker.load(path, device)
     if kind == FIXMATCH:
         return PatchClassifier.from_state(state, path, device)
-    raise CryopickInputError(f"{path}: not a cryopick model (kind {kind!r})")
+    raise CryopickInputError(f"{path}: not a cryopick model (neither U-Net nor FixMatch)")
 
 
 def method_of(path):

@@ -57,3 +57,24 @@ def normalize(image):
     if scale <= 1e-8:
         return np.zeros_like(image)
     return ((image - med) / scale).astype(np.float32)
+
+
+class WorkingScale:
+    """Geometry of a trained model file (U-Net picker or patch classifier): the particle
+    diameter it was trained for (``particle_diameter_px`` at ``pixel_size``, None if
+    unknown) and the ``working_diameter`` it sees the particle at."""
+
+    def diameter_for(self, pixel_size=None):
+        """Particle diameter in pixels of micrographs at ``pixel_size`` (same as training if
+        either pixel size is unknown)."""
+        if pixel_size and self.pixel_size:
+            return self.particle_diameter_px * self.pixel_size / pixel_size
+        return self.particle_diameter_px
+
+    def factor_for(self, pixel_size=None):
+        return working_factor(self.diameter_for(pixel_size), self.working_diameter)
+
+    def prepare(self, image, pixel_size=None):
+        """Binned, normalised working image and the binning factor used."""
+        factor = self.factor_for(pixel_size)
+        return normalize(downsample(image, factor)), factor

@@ -99,6 +99,15 @@ def _patch_set(sources, positives, work, rng, wd, n_neg_per_pos=4, max_neg=2000)
     return x, y
 
 
+def _labelled_patch_set(images, labels, factor, cfg, cache_dir, log, seed, wd):
+    """Evaluation patches of fully labelled micrographs: every particle, random background."""
+    work = _working_images(images, factor, cfg, cache_dir, log)
+    pos = {n: to_working(np.asarray(labels.get(n, np.zeros((0, 2))), dtype=np.float64)
+                         [:, :2].reshape(-1, 2), factor) for n in work}
+    sources = {n: PatchSource(w, cfg.dataset.patch_size) for n, w in work.items()}
+    return _patch_set(sources, pos, work, np.random.default_rng(seed), wd)
+
+
 def _bce(logits, target):
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, float(target)))
 
@@ -180,13 +189,11 @@ def train_fixmatch(images, labels, output_dir, cfg=None, val_images=None, val_la
 
     # validation patches: a fully labelled set, or held-out labelled positives
     if val_images:
-        vwork = _working_images(val_images, factor, cfg, os.path.join(output_dir, "binned_val"), log)
-        vpos = {n: to_working(np.asarray(val_labels.get(n, np.zeros((0, 2))), dtype=np.float64)
-                              [:, :2].reshape(-1, 2), factor) for n in vwork}
-        val_x, val_y = _patch_set({n: PatchSource(w, d.patch_size) for n, w in vwork.items()},
-                                  vpos, vwork, np.random.default_rng(t.seed + 1), wd)
+        val_x, val_y = _labelled_patch_set(val_images, val_labels, factor, cfg,
+                                           os.path.join(output_dir, "binned_val"), log,
+                                           t.seed + 1, wd)
         val_kind = "validation micrographs"
-        train_pos = positives
+        train_pos, held_out = positives, {}
     else:
         flat = [(n, i) for n, v in positives.items() for i in range(len(v))]
         n_val = int(round(d.val_fraction * len(flat))) if len(flat) >= 5 else 0
@@ -197,6 +204,7 @@ def train_fixmatch(images, labels, output_dir, cfg=None, val_images=None, val_la
             (held if k in pick else train_pos).setdefault(n, []).append(positives[n][i])
         held = {n: np.array(v) for n, v in held.items()}
         train_pos = {n: np.array(v) for n, v in train_pos.items()}
+        held_out = held
         if not held:  # too few labels to hold any out: validate on the training positives
             held = positives
         val_x, val_y = _patch_set(sources, held, work, np.random.default_rng(t.seed + 1), wd)
@@ -315,11 +323,9 @@ def train_fixmatch(images, labels, output_dir, cfg=None, val_images=None, val_la
             for k, f in (("student", BEST), ("ema", BEST_EMA))}
     # test metrics: a fully labelled test set if given, else the validation patches
     if test_images:
-        twork = _working_images(test_images, factor, cfg, os.path.join(output_dir, "binned_test"), log)
-        tpos = {n: to_working(np.asarray(test_labels.get(n, np.zeros((0, 2))), dtype=np.float64)
-                              [:, :2].reshape(-1, 2), factor) for n in twork}
-        test_x, test_y = _patch_set({n: PatchSource(w, d.patch_size) for n, w in twork.items()},
-                                    tpos, twork, np.random.default_rng(t.seed + 2), wd)
+        test_x, test_y = _labelled_patch_set(test_images, test_labels, factor, cfg,
+                                             os.path.join(output_dir, "binned_test"), log,
+                                             t.seed + 2, wd)
         results["test_set"] = "test micrographs"
     else:
         test_x, test_y = val_x, val_y
@@ -339,6 +345,8 @@ def train_fixmatch(images, labels, output_dir, cfg=None, val_images=None, val_la
             threshold = float(overall["best_threshold"])
             log(f"Picking threshold from validation (best F1 {overall['best_f1']:.3f}): "
                 f"{threshold:.3f}")
+    elif t.auto_threshold:
+        threshold = _pu_threshold(best["ema"], images, labels, held_out, d, device, log) or threshold
     for key, fn in (("student", BEST), ("ema", BEST_EMA)):
         best[key].threshold = threshold
         best[key].save(os.path.join(output_dir, fn))
@@ -353,6 +361,32 @@ def train_fixmatch(images, labels, output_dir, cfg=None, val_images=None, val_la
         json.dump(results, fh, indent=1, default=float)
     os.replace(tmp, os.path.join(output_dir, RESULTS))
     return results
+
+
+def _pu_threshold(model, images, labels, held, d, device, log, max_micrographs=8):
+    """The Lee & Liu threshold (see thresholds.py) from picks on labelled training
+    micrographs. Held-out labels are unbiased recall witnesses; with fewer than 10 of them,
+    all labels are used (the model has seen most of them, so recall is optimistic and the
+    threshold somewhat high)."""
+    from .resample import to_original
+    from .thresholds import lee_liu_threshold
+
+    n_held = sum(len(v) for v in held.values()) if held else 0
+    if n_held >= 10:
+        witnesses = {n: to_original(v, model.factor_for()) for n, v in held.items()}
+        kind = f"{n_held} held-out labels"
+    else:
+        witnesses = {n: np.asarray(v)[:, :2] for n, v in labels.items() if len(v)}
+        kind = f"all {sum(len(v) for v in witnesses.values())} labels"
+    names = sorted(witnesses, key=lambda n: -len(witnesses[n]))[:max_micrographs]
+    picks = {n: model.pick(images[n] if not isinstance(images[n], str) else _read(images[n]),
+                           threshold=0.02, device=device) for n in names}
+    threshold, recall = lee_liu_threshold(picks, {n: witnesses[n] for n in names},
+                                          d.particle_diameter / 2.0)
+    if threshold is not None:
+        log(f"Picking threshold from the labels (Lee & Liu criterion on {kind}, "
+            f"{len(names)} micrographs): {threshold:.3f}, estimated recall {recall:.2f}")
+    return threshold
 
 
 def _read(path):

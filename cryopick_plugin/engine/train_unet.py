@@ -50,6 +50,9 @@ class UNetTrainConfig:
     crops_per_image: int = 8  # random crops per micrograph per epoch
     working_diameter: float = DEFAULT_WORKING_DIAMETER
     pick_threshold: float = 0.5
+    # without validation labels, choose the picking threshold from the hand-picked labels
+    # (estimated F1 on the labelled micrographs, see thresholds.py); False: pick_threshold
+    auto_threshold: bool = True
     seed: int = 0
     device: str = "cpu"
 
@@ -245,6 +248,16 @@ def train_unet(images, labels, output_dir, config=None, val_images=None, val_lab
         # the validation set is fully labelled: its best-F1 threshold is the one to pick with
         picker.threshold = float(summary["iterations"][-1]["validation"]["best_threshold"])
         log(f"Picking threshold from validation (best F1): {picker.threshold:.3f}")
+    elif not val_work and cfg.auto_threshold:
+        from .thresholds import lee_liu_threshold
+
+        picks = {n: picker.pick(images[n], threshold=0.05, device=cfg.device)
+                 for n in sorted(labelled, key=lambda n: -len(labels[n]))[:8]}
+        threshold, recall = lee_liu_threshold(picks, {n: labels[n] for n in picks}, radius_eval)
+        if threshold is not None:
+            picker.threshold = threshold
+            log(f"Picking threshold from the labels (estimated F1 on {len(picks)} labelled "
+                f"micrographs): {threshold:.3f}, estimated recall {recall:.2f}")
     picker.save(os.path.join(output_dir, "final_model.pt"))
     summary.update(pick_threshold=picker.threshold, seconds=time.time() - start)
     with open(os.path.join(output_dir, "training_summary.json"), "w") as fh:

@@ -10,7 +10,7 @@ import torch
 
 from .errors import CryopickInputError
 from .peaks import find_peaks
-from .resample import downsample, normalize, to_original, working_factor
+from .resample import WorkingScale, to_original
 from .tiling import predict_probability_map
 from .unet import UNet
 
@@ -18,7 +18,7 @@ MODEL_KIND = "cryopick-unet"
 FORMAT_VERSION = 1
 
 
-class UNetPicker:
+class UNetPicker(WorkingScale):
     """Weights + picking settings. ``particle_diameter_px`` is in training micrograph pixels."""
 
     def __init__(self, model, particle_diameter_px, working_diameter, pixel_size=None,
@@ -30,22 +30,6 @@ class UNetPicker:
         self.threshold = float(threshold)
         self.min_distance_fraction = float(min_distance_fraction)
         self.extra = dict(extra or {})
-
-    # ------------------------------------------------------------------ geometry
-    def diameter_for(self, pixel_size=None):
-        """Particle diameter in pixels of micrographs at ``pixel_size`` (same as training if
-        either pixel size is unknown)."""
-        if pixel_size and self.pixel_size:
-            return self.particle_diameter_px * self.pixel_size / pixel_size
-        return self.particle_diameter_px
-
-    def factor_for(self, pixel_size=None):
-        return working_factor(self.diameter_for(pixel_size), self.working_diameter)
-
-    def prepare(self, image, pixel_size=None):
-        """Binned, normalised working image and the binning factor used."""
-        factor = self.factor_for(pixel_size)
-        return normalize(downsample(image, factor)), factor
 
     # ------------------------------------------------------------------ picking
     def probability_map(self, image, pixel_size=None, device="cpu", batch_size=4, tile=512):
@@ -80,13 +64,10 @@ class UNetPicker:
 
     @classmethod
     def load(cls, path, device="cpu"):
-        if not os.path.isfile(path):
-            raise CryopickInputError(f"{path}: model file does not exist")
-        try:
-            state = torch.load(path, map_location=device, weights_only=False)
-        except Exception as exc:
-            raise CryopickInputError(f"{path}: not a readable model file ({exc})") from None
-        if not isinstance(state, dict) or state.get("kind") != MODEL_KIND:
+        from .pickers import read_model_state
+
+        state = read_model_state(path, device)
+        if state.get("kind") != MODEL_KIND:
             raise CryopickInputError(f"{path}: not a cryopick U-Net model")
         if state.get("format_version", 0) > FORMAT_VERSION:
             raise CryopickInputError(f"{path}: written by a newer cryopick; please upgrade")

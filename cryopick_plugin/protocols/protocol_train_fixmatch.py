@@ -2,21 +2,19 @@
 import json
 import os
 
-import pyworkflow.protocol.constants as cons
 import pyworkflow.protocol.params as params
 from pwem.protocols import ProtParticlePicking
 
 from .. import Plugin
-from ..convert import coordinates_to_tables, link_micrographs
-from ..engine.coordinates import write_coordinates
 from ..engine.fixmatch_config import FixMatchConfig, save_config
 from ..engine.plots import plot_fixmatch_history
 from ..objects import CryopickModel
+from .training_inputs import TrainingInputs
 
 RUN_DIR = "fixmatch"  # train-fixmatch writes OUTPUT_DIR/EXP_NAME = extra/fixmatch
 
 
-class CryopickProtTrainFixMatch(ProtParticlePicking):
+class CryopickProtTrainFixMatch(TrainingInputs, ProtParticlePicking):
     """Train a particle / background patch classifier (ResNet18) from a few hand-picked
     particles with Selective FixMatch: a supervised loss on the picked particles (and on
     random positions as background), and a consistency loss that makes a strongly distorted
@@ -31,22 +29,10 @@ class CryopickProtTrainFixMatch(ProtParticlePicking):
     def _defineParams(self, form):
         d = FixMatchConfig()
         ProtParticlePicking._defineParams(self, form)
-        form.addHidden(cons.USE_GPU, params.BooleanParam, default=True, label="Use GPU?",
-                       help="Train on a GPU when one is available.")
-        form.addHidden(cons.GPU_LIST, params.StringParam, default="0", label="GPU id")
-        form.addParam("inputCoordinates", params.PointerParam, pointerClass="SetOfCoordinates",
-                      important=True, label="Hand-picked coordinates",
-                      help="Particles picked on (some of) the input micrographs; they need not "
-                           "be complete.")
-        form.addParam("validationCoordinates", params.PointerParam,
-                      pointerClass="SetOfCoordinates", allowsNull=True,
-                      label="Validation coordinates (optional)",
-                      help="Complete picks on a few other micrographs: validation AUC is then "
-                           "measured on them (otherwise on a held-out share of the hand-picked "
-                           "particles), and the picking threshold is set to the best F1.")
-        form.addParam("particleDiameter", params.FloatParam, default=0.0,
-                      label="Particle diameter (A)",
-                      help="0: the box size of the hand-picked coordinates / 1.5.")
+        self._defineTrainingInputs(
+            form, "Complete picks on a few other micrographs: validation AUC is then measured "
+                  "on them (otherwise on a held-out share of the hand-picked particles), and "
+                  "the picking threshold is set to the best F1.")
         form.addSection(label="Training")
         form.addParam("patchSize", params.IntParam, default=d.dataset.patch_size,
                       label="Patch size (px)",
@@ -105,21 +91,13 @@ class CryopickProtTrainFixMatch(ProtParticlePicking):
         self._insertFunctionStep(self.trainStep.__name__)
         self._insertFunctionStep(self.createOutputStep.__name__, needsGPU=False)
 
-    def _diameterA(self):
-        if self.particleDiameter.get():
-            return self.particleDiameter.get()
-        coords = self.inputCoordinates.get()
-        return coords.getBoxSize() / 1.5 * coords.getMicrographs().getSamplingRate()
-
     def _config(self):
         sampling = self.inputMicrographs.get().getSamplingRate()
         cfg = FixMatchConfig()
         d, m, lo, o, t = cfg.dataset, cfg.model, cfg.loss, cfg.optimizer, cfg.training
-        d.image_dir = os.path.abspath(self._getTmpPath("mics"))
-        d.coords_file = os.path.abspath(self._getExtraPath("labels.json"))
-        if self.validationCoordinates.get() is not None:
-            d.val_image_dir = os.path.abspath(self._getTmpPath("val_mics"))
-            d.val_coords_file = os.path.abspath(self._getExtraPath("validation.json"))
+        d.image_dir, d.coords_file, val_mics, val_labels = self._trainingFiles()
+        if self._hasValidation():
+            d.val_image_dir, d.val_coords_file = val_mics, val_labels
         d.particle_diameter = self._diameterA() / sampling
         d.pixel_size = sampling
         d.patch_size = self.patchSize.get()
@@ -140,14 +118,7 @@ class CryopickProtTrainFixMatch(ProtParticlePicking):
         return cfg
 
     def convertInputStep(self, mics_id, coords_id):
-        link_micrographs(self.inputMicrographs.get(), self._getTmpPath("mics"))
-        write_coordinates(self._getExtraPath("labels.json"),
-                          coordinates_to_tables(self.inputCoordinates.get()), fmt="json")
-        val = self.validationCoordinates.get()
-        if val is not None:
-            link_micrographs(val.getMicrographs(), self._getTmpPath("val_mics"))
-            write_coordinates(self._getExtraPath("validation.json"),
-                              coordinates_to_tables(val), fmt="json")
+        self._convertTrainingInputs()
         save_config(self._config().validate(), self._getExtraPath("config.yaml"))
 
     def trainStep(self):
@@ -180,13 +151,8 @@ class CryopickProtTrainFixMatch(ProtParticlePicking):
             return json.load(fh)
 
     def _validate(self):
-        errors = []
-        coords = self.inputCoordinates.get()
-        if coords is not None and coords.getSize() == 0:
-            errors.append("The hand-picked coordinates are empty: pick some particles first.")
-        if self.particleDiameter.get() < 0:
-            errors.append("The particle diameter must be >= 0 (0: from the box size).")
-        if self.inputMicrographs.get() is not None and coords is not None:
+        errors = self._validateTrainingInputs()
+        if self.inputMicrographs.get() is not None and self.inputCoordinates.get() is not None:
             try:
                 cfg = self._config()
                 cfg.validate()

@@ -2,20 +2,18 @@
 import json
 import os
 
-import pyworkflow.protocol.constants as cons
 import pyworkflow.protocol.params as params
 from pwem.protocols import ProtParticlePicking
 
 from .. import Plugin
-from ..convert import coordinates_to_tables, link_micrographs
-from ..engine.coordinates import write_coordinates
 from ..engine.plots import plot_training_history
 from ..objects import CryopickModel
+from .training_inputs import TrainingInputs
 
 MODEL_DIR = "model"
 
 
-class CryopickProtTrainUNet(ProtParticlePicking):
+class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
     """Train a U-Net particle picker from a few hand-picked particles (positive-unlabelled).
 
     The picked coordinates become disc masks; a U-Net learns particle against background on
@@ -32,23 +30,9 @@ class CryopickProtTrainUNet(ProtParticlePicking):
 
     def _defineParams(self, form):
         ProtParticlePicking._defineParams(self, form)
-        form.addHidden(cons.USE_GPU, params.BooleanParam, default=True,
-                       label="Use GPU?", help="Train on a GPU when one is available.")
-        form.addHidden(cons.GPU_LIST, params.StringParam, default="0", label="GPU id")
-        form.addParam("inputCoordinates", params.PointerParam, pointerClass="SetOfCoordinates",
-                      important=True, label="Hand-picked coordinates",
-                      help="Particles picked on (some of) the input micrographs. They do not "
-                           "need to be complete: unpicked particles are handled by "
-                           "self-training.")
-        form.addParam("validationCoordinates", params.PointerParam,
-                      pointerClass="SetOfCoordinates", allowsNull=True,
-                      label="Validation coordinates (optional)",
-                      help="Complete picks on a few other micrographs. Gives precision, recall "
-                           "and F1 after each iteration, and sets the picking threshold to "
-                           "the best F1.")
-        form.addParam("particleDiameter", params.FloatParam, default=0.0,
-                      label="Particle diameter (A)",
-                      help="0: the box size of the hand-picked coordinates / 1.5.")
+        self._defineTrainingInputs(
+            form, "Complete picks on a few other micrographs. Gives precision, recall and F1 "
+                  "after each iteration, and sets the picking threshold to the best F1.")
         form.addParam("particleRadius", params.FloatParam, default=0.0,
                       label="Particle radius (px)", expertLevel=params.LEVEL_ADVANCED,
                       help="Radius of the label discs in micrograph pixels. 0: half the "
@@ -93,17 +77,11 @@ class CryopickProtTrainUNet(ProtParticlePicking):
         self._insertFunctionStep(self.trainStep.__name__, self._trainArgs())
         self._insertFunctionStep(self.createOutputStep.__name__, needsGPU=False)
 
-    def _diameterA(self):
-        if self.particleDiameter.get():
-            return self.particleDiameter.get()
-        coords = self.inputCoordinates.get()
-        return coords.getBoxSize() / 1.5 * coords.getMicrographs().getSamplingRate()
-
     def _trainArgs(self):
         sampling = self.inputMicrographs.get().getSamplingRate()
         diameter_px = self._diameterA() / sampling
-        args = [f"--image-dir {self._getTmpPath('mics')}",
-                f"--coords-file {self._getExtraPath('labels.json')}",
+        mics, labels, val_mics, val_labels = self._trainingFiles()
+        args = [f"--image-dir {mics}", f"--coords-file {labels}",
                 f"--output-dir {self._getExtraPath(MODEL_DIR)}",
                 f"--particle-diameter {diameter_px:.3f}",
                 f"--particle-radius {self.particleRadius.get() or diameter_px / 2:.3f}",
@@ -120,20 +98,12 @@ class CryopickProtTrainUNet(ProtParticlePicking):
                 f"--crops-per-image {self.cropsPerImage.get()}",
                 f"--seed {self.randomSeed.get()}",
                 f"--threads {self.numberOfThreads.get()}"]
-        if self.validationCoordinates.get() is not None:
-            args += [f"--val-image-dir {self._getTmpPath('val_mics')}",
-                     f"--val-coords-file {self._getExtraPath('validation.json')}"]
+        if self._hasValidation():
+            args += [f"--val-image-dir {val_mics}", f"--val-coords-file {val_labels}"]
         return " ".join(args)
 
     def convertInputStep(self, mics_id, coords_id):
-        link_micrographs(self.inputMicrographs.get(), self._getTmpPath("mics"))
-        write_coordinates(self._getExtraPath("labels.json"),
-                          coordinates_to_tables(self.inputCoordinates.get()), fmt="json")
-        val = self.validationCoordinates.get()
-        if val is not None:
-            link_micrographs(val.getMicrographs(), self._getTmpPath("val_mics"))
-            write_coordinates(self._getExtraPath("validation.json"),
-                              coordinates_to_tables(val), fmt="json")
+        self._convertTrainingInputs()
 
     def trainStep(self, args):
         # auto: the step's GPU when one is visible, else the CPU (said in the log)
@@ -155,17 +125,12 @@ class CryopickProtTrainUNet(ProtParticlePicking):
 
     # ------------------------------------------------------------------ info
     def _validate(self):
-        errors = []
-        coords = self.inputCoordinates.get()
-        if coords is not None and coords.getSize() == 0:
-            errors.append("The hand-picked coordinates are empty: pick some particles first.")
+        errors = self._validateTrainingInputs()
         if not 0 <= self.negativeThreshold.get() < self.positiveThreshold.get() <= 1:
             errors.append("Thresholds must satisfy 0 <= negative < positive <= 1.")
         for name in ("initialEpochs", "batchSize", "baseFeatures", "cropsPerImage"):
             if getattr(self, name).get() < 1:
                 errors.append(f"{name} must be >= 1.")
-        if self.particleDiameter.get() < 0:
-            errors.append("The particle diameter must be >= 0 (0: from the box size).")
         return errors
 
     def _summarySource(self):

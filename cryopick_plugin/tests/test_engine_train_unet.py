@@ -65,6 +65,20 @@ def test_reproducible_with_a_seed(data, tmp_path):
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
+def test_threshold_from_the_labels_unless_fixed(data, tmp_path):
+    images, labels, _ = data
+    cfg = dict(TINY, self_training_iterations=0)
+    lines = []
+    auto = train_unet(images, labels, str(tmp_path / "a"), UNetTrainConfig(**cfg),
+                      log=lines.append)
+    assert any(ln.startswith("Picking threshold from the labels") for ln in lines)
+    assert auto["pick_threshold"] == UNetPicker.load(str(tmp_path / "a" / "final_model.pt")).threshold
+    fixed = train_unet(images, labels, str(tmp_path / "f"),
+                       UNetTrainConfig(**dict(cfg, auto_threshold=False, pick_threshold=0.4)),
+                       log=lambda ln: None)
+    assert fixed["pick_threshold"] == 0.4
+
+
 def test_model_file_round_trip_and_picking(data, tmp_path):
     images, labels, _ = data
     train_unet(images, labels, str(tmp_path), UNetTrainConfig(**dict(TINY, self_training_iterations=0)),
