@@ -161,6 +161,22 @@ def run_rescore(ds, test, unet_row, model, work, device, threads):
                 s / max(len(test), 1), peak_mb=max(unet_row["peak_mb"], mb))
 
 
+def run_topaz_row(ds, train, test, labels, work, config, threads, venv=None):
+    """Topaz (benchmarks/topaz.py: own venv, pinned versions, corrected class prior)."""
+    from benchmarks import topaz
+
+    exe = topaz.ensure_topaz_env(venv or topaz.DEFAULT_VENV)
+    # the particles per micrograph a user would tell Topaz: here the true mean count of the
+    # training micrographs, i.e. the best estimate a user could make
+    expected = float(np.mean([len(ds.truth[n]) for n in train]))
+    r = topaz.run_topaz(exe, {n: ds.micrographs[n] for n in train}, labels,
+                        {n: ds.micrographs[n] for n in test}, ds.diameter_px, work, expected,
+                        config, threads)
+    return dict(method="Topaz", model=f"{r['config']['model']} ({topaz.TOPAZ_VERSION})",
+                threshold=r["threshold"], picks=r["picks"], train_s=r["train_s"],
+                pick_s_per_mic=r["pick_s_per_mic"], peak_mb=r["peak_mb"])
+
+
 def distractor_share(picks, ds):
     """Share of picks landing on the simulator's carbon, contamination, aggregate or fragment
     label (None when the dataset has no label masks)."""
@@ -256,8 +272,9 @@ def main(argv=None):
                    choices=["unet", "fixmatch", "rescore", "topaz"])
     p.add_argument("--fixmatch-args", default="",
                    help="extra train-fixmatch flags, e.g. '--set loss.negatives=none'")
-    p.add_argument("--topaz-venv", default=os.path.join("benchmark_output", "topaz_venv"),
-                   help="virtual environment for Topaz (created on first use)")
+    p.add_argument("--topaz-venv",
+                   help="virtual environment for Topaz, created on first use (default "
+                        "~/.cache/cryopick/topaz-<version>-venv or $CRYOPICK_TOPAZ_VENV)")
     p.add_argument("--unet-args", default="",
                    help="extra train-unet flags, e.g. '--negative-quantile 0' for the seed's rule")
     args = p.parse_args(argv)
@@ -288,10 +305,8 @@ def main(argv=None):
                                         os.path.join(work, "rescore"), args.device,
                                         args.threads))
         if "topaz" in args.methods:
-            from benchmarks import topaz
-
-            rows.append(topaz.benchmark_row(ds, train, test, labels, os.path.join(work, "topaz"),
-                                            args.config, args.threads, args.topaz_venv))
+            rows.append(run_topaz_row(ds, train, test, labels, os.path.join(work, "topaz"),
+                                      args.config, args.threads, args.topaz_venv))
         for r in score(rows, ds, test):
             r.update(fraction=fraction, n_labels=n_labels)
             results.append(r)
