@@ -44,6 +44,9 @@ def lee_liu_threshold(picks, labels, radius, n_candidates=200):
     recall = np.array([(best >= c).mean() for c in candidates])
     n_picks = np.array([(scores >= c).sum() for c in candidates])
     criterion = recall ** 2 / np.maximum(n_picks, 1)
+    # n / R estimates the number of particles only where R rests on a few labels: with 8
+    # labels, one recovered label at a high threshold would say "N = 8 x the top picks"
+    criterion[recall * len(best) < min(3, len(best))] = -1.0
     i = int(np.argmax(criterion))
     if recall[i] <= 0:
         return float(candidates[i]), 0.0

@@ -288,13 +288,15 @@ def train_fixmatch(images, labels, output_dir, cfg=None, val_images=None, val_la
         entry.update(epoch=epoch, lam=lam, auc=roc_auc(pv, val_y), auc_ema=roc_auc(pt, val_y),
                      seconds=time.time() - start)
         state["history"].append(entry)
+        # ties count as improvement: with few held-out labels AUC saturates at 1.0 early,
+        # and among equally good epochs the later, longer-trained model is preferred
         improved = False
-        if entry["auc"] > state["best_auc"]:
+        if entry["auc"] >= state["best_auc"]:
             state.update(best_auc=entry["auc"], best_epoch=epoch)
             _classifier(student, cfg, d.particle_diameter, t.pick_threshold).save(
                 os.path.join(output_dir, BEST))
             improved = True
-        if entry["auc_ema"] > state["best_auc_ema"]:
+        if entry["auc_ema"] >= state["best_auc_ema"]:
             state.update(best_auc_ema=entry["auc_ema"], best_epoch_ema=epoch)
             _classifier(teacher.model, cfg, d.particle_diameter, t.pick_threshold).save(
                 os.path.join(output_dir, BEST_EMA))
