@@ -6,17 +6,38 @@ from scipy.spatial import cKDTree
 from .errors import CryopickInputError
 
 
-def find_peaks(prob_map, threshold=0.5, min_distance=10.0, smooth_sigma=0.0):
+def disc_mean(prob_map, radius):
+    """Mean of the map over a disc of ``radius`` px around every pixel.
+
+    The matched filter of a U-Net trained on disc masks: its maximum is at the centre of a
+    predicted disc even when the prediction is flat (saturated) or ring-shaped inside it,
+    where the raw map's local maxima scatter over the whole disc.
+    """
+    import cv2
+
+    r = int(np.ceil(radius))
+    yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
+    kernel = ((xx ** 2 + yy ** 2) <= radius ** 2).astype(np.float32)
+    kernel /= kernel.sum()
+    out = cv2.filter2D(np.asarray(prob_map, dtype=np.float32), -1, kernel,
+                       borderType=cv2.BORDER_REFLECT)
+    return np.clip(out, 0.0, 1.0)
+
+
+def find_peaks(prob_map, threshold=0.5, min_distance=10.0, smooth_sigma=0.0, disc_radius=0.0):
     """(N, 3) [x, y, score] of peaks, best first, no two closer than ``min_distance`` px.
 
-    The map is optionally smoothed first so that a particle scores as a blob, not as its
-    single brightest pixel; the score is the (smoothed) map value at the peak.
+    The map is optionally averaged over discs (``disc_radius``) and/or smoothed first so that
+    a particle scores as a blob, not as its single brightest pixel; the score is the
+    (filtered) map value at the peak.
     """
     if not 0.0 <= threshold <= 1.0:
         raise CryopickInputError(f"picking threshold must be within [0, 1] (got {threshold})")
     if min_distance < 0 or smooth_sigma < 0:
         raise CryopickInputError("min_distance and smooth_sigma must be >= 0")
     m = np.asarray(prob_map, dtype=np.float32)
+    if disc_radius > 0:
+        m = disc_mean(m, disc_radius)
     if smooth_sigma > 0:
         m = gaussian_filter(m, smooth_sigma)
     is_max = (m == maximum_filter(m, size=3, mode="nearest")) & (m >= threshold)

@@ -39,8 +39,10 @@ class UNetPicker(WorkingScale):
 
     def peaks_from_map(self, prob, factor, threshold=None):
         wd = self.working_diameter
+        # the score of a pick is the mean probability over the particle's disc (radius half
+        # the working diameter, the training masks' size): centred picks, see disc_mean
         peaks = find_peaks(prob, threshold=self.threshold if threshold is None else threshold,
-                           min_distance=self.min_distance_fraction * wd, smooth_sigma=wd / 8)
+                           min_distance=self.min_distance_fraction * wd, disc_radius=wd / 2)
         return to_original(peaks, factor)
 
     def pick(self, image, pixel_size=None, threshold=None, device="cpu", batch_size=4):

@@ -124,3 +124,21 @@ def test_peaks_find_blobs_and_suppress_duplicates():
         find_peaks(prob, threshold=0.5, min_distance=-1)
     with pytest.raises(CryopickInputError, match="within \\[0, 1\\]"):
         find_peaks(prob, threshold=1.5, min_distance=3)
+
+
+def test_disc_filter_centres_picks_on_saturated_or_ring_shaped_particles():
+    yy, xx = np.mgrid[0:120, 0:160]
+    rng = np.random.default_rng(0)
+    prob = np.zeros((120, 160), np.float32)
+    centres = [(40.0, 50.0), (110.0, 60.0)]
+    r0 = np.hypot(xx - 40, yy - 50)
+    prob[r0 <= 12] = 0.999  # a saturated disc, with noise on its plateau
+    r1 = np.hypot(xx - 110, yy - 60)
+    prob[(r1 >= 7) & (r1 <= 12)] = 0.95  # a ring: the prediction of a hollow particle
+    prob = np.clip(prob + rng.normal(0, 0.02, prob.shape), 0, 1).astype(np.float32)
+    raw = find_peaks(prob, threshold=0.5, min_distance=12)
+    disc = find_peaks(prob, threshold=0.5, min_distance=12, disc_radius=12)
+    assert len(raw) > 2  # plateau and ring maxima scatter over the particles
+    assert len(disc) == 2
+    for x, y in centres:
+        assert np.min(np.hypot(disc[:, 0] - x, disc[:, 1] - y)) <= 1.5
