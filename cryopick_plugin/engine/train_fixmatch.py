@@ -99,6 +99,12 @@ def _patch_set(sources, positives, work, rng, wd, n_neg_per_pos=4, max_neg=2000)
     return x, y
 
 
+def _auc_tolerance(best, y):
+    """Half the standard error of an AUC near ``best`` measured on ``y``'s positives."""
+    a = min(max(best, 0.5), 0.99)
+    return 0.5 * float(np.sqrt(a * (1 - a) / max(int(np.sum(y == 1)), 1)))
+
+
 def _labelled_patch_set(images, labels, factor, cfg, cache_dir, log, seed, wd):
     """Evaluation patches of fully labelled micrographs: every particle, random background."""
     work = _working_images(images, factor, cfg, cache_dir, log)
@@ -288,16 +294,19 @@ def train_fixmatch(images, labels, output_dir, cfg=None, val_images=None, val_la
         entry.update(epoch=epoch, lam=lam, auc=roc_auc(pv, val_y), auc_ema=roc_auc(pt, val_y),
                      seconds=time.time() - start)
         state["history"].append(entry)
-        # ties count as improvement: with few held-out labels AUC saturates at 1.0 early,
-        # and among equally good epochs the later, longer-trained model is preferred
+        # an epoch counts as at least as good as the best when its AUC is within half a
+        # standard error of it: with a handful of held-out labels AUC moves in steps of
+        # 1 / n_positives and saturates early, and among equally good epochs the later,
+        # longer-trained model is preferred
         improved = False
-        if entry["auc"] >= state["best_auc"]:
-            state.update(best_auc=entry["auc"], best_epoch=epoch)
+        if entry["auc"] >= state["best_auc"] - _auc_tolerance(state["best_auc"], val_y):
+            state.update(best_auc=max(entry["auc"], state["best_auc"]), best_epoch=epoch)
             _classifier(student, cfg, d.particle_diameter, t.pick_threshold).save(
                 os.path.join(output_dir, BEST))
             improved = True
-        if entry["auc_ema"] >= state["best_auc_ema"]:
-            state.update(best_auc_ema=entry["auc_ema"], best_epoch_ema=epoch)
+        if entry["auc_ema"] >= state["best_auc_ema"] - _auc_tolerance(state["best_auc_ema"], val_y):
+            state.update(best_auc_ema=max(entry["auc_ema"], state["best_auc_ema"]),
+                         best_epoch_ema=epoch)
             _classifier(teacher.model, cfg, d.particle_diameter, t.pick_threshold).save(
                 os.path.join(output_dir, BEST_EMA))
             improved = True
