@@ -289,10 +289,11 @@ def main(argv=None):
         print(f"label fraction {fraction}: {n_labels} labels on {len(labels)} micrographs",
               flush=True)
         work = os.path.join(args.out, f"labels_{int(round(100 * fraction)):02d}")
-        rows = []
+        rows = unet_rows = []
         if "unet" in args.methods or "rescore" in args.methods:
-            rows += run_unet(ds, train, test, labels, os.path.join(work, "unet"), args.config,
-                             args.device, args.threads, args.unet_args.split())
+            unet_rows = run_unet(ds, train, test, labels, os.path.join(work, "unet"),
+                                 args.config, args.device, args.threads, args.unet_args.split())
+            rows = list(unet_rows)
         if "fixmatch" in args.methods or "rescore" in args.methods:
             fm_rows, fm_model = run_fixmatch(ds, train, test, labels,
                                              os.path.join(work, "fixmatch"), args.config,
@@ -300,7 +301,7 @@ def main(argv=None):
                                              args.fixmatch_args.split())
             rows += fm_rows
             if "rescore" in args.methods:
-                rows.append(run_rescore(ds, test, rows[len(rows) - len(fm_rows) - 1], fm_model,
+                rows.append(run_rescore(ds, test, unet_rows[-1], fm_model,
                                         os.path.join(work, "rescore"), args.device,
                                         args.threads))
         if "topaz" in args.methods:

@@ -1,11 +1,10 @@
 """Topaz (positive-unlabelled CNN picker, ``topaz-em`` on PyPI) as a benchmark baseline.
 
-    python -m benchmarks.topaz --data /tmp/sim_apof --n-train 4 --fractions 0.2 0.5 --out DIR
+    python -m benchmarks.run --data /tmp/sim_apof --methods topaz      # Topaz rows only
 
-Same protocol as ``benchmarks.run``: the first --n-train micrographs (sorted by name) are the
-training set, with a seeded fraction of their particles as labels; the others are the test
-set. Topaz runs in its own virtualenv (``ensure_topaz_env``; torch and topaz pinned below) as
-whole processes: ``topaz preprocess`` (Fourier downsampling so the particle is ~14 px across,
+Used by ``benchmarks.run`` on the same micrographs and labels as cryopick's methods. Topaz
+runs in its own virtualenv (``ensure_topaz_env``; torch and topaz pinned below) as whole
+processes: ``topaz preprocess`` (Fourier downsampling so the particle is ~14 px across,
 plus topaz's GMM normalisation), ``topaz train`` (PU learning, GE-binomial objective, resnet8
 with 32 units, initialised from topaz's bundled pretrained resnet8_u32 weights as topaz does by
 default) and ``topaz extract`` (non-maximum suppression at about the particle radius). Times
@@ -23,9 +22,7 @@ that makes topaz's internal unlabelled prior (pi - p_observed) equal to the corr
 
 Only the standard library and numpy are imported at module level (psutil inside functions).
 """
-import argparse
 import glob
-import json
 import os
 import subprocess
 import sys
@@ -358,79 +355,3 @@ def run_topaz(topaz_exe, train_mics, labels, test_mics, diameter_px, work_dir,
         expected_per_micrograph=float(expected_per_micrograph), pi=pi_true, pi_arg=pi_arg,
         disc_pixels=k_true, topaz_disc_pixels=k_topaz, config=cfg, pretrained=pretrained,
         topaz_version=TOPAZ_VERSION)
-
-
-# ---------------------------------------------------------------------------- standalone
-
-def main(argv=None):
-    from benchmarks.datasets import Dataset
-    from cryopick_plugin.engine.metrics import evaluate
-
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--data", required=True, help="dataset folder (simulate.py or demo data)")
-    p.add_argument("--micrographs", help="micrograph folder (default DATA/micrographs)")
-    p.add_argument("--truth", help="truth coordinates (default: found in DATA)")
-    p.add_argument("--diameter-px", type=float, help="particle diameter (default: from DATA)")
-    p.add_argument("--n-train", type=int, default=4)
-    p.add_argument("--fractions", "--fraction", type=float, nargs="+", default=[0.2])
-    p.add_argument("--config", choices=sorted(CONFIGS), default="cpu")
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--expected-per-micrograph", type=float,
-                   help="particles per micrograph a user expects (default: the mean true "
-                        "count over the training micrographs)")
-    p.add_argument("--no-pretrained", dest="pretrained", action="store_false",
-                   help="train from random weights instead of topaz's resnet8_u32")
-    p.add_argument("--venv", default=DEFAULT_VENV, help="virtualenv for topaz (made on demand)")
-    p.add_argument("--out", default="benchmark_output/topaz")
-    args = p.parse_args(argv)
-
-    ds = Dataset.from_folder(args.data, args.micrographs, args.truth, args.diameter_px)
-    train, test = ds.split(args.n_train)
-    if not test:
-        raise SystemExit("no test micrographs: lower --n-train")
-    expected = args.expected_per_micrograph or float(np.mean([len(ds.truth[n]) for n in train]))
-    exe = ensure_topaz_env(args.venv)
-    truth = {n: ds.truth[n] for n in test}
-    radius = ds.diameter_px / 2
-    results = []
-    for fraction in args.fractions:
-        labels = ds.labels(train, fraction, args.seed)
-        n_labels = sum(len(v) for v in labels.values())
-        print(f"label fraction {fraction}: {n_labels} labels on {len(labels)} micrographs, "
-              f"expecting {expected:.1f} particles per micrograph", flush=True)
-        work = os.path.join(args.out, f"labels_{int(round(100 * fraction)):02d}", "topaz")
-        r = run_topaz(exe, {n: ds.micrographs[n] for n in train}, labels,
-                      {n: ds.micrographs[n] for n in test}, ds.diameter_px, work, expected,
-                      args.config, args.threads, args.pretrained)
-        picks = r.pop("picks")
-        full = evaluate(picks, truth, radius)["overall"]
-        at = evaluate({n: q[q[:, 2] >= r["threshold"]] for n, q in picks.items()},
-                      truth, radius)["overall"]
-        r.update(method="Topaz", model=f"{r['config']['model']} ({TOPAZ_VERSION})",
-                 fraction=fraction, precision=at["precision"], recall=at["recall"],
-                 f1=at["f1"], ap=full["ap"], best_f1=full.get("best_f1", 0.0),
-                 best_threshold=full.get("best_threshold"))
-        results.append(r)
-        print(f"   P {r['precision']:.3f} R {r['recall']:.3f} F1 {r['f1']:.3f} "
-              f"AP {r['ap']:.3f} best F1 {r['best_f1']:.3f} | train {r['train_s']:.0f} s, "
-              f"pick {r['pick_s_per_mic']:.2f} s/mic, peak {r['peak_mb']:.0f} MB "
-              f"(CPU s: train {r['train_cpu_s']:.0f}, pick {r['pick_cpu_s_per_mic']:.2f}/mic)",
-              flush=True)
-    os.makedirs(args.out, exist_ok=True)
-    meta = dict(data=os.path.abspath(args.data), n_train=len(train), n_test=len(test),
-                diameter_px=ds.diameter_px, config=args.config, threads=args.threads,
-                n_test_particles=int(sum(len(t) for t in truth.values())))
-    with open(os.path.join(args.out, "topaz_results.json"), "w") as fh:
-        json.dump(dict(meta=meta, results=results), fh, indent=1, default=str)
-    print("\n| labels | method | P | R | F1 | AP | best F1 | train s | pick s/mic | peak MB |")
-    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for r in results:
-        print(f"| {100 * r['fraction']:.0f}% ({r['n_labels']}) | Topaz | {r['precision']:.3f} | "
-              f"{r['recall']:.3f} | {r['f1']:.3f} | {r['ap']:.3f} | {r['best_f1']:.3f} | "
-              f"{r['train_s']:.0f} | {r['pick_s_per_mic']:.2f} | {r['peak_mb']:.0f} |")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

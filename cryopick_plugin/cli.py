@@ -68,12 +68,12 @@ def _load_images(folder, pattern=None):
     return {micrograph_name(p): read_micrograph(p) for p in list_images(folder, pattern)}
 
 
-def _load_labels(path, fmt, images, what="coordinates"):
+def _load_labels(path, fmt, shapes, what="coordinates"):
     from .engine.coordinates import assign_to_micrographs, format_report, read_coordinates
 
     tables = read_coordinates(path, fmt)
     assigned, report = assign_to_micrographs(
-        tables, {k: getattr(v, "shape", v) for k, v in images.items()}, source=path)
+        tables, shapes, source=path)
     for line in format_report(report):
         print(f"{what}: {line}")
     return {k: v for k, v in assigned.items() if len(v)}
@@ -96,13 +96,15 @@ def _cmd_train_unet(args):
         seed=args.seed, device=resolve_device(args.device))
     cfg.validate()  # before reading thousands of micrographs
     images = _load_images(args.image_dir, args.pattern)
-    labels = _load_labels(args.coords_file, args.coords_format, images)
+    labels = _load_labels(args.coords_file, args.coords_format,
+                          {k: v.shape for k, v in images.items()})
     val_images = val_labels = None
     if args.val_image_dir or args.val_coords_file:
         if not (args.val_image_dir and args.val_coords_file):
             raise CryopickInputError("give both --val-image-dir and --val-coords-file")
         val_images = _load_images(args.val_image_dir)
-        val_labels = _load_labels(args.val_coords_file, "auto", val_images, "validation")
+        val_labels = _load_labels(args.val_coords_file, "auto",
+                                  {k: v.shape for k, v in val_images.items()}, "validation")
     print(f"{len(images)} micrographs, {sum(len(v) for v in labels.values())} labelled "
           f"particles on {len(labels)} of them", flush=True)
     torch_threads(args.threads)

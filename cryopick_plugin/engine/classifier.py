@@ -126,9 +126,13 @@ class PatchClassifier(WorkingScale):
     def score_map(self, image, pixel_size=None, device="cpu", batch_size=256, logits=False):
         """Probability (or logit) on a grid with step pick_stride x working diameter,
         upsampled to the working image; memory is bounded by one batch of patches."""
+        work, factor = self.prepare(image, pixel_size)
+        return self.score_working(work, device, batch_size, logits), factor
+
+    def score_working(self, work, device="cpu", batch_size=256, logits=False):
+        """score_map of an image already binned and normalised (see prepare)."""
         from scipy.ndimage import map_coordinates
 
-        work, factor = self.prepare(image, pixel_size)
         src = PatchSource(work, self.patch_size)
         step = max(1.0, self.pick_stride * self.working_diameter)
         xs, ys = grid_positions(work.shape, step)
@@ -142,13 +146,17 @@ class PatchClassifier(WorkingScale):
         # cubic interpolation back to every working pixel (grid index = (pos - s/2) / s):
         # unlike bilinear, it puts a summit between grid nodes, where the particle is
         py, px = np.mgrid[0:work.shape[0], 0:work.shape[1]].astype(np.float32)
-        full = map_coordinates(grid, [(py - step / 2) / step, (px - step / 2) / step],
+        return map_coordinates(grid, [(py - step / 2) / step, (px - step / 2) / step],
                                order=3, mode="nearest")
-        return full, factor
 
     def pick(self, image, pixel_size=None, threshold=None, device="cpu", batch_size=256):
         """(N, 3) [x, y, score] in the micrograph's own pixel frame, best first."""
-        logit, factor = self.score_map(image, pixel_size, device, batch_size, logits=True)
+        work, factor = self.prepare(image, pixel_size)
+        return self.pick_working(work, factor, threshold, device, batch_size)
+
+    def pick_working(self, work, factor, threshold=None, device="cpu", batch_size=256):
+        """pick on an image already binned by ``factor`` and normalised (see prepare)."""
+        logit = self.score_working(work, device, batch_size, logits=True)
         threshold = self.threshold if threshold is None else threshold
         if not 0.0 <= threshold <= 1.0:
             raise CryopickInputError(f"picking threshold must be within [0, 1] (got {threshold})")

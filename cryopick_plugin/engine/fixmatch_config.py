@@ -126,11 +126,7 @@ class FixMatchConfig:
 
 
 BACKBONES = ("resnet18", "resnet34", "resnet50")
-SECTIONS = {f.name: f.type for f in dataclasses.fields(FixMatchConfig)}
-
-
-def _section_classes():
-    return {f.name: f.default_factory for f in dataclasses.fields(FixMatchConfig)}
+SECTIONS = [f.name for f in dataclasses.fields(FixMatchConfig)]
 
 
 def _coerce(value, default, key, source):
@@ -194,9 +190,9 @@ def set_value(cfg, dotted, text, source="--set"):
     import yaml
 
     section, _, key = dotted.partition(".")
-    return config_from_dict({**cfg.to_dict(), section: {**cfg.to_dict().get(section, {}),
-                                                        key: yaml.safe_load(text)}}
-                            if section in SECTIONS else {section: {key: text}}, source)
+    data = cfg.to_dict()
+    data.setdefault(section, {})[key] = yaml.safe_load(text)  # unknown names fail below
+    return config_from_dict(data, source)
 
 
 def save_config(cfg, path):

@@ -34,9 +34,3 @@ def load_model(path, device="cpu"):
         return PatchClassifier.from_state(state, path, device)
     raise CryopickInputError(f"{path}: not a cryopick model (neither U-Net nor FixMatch)")
 
-
-def method_of(path):
-    """'unet' or 'fixmatch' for a model file."""
-    from .classifier import MODEL_KIND as FIXMATCH
-
-    return "fixmatch" if read_model_state(path).get("kind") == FIXMATCH else "unet"

@@ -111,7 +111,7 @@ def _labelled_patch_set(images, labels, factor, cfg, cache_dir, log, seed, wd):
     pos = {n: to_working(np.asarray(labels.get(n, np.zeros((0, 2))), dtype=np.float64)
                          [:, :2].reshape(-1, 2), factor) for n in work}
     sources = {n: PatchSource(w, cfg.dataset.patch_size) for n, w in work.items()}
-    return _patch_set(sources, pos, work, np.random.default_rng(seed), wd)
+    return _patch_set(sources, pos, work, np.random.default_rng(seed), wd) + (work,)
 
 
 def _bce(logits, target):
@@ -195,7 +195,7 @@ def train_fixmatch(images, labels, output_dir, cfg=None, val_images=None, val_la
 
     # validation patches: a fully labelled set, or held-out labelled positives
     if val_images:
-        val_x, val_y = _labelled_patch_set(val_images, val_labels, factor, cfg,
+        val_x, val_y, val_work = _labelled_patch_set(val_images, val_labels, factor, cfg,
                                            os.path.join(output_dir, "binned_val"), log,
                                            t.seed + 1, wd)
         val_kind = "validation micrographs"
@@ -334,7 +334,7 @@ def train_fixmatch(images, labels, output_dir, cfg=None, val_images=None, val_la
             for k, f in (("student", BEST), ("ema", BEST_EMA))}
     # test metrics: a fully labelled test set if given, else the validation patches
     if test_images:
-        test_x, test_y = _labelled_patch_set(test_images, test_labels, factor, cfg,
+        test_x, test_y, _ = _labelled_patch_set(test_images, test_labels, factor, cfg,
                                              os.path.join(output_dir, "binned_test"), log,
                                              t.seed + 2, wd)
         results["test_set"] = "test micrographs"
@@ -346,9 +346,8 @@ def train_fixmatch(images, labels, output_dir, cfg=None, val_images=None, val_la
     threshold = t.pick_threshold
     if val_images:
         # fully labelled validation micrographs: the particle-level best-F1 threshold
-        picks = {n: best["ema"].pick(img if not isinstance(img, str) else _read(img),
-                                     threshold=0.02, device=device)
-                 for n, img in val_images.items()}
+        picks = {n: best["ema"].pick_working(w, factor, threshold=0.02, device=device)
+                 for n, w in val_work.items()}
         truth = {n: np.asarray(val_labels.get(n, np.zeros((0, 2)))) for n in val_images}
         overall = evaluate(picks, truth, d.particle_diameter / 2.0)["overall"]
         results["validation_picking"] = overall
@@ -357,7 +356,7 @@ def train_fixmatch(images, labels, output_dir, cfg=None, val_images=None, val_la
             log(f"Picking threshold from validation (best F1 {overall['best_f1']:.3f}): "
                 f"{threshold:.3f}")
     elif t.auto_threshold:
-        threshold = _pu_threshold(best["ema"], images, labels, held_out, d, device, log) or threshold
+        threshold = _pu_threshold(best["ema"], work, factor, labels, held_out, d, device, log) or threshold
     for key, fn in (("student", BEST), ("ema", BEST_EMA)):
         best[key].threshold = threshold
         best[key].save(os.path.join(output_dir, fn))
@@ -374,7 +373,7 @@ def train_fixmatch(images, labels, output_dir, cfg=None, val_images=None, val_la
     return results
 
 
-def _pu_threshold(model, images, labels, held, d, device, log, max_micrographs=8):
+def _pu_threshold(model, work, factor, labels, held, d, device, log, max_micrographs=8):
     """The Lee & Liu threshold (see thresholds.py) from picks on labelled training
     micrographs. Held-out labels are unbiased recall witnesses; with fewer than 10 of them,
     all labels are used (the model has seen most of them, so recall is optimistic and the
@@ -384,14 +383,14 @@ def _pu_threshold(model, images, labels, held, d, device, log, max_micrographs=8
 
     n_held = sum(len(v) for v in held.values()) if held else 0
     if n_held >= 10:
-        witnesses = {n: to_original(v, model.factor_for()) for n, v in held.items()}
+        witnesses = {n: to_original(v, factor) for n, v in held.items()}
         kind = f"{n_held} held-out labels"
     else:
         witnesses = {n: np.asarray(v)[:, :2] for n, v in labels.items() if len(v)}
         kind = f"all {sum(len(v) for v in witnesses.values())} labels"
     names = sorted(witnesses, key=lambda n: -len(witnesses[n]))[:max_micrographs]
-    picks = {n: model.pick(images[n] if not isinstance(images[n], str) else _read(images[n]),
-                           threshold=0.02, device=device) for n in names}
+    picks = {n: model.pick_working(work[n], factor, threshold=0.02, device=device)
+             for n in names}
     threshold, recall = lee_liu_threshold(picks, {n: witnesses[n] for n in names},
                                           d.particle_diameter / 2.0)
     if threshold is not None:
@@ -399,8 +398,3 @@ def _pu_threshold(model, images, labels, held, d, device, log, max_micrographs=8
             f"{len(names)} micrographs): {threshold:.3f}, estimated recall {recall:.2f}")
     return threshold
 
-
-def _read(path):
-    from .images import read_micrograph
-
-    return read_micrograph(path)

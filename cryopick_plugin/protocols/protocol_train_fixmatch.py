@@ -117,11 +117,8 @@ class CryopickProtTrainFixMatch(TrainingInputs, ProtParticlePicking):
         t.seed, t.threads = self.randomSeed.get(), self.numberOfThreads.get()
         return cfg
 
-    def convertInputStep(self, mics_id, coords_id):
-        self._convertTrainingInputs()
-        save_config(self._config().validate(), self._getExtraPath("config.yaml"))
-
     def trainStep(self):
+        save_config(self._config().validate(), self._getExtraPath("config.yaml"))
         device = "auto:%(GPU)s" if self.useGpu.get() else "cpu"
         python, cli = Plugin.getCliArgs("train-fixmatch")
         args = (f"{cli} --config {os.path.abspath(self._getExtraPath('config.yaml'))} "

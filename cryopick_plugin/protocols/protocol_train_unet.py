@@ -102,8 +102,6 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
             args += [f"--val-image-dir {val_mics}", f"--val-coords-file {val_labels}"]
         return " ".join(args)
 
-    def convertInputStep(self, mics_id, coords_id):
-        self._convertTrainingInputs()
 
     def trainStep(self, args):
         # auto: the step's GPU when one is visible, else the CPU (said in the log)

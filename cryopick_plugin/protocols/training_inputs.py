@@ -42,7 +42,8 @@ class TrainingInputs:
                 os.path.abspath(self._getTmpPath("val_mics")),
                 os.path.abspath(self._getExtraPath("validation.json")))
 
-    def _convertTrainingInputs(self):
+    def convertInputStep(self, mics_id, coords_id):
+        """Micrograph links and label files for the CLI (ids: rerun when inputs change)."""
         mics, labels, val_mics, val_labels = self._trainingFiles()
         link_micrographs(self.inputMicrographs.get(), mics)
         write_coordinates(labels, coordinates_to_tables(self.inputCoordinates.get()), fmt="json")
