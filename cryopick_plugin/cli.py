@@ -108,7 +108,7 @@ def _cmd_train_unet(args):
     print(f"{len(images)} micrographs, {sum(len(v) for v in labels.values())} labelled "
           f"particles on {len(labels)} of them", flush=True)
     torch_threads(args.threads)
-    train_unet(images, labels, args.output_dir, cfg, val_images, val_labels)
+    train_unet(images, labels, args.output_dir, cfg, val_images, val_labels, resume=args.resume)
     return 0
 
 
@@ -321,6 +321,9 @@ def build_parser():
     p.add_argument("--pattern", help="glob on image file names")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch default)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue after the last finished phase in --output-dir "
+                        "(last_checkpoint.pt; same settings required)")
     p.set_defaults(func=_cmd_train_unet)
 
     p = sub.add_parser("pick", help="pick particles with a trained model",

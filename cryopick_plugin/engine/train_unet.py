@@ -7,6 +7,8 @@ threshold -> particle, below the negative threshold -> background), C. label com
 (original particles first, the rest ignored), D. retraining with the BCE that skips ignored
 pixels. Outputs in the output folder: baseline_model.pt, model_iteration_N.pt,
 final_model.pt, training_summary.json. Log lines follow the seed's format.
+last_checkpoint.pt, written after the baseline and after every iteration, lets an
+interrupted run resume after its last finished phase (Scipion's Continue).
 """
 import dataclasses
 import json
@@ -148,14 +150,45 @@ def _validate_picker(picker, val_images, val_truth, radius, device):
                 best_threshold=result.get("best_threshold"), n_truth=result["n_truth"])
 
 
+LAST = "last_checkpoint.pt"
+# settings that do not change what is trained: a run may resume with other values
+_RESUMABLE_ANYWAY = ("device",)
+
+
+def _save_checkpoint(path, model, summary, rng):
+    tmp = path + ".tmp"
+    torch.save(dict(model=model.state_dict(), summary=summary, rng=rng.bit_generator.state,
+                    torch_rng=torch.get_rng_state()), tmp)
+    os.replace(tmp, path)  # never a half-written checkpoint
+
+
+def _load_checkpoint(path, model, summary, rng, device):
+    ck = torch.load(path, map_location=device, weights_only=False)
+    ours = {k: v for k, v in summary["config"].items() if k not in _RESUMABLE_ANYWAY}
+    theirs = {k: v for k, v in ck["summary"]["config"].items() if k not in _RESUMABLE_ANYWAY}
+    changed = sorted(k for k in ours if ours[k] != theirs.get(k))
+    changed += [k for k in ("n_micrographs", "n_labels", "working_factor")
+                if summary[k] != ck["summary"].get(k)]  # other training data
+    if changed:
+        raise CryopickInputError(
+            f"cannot resume from {path}: it was trained with other settings ({', '.join(changed)})"
+            "; use another output folder or the same settings")
+    model.load_state_dict(ck["model"])
+    rng.bit_generator.state = ck["rng"]
+    torch.set_rng_state(ck["torch_rng"])
+    return ck["summary"]
+
+
 def train_unet(images, labels, output_dir, config=None, val_images=None, val_labels=None,
-               log=None):
+               log=None, resume=False):
     """Train a U-Net picker with self-training.
 
     ``images``: {name: 2-D array} of training micrographs (labelled and unlabelled: all of
     them get pseudo-labels). ``labels``: {name: (N, 2+) [x, y, ...]} hand-picked particles
     in the images' pixel frame. Optional validation micrographs and their (complete) labels
     give per-iteration metrics and a best-F1 picking threshold. Returns the summary dict.
+    ``resume``: continue after the last finished phase of ``last_checkpoint.pt`` in
+    ``output_dir`` (same settings required), giving the same result as an uninterrupted run.
     """
     cfg = config or UNetTrainConfig()
     cfg.validate()
@@ -198,20 +231,32 @@ def train_unet(images, labels, output_dir, config=None, val_images=None, val_lab
                    n_micrographs=len(names), n_labelled_micrographs=len(labelled),
                    n_labels=int(sum(len(labels[n]) for n in labelled)), iterations=[])
     loss_fn = IgnoreMaskBCELoss()
-    start = time.time()
+    last_path = os.path.join(output_dir, LAST)
+    if resume and os.path.exists(last_path):
+        summary = _load_checkpoint(last_path, model, summary, rng, cfg.device)
+        log(f"Resuming after {_phase_name(len(summary['iterations']) - 1)} from {last_path}")
+    start = time.time() - (summary["iterations"][-1]["seconds"] if summary["iterations"] else 0.0)
 
-    log("Phase 1: Initial Supervised Training")
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
-    losses = _train_epochs(model, optimizer, loss_fn, [work[n] for n in labelled],
-                           [original[n] for n in labelled], cfg.initial_epochs, cfg, rng, log)
-    picker.save(os.path.join(output_dir, "baseline_model.pt"))
-    entry = dict(iteration=0, losses=losses, seconds=time.time() - start)
-    if val_work:
-        entry["validation"] = _validate_picker(picker, val_work, val_truth, radius_eval, cfg.device)
-        log(_val_line(entry["validation"]))
-    summary["iterations"].append(entry)
+    def end_phase(model_name, entry):
+        """Save the phase's model, validate it, record it, checkpoint (a resume point)."""
+        picker.save(os.path.join(output_dir, model_name))
+        entry["seconds"] = time.time() - start
+        if val_work:
+            entry["validation"] = _validate_picker(picker, val_work, val_truth, radius_eval,
+                                                   cfg.device)
+            log(_val_line(entry["validation"]))
+        summary["iterations"].append(entry)
+        _save_checkpoint(last_path, model, summary, rng)
 
-    for it in range(1, cfg.self_training_iterations + 1):
+    if not summary["iterations"]:
+        log("Phase 1: Initial Supervised Training")
+        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
+        losses = _train_epochs(model, optimizer, loss_fn, [work[n] for n in labelled],
+                               [original[n] for n in labelled], cfg.initial_epochs, cfg, rng,
+                               log)
+        end_phase("baseline_model.pt", dict(iteration=0, losses=losses))
+
+    for it in range(len(summary["iterations"]), cfg.self_training_iterations + 1):
         log(f"\nSelf-Training Iteration {it}/{cfg.self_training_iterations}")
         log("A. Running inference...")
         probs = {n: picker.probability_map(images[n], device=cfg.device)[0] for n in names}
@@ -233,16 +278,10 @@ def train_unet(images, labels, output_dir, config=None, val_images=None, val_lab
         losses = _train_epochs(model, optimizer, loss_fn, [work[n] for n in names],
                                [combined[n] for n in names], cfg.retrain_epochs, cfg, rng, log,
                                indent="   ")
-        picker.save(os.path.join(output_dir, f"model_iteration_{it}.pt"))
-        entry = dict(iteration=it, pseudo_positive_coverage=pos_cov,
-                     reliable_negative_coverage=neg_cov, positive_pixels=float(fr[0]),
-                     negative_pixels=float(fr[1]), ignored_pixels=float(fr[2]), losses=losses,
-                     seconds=time.time() - start)
-        if val_work:
-            entry["validation"] = _validate_picker(picker, val_work, val_truth, radius_eval,
-                                                   cfg.device)
-            log(_val_line(entry["validation"]))
-        summary["iterations"].append(entry)
+        end_phase(f"model_iteration_{it}.pt", dict(
+            iteration=it, pseudo_positive_coverage=pos_cov, reliable_negative_coverage=neg_cov,
+            positive_pixels=float(fr[0]), negative_pixels=float(fr[1]),
+            ignored_pixels=float(fr[2]), losses=losses))
 
     if val_work and summary["iterations"][-1]["validation"].get("best_threshold") is not None:
         # the validation set is fully labelled: its best-F1 threshold is the one to pick with
@@ -265,6 +304,10 @@ def train_unet(images, labels, output_dir, config=None, val_images=None, val_lab
     log(f"Done in {summary['seconds']:.0f} s. Final model: "
         f"{os.path.join(output_dir, 'final_model.pt')}")
     return summary
+
+
+def _phase_name(iteration):
+    return "the baseline" if iteration == 0 else f"self-training iteration {iteration}"
 
 
 def _reliable_negatives(prob, cfg):

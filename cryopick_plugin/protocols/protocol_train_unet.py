@@ -106,6 +106,8 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
     def trainStep(self, args):
         # auto: the step's GPU when one is visible, else the CPU (said in the log)
         device = "auto:%(GPU)s" if self.useGpu.get() else "cpu"
+        if os.path.exists(self._getExtraPath(MODEL_DIR, "last_checkpoint.pt")):
+            args += " --resume"  # Continue: pick up after the last finished phase
         python, cli = Plugin.getCliArgs("train-unet")
         self.runJob(python, f"{cli} {args} --device {device}", numberOfThreads=1)
 

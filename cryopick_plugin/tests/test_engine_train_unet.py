@@ -65,6 +65,41 @@ def test_reproducible_with_a_seed(data, tmp_path):
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
+class _Interrupt(Exception):
+    pass
+
+
+def _interrupt_at(marker):
+    def log(line):
+        if marker in line:
+            raise _Interrupt(line)
+    return log
+
+
+def test_resume_after_an_interruption_gives_the_uninterrupted_result(data, tmp_path):
+    images, labels, _ = data
+    whole = train_unet(images, labels, str(tmp_path / "whole"), UNetTrainConfig(**TINY),
+                       log=lambda l: None)
+    out = tmp_path / "cut"
+    with pytest.raises(_Interrupt):  # killed during the second self-training iteration
+        train_unet(images, labels, str(out), UNetTrainConfig(**TINY),
+                   log=_interrupt_at("Self-Training Iteration 2/2"))
+    assert (out / "model_iteration_1.pt").exists() and not (out / "final_model.pt").exists()
+    lines = []
+    resumed = train_unet(images, labels, str(out), UNetTrainConfig(**TINY), log=lines.append,
+                         resume=True)
+    assert any("Resuming after self-training iteration 1" in l for l in lines)
+    assert not any("Phase 1" in l or "Iteration 1/2" in l for l in lines)  # not redone
+    assert [it["losses"] for it in resumed["iterations"]] == \
+        [it["losses"] for it in whole["iterations"]]
+    wa = torch.load(tmp_path / "whole" / "final_model.pt", weights_only=False)["state_dict"]
+    wb = torch.load(out / "final_model.pt", weights_only=False)["state_dict"]
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    with pytest.raises(CryopickInputError, match="retrain_epochs"):
+        train_unet(images, labels, str(out), UNetTrainConfig(**dict(TINY, retrain_epochs=3)),
+                   log=lambda l: None, resume=True)
+
+
 def test_threshold_from_the_labels_unless_fixed(data, tmp_path):
     images, labels, _ = data
     cfg = dict(TINY, self_training_iterations=0)
