@@ -11,6 +11,7 @@ from ..objects import CryopickModel
 from .training_inputs import TrainingInputs
 
 MODEL_DIR = "model"
+FEW_LABELS = 50  # below this the U-Net was weak in the benchmark (8 and 30 labels)
 
 
 class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
@@ -134,6 +135,22 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
             if getattr(self, name).get() < 1:
                 errors.append(f"{name} must be >= 1.")
         return errors
+
+    def _warnings(self):
+        # measured in docs/benchmarks.md (2 CPU cores, 1024 px micrographs, 4 for training)
+        warnings = []
+        if not self.useGpu.get() and self.baseFeatures.get() >= 48:
+            warnings.append(
+                f"U-Net base features {self.baseFeatures.get()} on the CPU: in our benchmark "
+                "base 64 trained 11-12x longer than base 16 (about 17 min against 1.5 min) and "
+                "picked 5-6x slower. Consider base 16, or Use GPU.")
+        n_labels = self.inputCoordinates.get().getSize() if self.inputCoordinates.get() else 0
+        if 0 < n_labels < FEW_LABELS:
+            warnings.append(
+                f"Only {n_labels} hand-picked particles: in our benchmark the U-Net picked "
+                "poorly from a few dozen labels (F1 0.29 from 8, 0.62 from 30) and the "
+                "FixMatch classifier (train FixMatch classifier) much better (0.85, 0.82).")
+        return warnings
 
     def _summarySource(self):
         path = self._getExtraPath(MODEL_DIR, "training_summary.json")

@@ -36,6 +36,23 @@ class TestUNetChain(BaseTest):
                                     particleDiameter=64.0)
         cls.launchProtocol(cls.truth)
 
+    def test_warnings_before_a_slow_or_weak_training(self):
+        n = self.imp.outputCoordinates.getSize()
+        self.assertLess(n, 50)
+        common = dict(inputMicrographs=self.imp.outputMicrographs,
+                      inputCoordinates=self.imp.outputCoordinates)
+        wide_cpu = self.newProtocol(CryopickProtTrainUNet, baseFeatures=64, useGpu=False,
+                                    **common).warnings()
+        self.assertEqual(len(wide_cpu), 2, wide_cpu)
+        self.assertIn("base features 64 on the CPU", wide_cpu[0])
+        self.assertIn(f"Only {n} hand-picked particles", wide_cpu[1])
+        narrow = self.newProtocol(CryopickProtTrainUNet, baseFeatures=16, useGpu=False,
+                                  **common).warnings()
+        self.assertEqual(len(narrow), 1, narrow)
+        wide_gpu = self.newProtocol(CryopickProtTrainUNet, baseFeatures=64, useGpu=True,
+                                    **common).warnings()
+        self.assertFalse(any("CPU" in w for w in wide_gpu), wide_gpu)
+
     def test_train_pick_evaluate(self):
         train = self.newProtocol(CryopickProtTrainUNet,
                                  inputMicrographs=self.imp.outputMicrographs,
