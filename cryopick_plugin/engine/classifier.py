@@ -6,7 +6,6 @@ scores given coordinates (re-scoring another picker's picks) and picks whole mic
 scoring a strided grid of patches in bounded batches, then finding peaks with NMS.
 """
 import copy
-import os
 
 import numpy as np
 import torch
@@ -16,6 +15,7 @@ from .errors import CryopickInputError
 from .patches import PatchSource, grid_positions
 from .peaks import find_peaks
 from .resample import WorkingScale, to_original, to_working
+from .torchfiles import save_atomic
 
 MODEL_KIND = "cryopick-fixmatch"
 FORMAT_VERSION = 1
@@ -178,10 +178,7 @@ class PatchClassifier(WorkingScale):
                      pixel_size=self.pixel_size, threshold=self.threshold,
                      pick_stride=self.pick_stride,
                      min_distance_fraction=self.min_distance_fraction, extra=self.extra)
-        tmp = path + ".part"
-        torch.save(state, tmp)
-        os.replace(tmp, path)  # never a half-written model file
-        return path
+        return save_atomic(state, path)
 
     @classmethod
     def from_state(cls, state, path, device="cpu"):

@@ -31,8 +31,9 @@ from .fixmatch_config import FixMatchConfig
 from .metrics import evaluate, roc_auc
 from .patches import PatchSource, away_from, blob_candidates, random_positions
 from .resample import downsample, normalize, to_working, working_factor
+from .torchfiles import LAST_CHECKPOINT, save_atomic
 
-BEST, BEST_EMA, LAST, RESULTS = "best_model.pt", "best_model_ema.pt", "last_checkpoint.pt", "results.json"
+BEST, BEST_EMA, RESULTS = "best_model.pt", "best_model_ema.pt", "results.json"
 
 
 def _working_images(images, factor, cfg, cache_dir, log):
@@ -230,7 +231,7 @@ def train_fixmatch(images, labels, output_dir, cfg=None, val_images=None, val_la
                                  weight_decay=cfg.optimizer.weight_decay)
     state = dict(epoch=0, history=[], best_auc=-1.0, best_auc_ema=-1.0, best_epoch=0,
                  best_epoch_ema=0, since_best=0)
-    last_path = os.path.join(output_dir, LAST)
+    last_path = os.path.join(output_dir, LAST_CHECKPOINT)
     if resume and os.path.exists(last_path):
         ck = torch.load(last_path, map_location=device, weights_only=False)
         student.load_state_dict(ck["student"])
@@ -315,12 +316,10 @@ def train_fixmatch(images, labels, output_dir, cfg=None, val_images=None, val_la
         log(f"Epoch {epoch} | L_sup={entry['l_sup']:.2f} | L_cons={entry['l_cons']:.2f} | "
             f"Mask={100 * entry['mask']:.0f}% | AUC={entry['auc']:.2f} | "
             f"AUC_ema={entry['auc_ema']:.2f} | lambda={lam:.2f} | {entry['seconds']:.0f}s")
-        tmp = last_path + ".part"
-        torch.save(dict(student=student.state_dict(), teacher=teacher.model.state_dict(),
-                        teacher_steps=teacher.steps, optimizer=optimizer.state_dict(),
-                        state=state, rng=rng.bit_generator.state, torch_gen=gen.get_state(),
-                        config=cfg.to_dict()), tmp)
-        os.replace(tmp, last_path)
+        save_atomic(dict(student=student.state_dict(), teacher=teacher.model.state_dict(),
+                         teacher_steps=teacher.steps, optimizer=optimizer.state_dict(),
+                         state=state, rng=rng.bit_generator.state, torch_gen=gen.get_state(),
+                         config=cfg.to_dict()), last_path)
     if stopped_early:
         log(f"Early stopping: validation AUC has not improved for "
             f"{t.early_stopping_patience} epochs")

@@ -23,6 +23,7 @@ from .losses import IgnoreMaskBCELoss
 from .masks import IGNORE, coordinates_to_mask, combine_labels, label_fractions
 from .metrics import evaluate
 from .resample import DEFAULT_WORKING_DIAMETER, to_working
+from .torchfiles import LAST_CHECKPOINT, save_atomic
 from .unet import UNet
 from .unet_model import UNetPicker
 
@@ -150,16 +151,13 @@ def _validate_picker(picker, val_images, val_truth, radius, device):
                 best_threshold=result.get("best_threshold"), n_truth=result["n_truth"])
 
 
-LAST = "last_checkpoint.pt"
 # settings that do not change what is trained: a run may resume with other values
 _RESUMABLE_ANYWAY = ("device",)
 
 
 def _save_checkpoint(path, model, summary, rng):
-    tmp = path + ".tmp"
-    torch.save(dict(model=model.state_dict(), summary=summary, rng=rng.bit_generator.state,
-                    torch_rng=torch.get_rng_state()), tmp)
-    os.replace(tmp, path)  # never a half-written checkpoint
+    save_atomic(dict(model=model.state_dict(), summary=summary, rng=rng.bit_generator.state,
+                     torch_rng=torch.get_rng_state()), path)
 
 
 def _load_checkpoint(path, model, summary, rng, device):
@@ -231,7 +229,7 @@ def train_unet(images, labels, output_dir, config=None, val_images=None, val_lab
                    n_micrographs=len(names), n_labelled_micrographs=len(labelled),
                    n_labels=int(sum(len(labels[n]) for n in labelled)), iterations=[])
     loss_fn = IgnoreMaskBCELoss()
-    last_path = os.path.join(output_dir, LAST)
+    last_path = os.path.join(output_dir, LAST_CHECKPOINT)
     if resume and os.path.exists(last_path):
         summary = _load_checkpoint(last_path, model, summary, rng, cfg.device)
         log(f"Resuming after {_phase_name(len(summary['iterations']) - 1)} from {last_path}")

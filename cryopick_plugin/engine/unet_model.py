@@ -4,7 +4,6 @@ The file holds the weights plus everything needed to use them on other micrograp
 particle size it was trained for (pixels of the training micrographs, and their pixel size
 when known), the working diameter, and the picking threshold and minimum distance.
 """
-import os
 
 import torch
 
@@ -12,6 +11,7 @@ from .errors import CryopickInputError
 from .peaks import find_peaks
 from .resample import WorkingScale, to_original
 from .tiling import predict_probability_map
+from .torchfiles import save_atomic
 from .unet import UNet
 
 MODEL_KIND = "cryopick-unet"
@@ -64,10 +64,7 @@ class UNetPicker(WorkingScale):
                      working_diameter=self.working_diameter, pixel_size=self.pixel_size,
                      threshold=self.threshold, min_distance_fraction=self.min_distance_fraction,
                      extra=self.extra)
-        tmp = path + ".part"
-        torch.save(state, tmp)
-        os.replace(tmp, path)  # never a half-written model file
-        return path
+        return save_atomic(state, path)
 
     @classmethod
     def load(cls, path, device="cpu"):

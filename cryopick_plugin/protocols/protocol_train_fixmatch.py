@@ -8,6 +8,7 @@ from pwem.protocols import ProtParticlePicking
 from .. import Plugin
 from ..engine.fixmatch_config import FixMatchConfig, save_config
 from ..engine.plots import plot_fixmatch_history
+from ..engine.torchfiles import LAST_CHECKPOINT
 from ..objects import CryopickModel
 from .training_inputs import TrainingInputs
 
@@ -124,7 +125,7 @@ class CryopickProtTrainFixMatch(TrainingInputs, ProtParticlePicking):
         args = (f"{cli} --config {os.path.abspath(self._getExtraPath('config.yaml'))} "
                 f"--output-dir {os.path.abspath(self._getExtraPath())} --exp-name {RUN_DIR} "
                 f"--device {device}")
-        if os.path.exists(self._getExtraPath(RUN_DIR, "last_checkpoint.pt")):
+        if os.path.exists(self._getExtraPath(RUN_DIR, LAST_CHECKPOINT)):
             args += " --resume"  # Continue: pick up after the last finished epoch
         self.runJob(python, args, numberOfThreads=1)
 

@@ -7,6 +7,7 @@ from pwem.protocols import ProtParticlePicking
 
 from .. import Plugin
 from ..engine.plots import plot_training_history
+from ..engine.torchfiles import LAST_CHECKPOINT
 from ..objects import CryopickModel
 from .training_inputs import TrainingInputs
 
@@ -109,7 +110,7 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
     def trainStep(self, args):
         # auto: the step's GPU when one is visible, else the CPU (said in the log)
         device = "auto:%(GPU)s" if self.useGpu.get() else "cpu"
-        if os.path.exists(self._getExtraPath(MODEL_DIR, "last_checkpoint.pt")):
+        if os.path.exists(self._getExtraPath(MODEL_DIR, LAST_CHECKPOINT)):
             args += " --resume"  # Continue: pick up after the last finished phase
         python, cli = Plugin.getCliArgs("train-unet")
         self.runJob(python, f"{cli} {args} --device {device}", numberOfThreads=1)
