@@ -9,8 +9,8 @@ import os
 
 import numpy as np
 
-from cryopick_plugin.engine.coordinates import read_coordinates, write_coordinates
-from cryopick_plugin.engine.images import list_images, micrograph_name
+from cryopick_plugin.engine.io.coordinates import read_coordinates, write_coordinates
+from cryopick_plugin.engine.io.images import list_images, micrograph_name
 
 
 class Dataset:

@@ -18,7 +18,7 @@ from benchmarks.run import _cli, _run
 
 
 def _micrograph(path, size, diameter_px, seed=0):
-    from cryopick_plugin.engine.images import write_mrc
+    from cryopick_plugin.engine.io.images import write_mrc
 
     rng = np.random.default_rng(seed)
     img = rng.normal(0, 1, (size, size)).astype(np.float32)
@@ -33,10 +33,11 @@ def _micrograph(path, size, diameter_px, seed=0):
 def _models(folder, diameter_px):
     import torch
 
-    from cryopick_plugin.engine.classifier import PatchClassifier, build_classifier
-    from cryopick_plugin.engine.resample import DEFAULT_WORKING_DIAMETER
-    from cryopick_plugin.engine.unet import UNet
-    from cryopick_plugin.engine.unet_model import UNetPicker
+    from cryopick_plugin.engine.fixmatch.network import build_classifier
+    from cryopick_plugin.engine.fixmatch.picker import PatchClassifier
+    from cryopick_plugin.engine.picking.scale import DEFAULT_WORKING_DIAMETER
+    from cryopick_plugin.engine.unet.network import UNet
+    from cryopick_plugin.engine.unet.picker import UNetPicker
 
     torch.manual_seed(0)
     out = {}

@@ -22,8 +22,9 @@ import time
 import numpy as np
 
 from benchmarks.datasets import Dataset
-from cryopick_plugin.engine.coordinates import read_coordinates
-from cryopick_plugin.engine.metrics import evaluate
+from cryopick_plugin.engine.io import files
+from cryopick_plugin.engine.io.coordinates import read_coordinates
+from cryopick_plugin.engine.picking.metrics import evaluate
 
 CONFIGS = {
     # fits well under an hour on 2 CPU cores for three label fractions
@@ -82,13 +83,13 @@ def run_unet(ds, train, test, labels, work, config, device, threads, extra=()):
     train_s, train_mb = _run(_cli(
         "train-unet", "--image-dir", train_dir, "--coords-file", label_file,
         "--output-dir", model_dir, "--particle-diameter", ds.diameter_px,
-        "--particle-radius", ds.diameter_px / 2, "--device", device, "--threads", threads,
+        "--device", device, "--threads", threads,
         *sum(([f"--{k.replace('_', '-')}", v] for k, v in cfg.items()), []), *extra),
         os.path.join(work, "train.log"))
-    with open(os.path.join(model_dir, "training_summary.json")) as fh:
+    with open(os.path.join(model_dir, files.UNET_SUMMARY)) as fh:
         n_iter = len(json.load(fh)["iterations"]) - 1
     rows = []
-    models = ["baseline_model.pt"] + [f"model_iteration_{i}.pt" for i in range(1, n_iter + 1)]
+    models = [files.UNET_BASELINE] + [files.unet_iteration_model(i) for i in range(1, n_iter + 1)]
     for model in models:
         out = os.path.join(work, f"picks_{model[:-3]}.json")
         # a low threshold keeps the whole ranking for AP; the model's own threshold is
@@ -98,9 +99,7 @@ def run_unet(ds, train, test, labels, work, config, device, threads, extra=()):
                                     "--threshold", 0.02, "--device", device,
                                     "--threads", threads),
                                os.path.join(work, f"pick_{model[:-3]}.log"))
-        import torch
-
-        threshold = torch.load(os.path.join(model_dir, model), weights_only=False)["threshold"]
+        threshold = files.read_torch_file(os.path.join(model_dir, model))["threshold"]
         picks = read_coordinates(out)
         rows.append(dict(method="U-Net self-training",
                          model="baseline" if model.startswith("baseline") else
@@ -113,8 +112,6 @@ def run_unet(ds, train, test, labels, work, config, device, threads, extra=()):
 
 def run_fixmatch(ds, train, test, labels, work, config, device, threads, extra=()):
     """Selective FixMatch: train, then pick the test micrographs with the EMA teacher."""
-    import torch
-
     os.makedirs(work, exist_ok=True)
     train_dir = ds.link(train, os.path.join(work, "train"))
     test_dir = ds.link(test, os.path.join(work, "test"))
@@ -125,14 +122,14 @@ def run_fixmatch(ds, train, test, labels, work, config, device, threads, extra=(
         "--output-dir", work, "--exp-name", "model", "--particle-diameter", ds.diameter_px,
         "--device", device, "--threads", threads, *sets, *extra),
         os.path.join(work, "train.log"))
-    model = os.path.join(work, "model", "best_model_ema.pt")
+    model = os.path.join(work, "model", files.FIXMATCH_BEST_EMA)
     out = os.path.join(work, "picks.json")
     pick_s, pick_mb = _run(_cli("pick", "--model", model, "--image-dir", test_dir,
                                 "--output", out, "--threshold", 0.02, "--device", device,
                                 "--threads", threads), os.path.join(work, "pick.log"))
-    with open(os.path.join(work, "model", "results.json")) as fh:
+    with open(os.path.join(work, "model", files.FIXMATCH_RESULTS)) as fh:
         res = json.load(fh)
-    threshold = torch.load(model, weights_only=False)["threshold"]
+    threshold = files.read_torch_file(model)["threshold"]
     return [dict(method="Selective FixMatch", model="EMA teacher", threshold=threshold,
                  picks=read_coordinates(out), train_s=train_s,
                  pick_s_per_mic=pick_s / max(len(test), 1), peak_mb=max(train_mb, pick_mb),
@@ -143,8 +140,6 @@ def run_fixmatch(ds, train, test, labels, work, config, device, threads, extra=(
 def run_rescore(ds, test, unet_row, model, work, device, threads):
     """U-Net picks (at the U-Net's own threshold, as a user would pass them on) re-scored by
     the FixMatch classifier: P / R / F1 at the classifier's threshold, AP over its scores."""
-    import torch
-
     os.makedirs(work, exist_ok=True)
     test_dir = ds.link(test, os.path.join(work, "test"))
     picks = {n: p[p[:, 2] >= unet_row["threshold"]] for n, p in unet_row["picks"].items()}
@@ -153,7 +148,7 @@ def run_rescore(ds, test, unet_row, model, work, device, threads):
     s, mb = _run(_cli("rescore", "--model", model, "--image-dir", test_dir, "--coords", src,
                       "--output", out, "--keep-all", "--device", device, "--threads", threads),
                  os.path.join(work, "rescore.log"))
-    threshold = torch.load(model, weights_only=False)["threshold"]
+    threshold = files.read_torch_file(model)["threshold"]
     return dict(method="U-Net + FixMatch re-scoring", model="final + EMA teacher",
                 threshold=threshold, picks=read_coordinates(out),
                 train_s=unet_row["train_s"], pick_s_per_mic=unet_row["pick_s_per_mic"] +

@@ -37,9 +37,9 @@ def _cmd_demo_data(args):
 
 
 def _cmd_evaluate(args):
-    from .engine.coordinates import read_coordinates
-    from .engine.metrics import evaluate, format_table
-    from .engine.plots import plot_precision_recall
+    from .engine.io.coordinates import read_coordinates
+    from .engine.io.plots import plot_precision_recall
+    from .engine.picking.metrics import evaluate, format_table
 
     if (args.radius is None) == (args.diameter is None):
         raise CryopickInputError("give exactly one of --radius or --diameter (pixels)")
@@ -63,13 +63,13 @@ def _cmd_evaluate(args):
 
 
 def _load_images(folder, pattern=None):
-    from .engine.images import list_images, micrograph_name, read_micrograph
+    from .engine.io.images import list_images, micrograph_name, read_micrograph
 
     return {micrograph_name(p): read_micrograph(p) for p in list_images(folder, pattern)}
 
 
 def _load_labels(path, fmt, shapes, what="coordinates"):
-    from .engine.coordinates import assign_to_micrographs, format_report, read_coordinates
+    from .engine.io.coordinates import assign_to_micrographs, format_report, read_coordinates
 
     tables = read_coordinates(path, fmt)
     assigned, report = assign_to_micrographs(
@@ -80,20 +80,12 @@ def _load_labels(path, fmt, shapes, what="coordinates"):
 
 
 def _cmd_train_unet(args):
-    from .engine.train_unet import UNetTrainConfig, train_unet
-    from .engine.unet_model import resolve_device
+    from .engine.device import resolve_device, set_threads
+    from .engine.unet.config import from_args
+    from .engine.unet.training import train_unet
 
-    cfg = UNetTrainConfig(
-        particle_radius=args.particle_radius, initial_epochs=args.initial_epochs,
-        self_training_iterations=args.self_training_iterations,
-        retrain_epochs=args.retrain_epochs, learning_rate=args.learning_rate,
-        batch_size=args.batch_size, positive_threshold=args.positive_threshold,
-        negative_threshold=args.negative_threshold, negative_quantile=args.negative_quantile,
-        particle_diameter=args.particle_diameter,
-        pixel_size=args.pixel_size, base_features=args.base_features, crop_size=args.crop_size,
-        crops_per_image=args.crops_per_image, working_diameter=args.working_diameter,
-        pick_threshold=args.pick_threshold, auto_threshold=not args.fixed_threshold,
-        seed=args.seed, device=resolve_device(args.device))
+    cfg = from_args(args)
+    cfg.device = resolve_device(cfg.device)
     cfg.validate()  # before reading thousands of micrographs
     images = _load_images(args.image_dir, args.pattern)
     labels = _load_labels(args.coords_file, args.coords_format,
@@ -107,7 +99,7 @@ def _cmd_train_unet(args):
                                   {k: v.shape for k, v in val_images.items()}, "validation")
     print(f"{len(images)} micrographs, {sum(len(v) for v in labels.values())} labelled "
           f"particles on {len(labels)} of them", flush=True)
-    torch_threads(args.threads)
+    set_threads(args.threads)
     train_unet(images, labels, args.output_dir, cfg, val_images, val_labels, resume=args.resume)
     return 0
 
@@ -115,9 +107,9 @@ def _cmd_train_unet(args):
 def _cmd_train_fixmatch(args):
     import os
 
-    from .engine.fixmatch_config import FixMatchConfig, load_config, set_value
-    from .engine.train_fixmatch import train_fixmatch
-    from .engine.unet_model import resolve_device
+    from .engine.device import resolve_device, set_threads
+    from .engine.fixmatch.config import FixMatchConfig, load_config, set_value
+    from .engine.fixmatch.training import train_fixmatch
 
     cfg = load_config(args.config) if args.config else FixMatchConfig()
     d = cfg.dataset
@@ -148,7 +140,7 @@ def _cmd_train_fixmatch(args):
         test = _labelled_set(d.test_image_dir, d.test_coords_file, "test")
     print(f"{len(paths)} micrographs, {sum(len(v) for v in labels.values())} labelled "
           f"particles on {len(labels)} of them", flush=True)
-    torch_threads(cfg.training.threads)
+    set_threads(cfg.training.threads)
     out = os.path.join(args.output_dir, args.exp_name)
     train_fixmatch(paths, labels, out, cfg, val[0], val[1], test[0], test[1],
                    resume=args.resume)
@@ -156,13 +148,13 @@ def _cmd_train_fixmatch(args):
 
 
 def _image_paths(folder, pattern=None):
-    from .engine.images import list_images, micrograph_name
+    from .engine.io.images import list_images, micrograph_name
 
     return {micrograph_name(p): p for p in list_images(folder, pattern)}
 
 
 def _shapes(paths):
-    from .engine.images import micrograph_shape
+    from .engine.io.images import micrograph_shape
 
     return {n: micrograph_shape(p) for n, p in paths.items()}
 
@@ -189,10 +181,11 @@ def _default_config_path():
 
 
 def _cmd_rescore(args):
-    from .engine.classifier import PatchClassifier
-    from .engine.coordinates import write_coordinates
-    from .engine.images import read_micrograph
-    from .engine.unet_model import resolve_device
+    from .engine.device import resolve_device, set_threads
+    from .engine.fixmatch.picker import PatchClassifier
+    from .engine.picking.scale import box_size_for
+    from .engine.io.coordinates import write_coordinates
+    from .engine.io.images import read_micrograph
 
     device = resolve_device(args.device)
     model = PatchClassifier.load(args.model, device)
@@ -201,7 +194,7 @@ def _cmd_rescore(args):
         raise CryopickInputError(f"--threshold must be within [0, 1] (got {threshold})")
     paths = _image_paths(args.image_dir, args.pattern)
     tables = _load_labels(args.coords, args.coords_format, _shapes(paths), "input")
-    torch_threads(args.threads)
+    set_threads(args.threads)
     kept, n_in = {}, 0
     for i, (name, coords) in enumerate(sorted(tables.items()), start=1):
         scores = model.score_coordinates(read_micrograph(paths[name]), coords,
@@ -212,7 +205,7 @@ def _cmd_rescore(args):
         n_in += len(rows)
         print(f"[{i}/{len(tables)}] {name}: {int(keep.sum())} of {len(rows)} kept", flush=True)
     write_coordinates(args.output, kept, fmt=args.format,
-                      box_size=args.box_size or int(round(1.5 * model.diameter_for(args.pixel_size or None))))
+                      box_size=args.box_size or box_size_for(model.diameter_for(args.pixel_size or None)))
     print(f"{sum(len(v) for v in kept.values())} of {n_in} coordinates written to {args.output}")
     return 0
 
@@ -220,17 +213,18 @@ def _cmd_rescore(args):
 def _cmd_pick(args):
     import time
 
-    from .engine.coordinates import write_coordinates
-    from .engine.images import list_images, micrograph_name, read_micrograph
-    from .engine.pickers import load_model
-    from .engine.unet_model import resolve_device
+    from .engine.io.coordinates import write_coordinates
+    from .engine.io.images import list_images, micrograph_name, read_micrograph
+    from .engine.device import resolve_device, set_threads
+    from .engine.pickers import load_picker
+    from .engine.picking.scale import box_size_for
 
     device = resolve_device(args.device)
-    picker = load_model(args.model, device)
+    picker = load_picker(args.model, device)
     if args.threshold is not None and not 0 <= args.threshold <= 1:
         raise CryopickInputError(f"--threshold must be within [0, 1] (got {args.threshold})")
     files = list_images(args.image_dir, args.pattern)
-    torch_threads(args.threads)
+    set_threads(args.threads)
     batch_size = args.batch_size or (256 if hasattr(picker, "patch_size") else 4)
     picks = {}
     for i, path in enumerate(files, start=1):
@@ -241,20 +235,15 @@ def _cmd_pick(args):
         print(f"[{i}/{len(files)}] {name}: {len(picks[name])} particles "
               f"({time.time() - start:.1f} s)", flush=True)
     written = write_coordinates(args.output, picks, fmt=args.format,
-                                box_size=args.box_size or int(round(1.5 * picker.diameter_for(args.pixel_size or None))))
+                                box_size=args.box_size or box_size_for(picker.diameter_for(args.pixel_size or None)))
     print(f"{sum(len(v) for v in picks.values())} particles written to "
           f"{args.output if len(written) != 1 else written[0]}")
     return 0
 
 
-def torch_threads(n):
-    if n:
-        import torch
-
-        torch.set_num_threads(n)
-
-
 def build_parser():
+    from .engine.unet import config as unet_config
+
     parser = argparse.ArgumentParser(prog="cryopick", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -287,39 +276,13 @@ def build_parser():
     p.add_argument("--image-dir", required=True, help="training micrographs (labelled and unlabelled)")
     p.add_argument("--coords-file", required=True, help="hand-picked coordinates (file or folder)")
     p.add_argument("--output-dir", required=True)
-    p.add_argument("--particle-radius", type=float, default=10.0,
-                   help="particle radius in pixels: radius of the label discs")
-    p.add_argument("--initial-epochs", type=int, default=50)
-    p.add_argument("--self-training-iterations", type=int, default=5)
-    p.add_argument("--retrain-epochs", type=int, default=20)
-    p.add_argument("--learning-rate", type=float, default=0.001)
-    p.add_argument("--batch-size", type=int, default=4)
-    p.add_argument("--positive-threshold", type=float, default=0.95)
-    p.add_argument("--negative-threshold", type=float, default=0.05)
-    p.add_argument("--device", default="cpu", help="cpu, cuda:0, ... or auto")
-    p.add_argument("--negative-quantile", type=float, default=0.5,
-                   help="also take the least particle-like pixels of each micrograph up to this "
-                        "quantile as reliable negatives (0: the seed's behaviour)")
-    p.add_argument("--particle-diameter", type=float, default=0.0,
-                   help="particle diameter in pixels (0: 2 x particle radius)")
-    p.add_argument("--pixel-size", type=float, default=0.0,
-                   help="A/px of the micrographs (0: unknown); lets the model pick other pixel sizes")
-    p.add_argument("--base-features", type=int, default=64, help="U-Net width (64: ~31M parameters)")
-    p.add_argument("--crop-size", type=int, default=128, help="training crop, working pixels")
-    p.add_argument("--crops-per-image", type=int, default=8, help="random crops per micrograph per epoch")
-    p.add_argument("--working-diameter", type=float, default=24.0,
-                   help="particle diameter in pixels after binning")
-    p.add_argument("--pick-threshold", type=float, default=0.5,
-                   help="picking threshold stored in the model when no validation labels are "
-                        "given and --fixed-threshold is set")
-    p.add_argument("--fixed-threshold", action="store_true",
-                   help="keep --pick-threshold instead of choosing the threshold from the "
-                        "labels (estimated F1 on the labelled micrographs)")
+    unet_config.add_flags(p)  # every setting of UNetTrainConfig, with its default
+    p.add_argument("--fixed-threshold", dest="auto_threshold", action="store_false",
+                   help="same as --no-auto-threshold: keep --pick-threshold")
     p.add_argument("--val-image-dir", help="validation micrographs (fully labelled)")
     p.add_argument("--val-coords-file", help="all particles of the validation micrographs")
     p.add_argument("--coords-format", default="auto")
     p.add_argument("--pattern", help="glob on image file names")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch default)")
     p.add_argument("--resume", action="store_true",
                    help="continue after the last finished phase in --output-dir "

@@ -7,6 +7,3 @@ COORD_FORMAT_CHOICES = ["auto", "json", "csv", "star", "box", "txt"]
 
 # Per-coordinate score column added to SetOfCoordinates produced or read by cryopick
 SCORE_ATTR = "_cryopickScore"
-
-# Default box = this many particle diameters (room for the particle plus some background)
-BOX_PER_DIAMETER = 1.5

@@ -5,8 +5,9 @@ import numpy as np
 import pyworkflow.object as pwobj
 from pwem.objects import Coordinate
 
-from .constants import BOX_PER_DIAMETER, SCORE_ATTR
-from .engine.coordinates import stem
+from .constants import SCORE_ATTR
+from .engine.io.coordinates import stem
+from .engine.picking.scale import box_size_for
 
 
 def micrograph_key(mic):
@@ -15,9 +16,8 @@ def micrograph_key(mic):
 
 
 def default_box_size(diameter_a, sampling_rate):
-    """An even box of BOX_PER_DIAMETER particle diameters, in pixels."""
-    box = int(np.ceil(BOX_PER_DIAMETER * diameter_a / sampling_rate))
-    return box + (box % 2)
+    """The engine's default box (box_size_for) for a diameter in Angstrom, in pixels."""
+    return box_size_for(diameter_a / sampling_rate)
 
 
 def fill_coordinates(coord_set, mics, tables, box_size):

@@ -6,9 +6,10 @@ import pyworkflow.protocol.params as params
 
 from ..constants import COORD_FORMAT_CHOICES
 from ..convert import default_box_size, fill_coordinates
-from ..engine.coordinates import (assign_to_micrographs, coordinate_files, format_report,
+from ..engine.io.coordinates import (assign_to_micrographs, coordinate_files, format_report,
                                   read_coordinates, write_coordinates)
 from ..engine.errors import CryopickInputError
+from ..engine.picking.scale import BOX_PER_DIAMETER
 
 COORDS_FILE = "coordinates.json"
 REPORT_FILE = "import_report.json"
@@ -36,7 +37,7 @@ class CoordinatesImportMixin:
                            "size and, in the pickers, the mask radius and minimum distance.")
         form.addParam("boxSize", params.IntParam, default=0, label="Box size (px)",
                       expertLevel=params.LEVEL_ADVANCED,
-                      help="Box size of the output coordinates. 0: 1.5 x the particle "
+                      help=f"Box size of the output coordinates. 0: {BOX_PER_DIAMETER} x the particle "
                            "diameter, rounded up to an even number of pixels.")
         form.addParam("coordinatesScale", params.FloatParam, default=1.0,
                       validators=[params.Positive], expertLevel=params.LEVEL_ADVANCED,

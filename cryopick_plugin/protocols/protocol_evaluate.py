@@ -6,8 +6,8 @@ import pyworkflow.protocol.params as params
 from pwem.protocols import EMProtocol
 
 from ..convert import coordinates_to_tables
-from ..engine.metrics import evaluate, format_table
-from ..engine.plots import plot_precision_recall
+from ..engine.picking.metrics import evaluate, format_table
+from ..engine.io.plots import plot_precision_recall
 
 RESULT_FILE = "evaluation.json"
 TABLE_FILE = "evaluation.md"

@@ -4,7 +4,7 @@ import os
 from pwem.protocols import ProtParticlePicking
 
 from ..convert import micrograph_key
-from ..engine.images import micrograph_shape
+from ..engine.io.images import micrograph_shape
 from .coordinates_import import CoordinatesImportMixin
 
 

@@ -6,7 +6,7 @@ import pyworkflow.protocol.params as params
 from pwem.objects import Micrograph
 from pwem.protocols import ProtImport
 
-from ..engine import images
+from ..engine.io import images
 from ..engine.errors import CryopickInputError
 from .coordinates_import import CoordinatesImportMixin
 

@@ -7,7 +7,8 @@ from pwem.protocols import ProtParticlePickingAuto
 
 from .. import Plugin
 from ..convert import default_box_size, fill_coordinates, link_micrographs, micrograph_key
-from ..engine.coordinates import read_coordinates
+from ..engine.io.coordinates import read_coordinates
+from ..engine.picking.scale import BOX_PER_DIAMETER
 
 PICKS_DIR = "picks"
 
@@ -35,7 +36,7 @@ class CryopickProtPick(ProtParticlePickingAuto):
                            "coordinates). Lower it to favour recall.")
         form.addParam("boxSize", params.IntParam, default=0, label="Box size (px)",
                       expertLevel=params.LEVEL_ADVANCED,
-                      help="0: 1.5 particle diameters.")
+                      help=f"0: {BOX_PER_DIAMETER} particle diameters, rounded up to even.")
         self._defineStreamingParams(form)
         form.getParam("streamingBatchSize").setDefault(16)
 

@@ -9,7 +9,8 @@ from pwem.protocols import ProtParticlePicking
 
 from .. import Plugin
 from ..convert import coordinates_to_tables, fill_coordinates, link_micrographs
-from ..engine.coordinates import read_coordinates, write_coordinates
+from ..engine.io.coordinates import read_coordinates, write_coordinates
+from ..engine.io.files import read_torch_file
 
 
 class CryopickProtRescore(ProtParticlePicking):
@@ -65,10 +66,7 @@ class CryopickProtRescore(ProtParticlePicking):
     def _threshold(self):
         if self.threshold.get() >= 0:
             return self.threshold.get()
-        import torch
-
-        return float(torch.load(self.inputModel.get().getPath(), map_location="cpu",
-                                weights_only=False)["threshold"])
+        return float(read_torch_file(self.inputModel.get().getPath())["threshold"])
 
     def createOutputStep(self):
         coords = self.inputCoordinates.get()

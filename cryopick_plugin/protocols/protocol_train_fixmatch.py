@@ -6,9 +6,9 @@ import pyworkflow.protocol.params as params
 from pwem.protocols import ProtParticlePicking
 
 from .. import Plugin
-from ..engine.fixmatch_config import FixMatchConfig, save_config
-from ..engine.plots import plot_fixmatch_history
-from ..engine.torchfiles import LAST_CHECKPOINT
+from ..engine.fixmatch.config import FixMatchConfig, save_config
+from ..engine.io.plots import plot_fixmatch_history
+from ..engine.io import files
 from ..objects import CryopickModel
 from .training_inputs import TrainingInputs
 
@@ -119,13 +119,13 @@ class CryopickProtTrainFixMatch(TrainingInputs, ProtParticlePicking):
         return cfg
 
     def trainStep(self):
-        save_config(self._config().validate(), self._getExtraPath("config.yaml"))
+        save_config(self._config().validate(), self._getExtraPath(files.FIXMATCH_CONFIG))
         device = "auto:%(GPU)s" if self.useGpu.get() else "cpu"
         python, cli = Plugin.getCliArgs("train-fixmatch")
-        args = (f"{cli} --config {os.path.abspath(self._getExtraPath('config.yaml'))} "
+        args = (f"{cli} --config {os.path.abspath(self._getExtraPath(files.FIXMATCH_CONFIG))} "
                 f"--output-dir {os.path.abspath(self._getExtraPath())} --exp-name {RUN_DIR} "
                 f"--device {device}")
-        if os.path.exists(self._getExtraPath(RUN_DIR, LAST_CHECKPOINT)):
+        if os.path.exists(self._getExtraPath(RUN_DIR, files.LAST_CHECKPOINT)):
             args += " --resume"  # Continue: pick up after the last finished epoch
         self.runJob(python, args, numberOfThreads=1)
 
@@ -133,7 +133,7 @@ class CryopickProtTrainFixMatch(TrainingInputs, ProtParticlePicking):
         results = self._results()
         plot_fixmatch_history(results, self._getExtraPath("training_history.png"))
         model = CryopickModel(
-            path=os.path.abspath(self._getExtraPath(RUN_DIR, "best_model_ema.pt")),
+            path=os.path.abspath(self._getExtraPath(RUN_DIR, files.FIXMATCH_BEST_EMA)),
             method="fixmatch")
         model.setParticleDiameter(self._diameterA())
         model.setSamplingRate(self.inputMicrographs.get().getSamplingRate())
@@ -142,7 +142,7 @@ class CryopickProtTrainFixMatch(TrainingInputs, ProtParticlePicking):
 
     # ------------------------------------------------------------------ info
     def _results(self):
-        path = self._getExtraPath(RUN_DIR, "results.json")
+        path = self._getExtraPath(RUN_DIR, files.FIXMATCH_RESULTS)
         if not os.path.exists(path):
             return None
         with open(path) as fh:

@@ -6,8 +6,10 @@ import pyworkflow.protocol.params as params
 from pwem.protocols import ProtParticlePicking
 
 from .. import Plugin
-from ..engine.plots import plot_training_history
-from ..engine.torchfiles import LAST_CHECKPOINT
+from ..engine.errors import CryopickInputError
+from ..engine.io import files
+from ..engine.io.plots import plot_training_history
+from ..engine.unet.config import UNetTrainConfig, to_flags
 from ..objects import CryopickModel
 from .training_inputs import TrainingInputs
 
@@ -81,46 +83,44 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
         self._insertFunctionStep(self.trainStep.__name__, self._trainArgs())
         self._insertFunctionStep(self.createOutputStep.__name__, needsGPU=False)
 
-    def _trainArgs(self):
+    def _config(self):
+        """The engine's UNetTrainConfig from the form (the engine holds the defaults and rules)."""
         sampling = self.inputMicrographs.get().getSamplingRate()
-        diameter_px = self._diameterA() / sampling
+        return UNetTrainConfig(
+            particle_diameter=round(self._diameterA() / sampling, 3),
+            particle_radius=self.particleRadius.get() or None, pixel_size=sampling,
+            initial_epochs=self.initialEpochs.get(),
+            self_training_iterations=self.selfTrainingIterations.get(),
+            retrain_epochs=self.retrainEpochs.get(), learning_rate=self.learningRate.get(),
+            batch_size=self.batchSize.get(), positive_threshold=self.positiveThreshold.get(),
+            negative_threshold=self.negativeThreshold.get(),
+            negative_quantile=self.negativeQuantile.get(),
+            base_features=self.baseFeatures.get(), crops_per_image=self.cropsPerImage.get(),
+            seed=self.randomSeed.get())
+
+    def _trainArgs(self):
         mics, labels, val_mics, val_labels = self._trainingFiles()
         args = [f"--image-dir {mics}", f"--coords-file {labels}",
                 f"--output-dir {self._getExtraPath(MODEL_DIR)}",
-                f"--particle-diameter {diameter_px:.3f}",
-                f"--particle-radius {self.particleRadius.get() or diameter_px / 2:.3f}",
-                f"--pixel-size {sampling}",
-                f"--initial-epochs {self.initialEpochs.get()}",
-                f"--self-training-iterations {self.selfTrainingIterations.get()}",
-                f"--retrain-epochs {self.retrainEpochs.get()}",
-                f"--learning-rate {self.learningRate.get()}",
-                f"--batch-size {self.batchSize.get()}",
-                f"--positive-threshold {self.positiveThreshold.get()}",
-                f"--negative-threshold {self.negativeThreshold.get()}",
-                f"--negative-quantile {self.negativeQuantile.get()}",
-                f"--base-features {self.baseFeatures.get()}",
-                f"--crops-per-image {self.cropsPerImage.get()}",
-                f"--seed {self.randomSeed.get()}",
-                f"--threads {self.numberOfThreads.get()}"]
+                *to_flags(self._config().validate()), f"--threads {self.numberOfThreads.get()}"]
         if self._hasValidation():
             args += [f"--val-image-dir {val_mics}", f"--val-coords-file {val_labels}"]
         return " ".join(args)
 
-
     def trainStep(self, args):
         # auto: the step's GPU when one is visible, else the CPU (said in the log)
         device = "auto:%(GPU)s" if self.useGpu.get() else "cpu"
-        if os.path.exists(self._getExtraPath(MODEL_DIR, LAST_CHECKPOINT)):
+        if os.path.exists(self._getExtraPath(MODEL_DIR, files.LAST_CHECKPOINT)):
             args += " --resume"  # Continue: pick up after the last finished phase
         python, cli = Plugin.getCliArgs("train-unet")
         self.runJob(python, f"{cli} {args} --device {device}", numberOfThreads=1)
 
     def createOutputStep(self):
         model_dir = self._getExtraPath(MODEL_DIR)
-        with open(os.path.join(model_dir, "training_summary.json")) as fh:
+        with open(os.path.join(model_dir, files.UNET_SUMMARY)) as fh:
             summary = json.load(fh)
         plot_training_history(summary, self._getExtraPath("training_history.png"))
-        model = CryopickModel(path=os.path.abspath(os.path.join(model_dir, "final_model.pt")),
+        model = CryopickModel(path=os.path.abspath(os.path.join(model_dir, files.UNET_FINAL)),
                               method="unet")
         model.setParticleDiameter(self._diameterA())
         model.setSamplingRate(self.inputMicrographs.get().getSamplingRate())
@@ -130,11 +130,11 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
     # ------------------------------------------------------------------ info
     def _validate(self):
         errors = self._validateTrainingInputs()
-        if not 0 <= self.negativeThreshold.get() < self.positiveThreshold.get() <= 1:
-            errors.append("Thresholds must satisfy 0 <= negative < positive <= 1.")
-        for name in ("initialEpochs", "batchSize", "baseFeatures", "cropsPerImage"):
-            if getattr(self, name).get() < 1:
-                errors.append(f"{name} must be >= 1.")
+        if self.inputMicrographs.get() is not None and self.inputCoordinates.get() is not None:
+            try:
+                self._config().validate()
+            except CryopickInputError as exc:  # names the setting
+                errors.append(str(exc))
         return errors
 
     def _warnings(self):
@@ -154,7 +154,7 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
         return warnings
 
     def _summarySource(self):
-        path = self._getExtraPath(MODEL_DIR, "training_summary.json")
+        path = self._getExtraPath(MODEL_DIR, files.UNET_SUMMARY)
         if not os.path.exists(path):
             return None
         with open(path) as fh:

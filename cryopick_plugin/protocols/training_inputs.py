@@ -6,7 +6,8 @@ import pyworkflow.protocol.constants as cons
 import pyworkflow.protocol.params as params
 
 from ..convert import coordinates_to_tables, link_micrographs
-from ..engine.coordinates import write_coordinates
+from ..engine.io.coordinates import write_coordinates
+from ..engine.picking.scale import BOX_PER_DIAMETER, diameter_from_box
 
 
 class TrainingInputs:
@@ -24,13 +25,13 @@ class TrainingInputs:
                       label="Validation coordinates (optional)", help=validation_help)
         form.addParam("particleDiameter", params.FloatParam, default=0.0,
                       label="Particle diameter (A)",
-                      help="0: the box size of the hand-picked coordinates / 1.5.")
+                      help=f"0: the box size of the hand-picked coordinates / {BOX_PER_DIAMETER}.")
 
     def _diameterA(self):
         if self.particleDiameter.get():
             return self.particleDiameter.get()
         coords = self.inputCoordinates.get()
-        return coords.getBoxSize() / 1.5 * coords.getMicrographs().getSamplingRate()
+        return diameter_from_box(coords.getBoxSize()) * coords.getMicrographs().getSamplingRate()
 
     def _hasValidation(self):
         return self.validationCoordinates.get() is not None

@@ -58,7 +58,7 @@ def test_picks_for_unknown_micrographs_need_allow_extra(tmp_path, capsys):
 
 
 def test_train_unet_then_pick_from_the_command_line(tmp_path, capsys):
-    from cryopick_plugin.engine.coordinates import read_coordinates
+    from cryopick_plugin.engine.io.coordinates import read_coordinates
     from cryopick_plugin.engine.demo_data import make_demo_dataset
 
     make_demo_dataset(str(tmp_path / "d"), n_micrographs=2, size=(192, 256),
@@ -85,3 +85,47 @@ def test_train_unet_bad_threshold_fails_before_reading(tmp_path, capsys):
                  "--output-dir", str(tmp_path / "o"), "--positive-threshold", "2"]) == 2
     assert "thresholds" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+# the seed's train_unet_selftraining.py flags and defaults (seed 000, "Configuration Parameters")
+SEED_UNET_FLAGS = {"--particle-radius": 10, "--initial-epochs": 50,
+                   "--self-training-iterations": 5, "--retrain-epochs": 20,
+                   "--learning-rate": 0.001, "--batch-size": 4, "--positive-threshold": 0.95,
+                   "--negative-threshold": 0.05}
+
+
+def _train_unet_args(*extra):
+    from cryopick_plugin.cli import build_parser
+
+    return build_parser().parse_args(["train-unet", "--image-dir", "i", "--coords-file", "c",
+                                      "--output-dir", "o", *extra])
+
+
+def test_train_unet_flags_come_from_the_config_with_the_seeds_defaults():
+    import dataclasses
+
+    from cryopick_plugin.engine.unet.config import UNetTrainConfig, from_args
+
+    args = _train_unet_args()
+    for f in dataclasses.fields(UNetTrainConfig):  # one flag per setting, its default
+        assert getattr(args, f.name) == f.default, f.name
+    cfg = from_args(args)
+    for flag, default in SEED_UNET_FLAGS.items():
+        name = flag[2:].replace("-", "_")
+        value = cfg.radius() if name == "particle_radius" else getattr(cfg, name)
+        assert value == default, flag
+    assert cfg.device == "cpu"
+    # the radius follows the diameter unless given
+    assert from_args(_train_unet_args("--particle-diameter", "30")).radius() == 15
+    assert from_args(_train_unet_args("--particle-diameter", "30",
+                                      "--particle-radius", "9")).radius() == 9
+    assert from_args(_train_unet_args("--fixed-threshold")).auto_threshold is False
+
+
+def test_protocol_flags_give_the_same_config_back():
+    from cryopick_plugin.engine.unet.config import UNetTrainConfig, from_args, to_flags
+
+    cfg = UNetTrainConfig(particle_diameter=37.5, pixel_size=1.2, initial_epochs=7,
+                          learning_rate=3e-4, base_features=16, auto_threshold=False, seed=3)
+    flags = " ".join(to_flags(cfg)).split()
+    assert from_args(_train_unet_args(*flags)) == cfg

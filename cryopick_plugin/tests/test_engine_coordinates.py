@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from cryopick_plugin.engine.coordinates import (assign_to_micrographs, detect_format,
+from cryopick_plugin.engine.io.coordinates import (assign_to_micrographs, detect_format,
                                                 match_to_micrographs, read_coordinates,
                                                 transform_coordinates, write_coordinates)
 from cryopick_plugin.engine.errors import CryopickInputError

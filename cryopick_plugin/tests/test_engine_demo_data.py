@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from cryopick_plugin.engine.coordinates import read_coordinates
+from cryopick_plugin.engine.io.coordinates import read_coordinates
 from cryopick_plugin.engine.demo_data import make_demo_dataset
 from cryopick_plugin.engine.errors import CryopickInputError
 

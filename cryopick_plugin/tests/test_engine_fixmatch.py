@@ -8,17 +8,18 @@ import numpy as np
 import pytest
 import torch
 
-from cryopick_plugin.engine import augment
-from cryopick_plugin.engine.classifier import EMATeacher, PatchClassifier
-from cryopick_plugin.engine.coordinates import read_coordinates
+from cryopick_plugin.engine.fixmatch import augment
+from cryopick_plugin.engine.fixmatch.picker import PatchClassifier
+from cryopick_plugin.engine.fixmatch.teacher import EMATeacher
+from cryopick_plugin.engine.io.coordinates import read_coordinates
 from cryopick_plugin.engine.demo_data import make_demo_dataset
 from cryopick_plugin.engine.errors import CryopickInputError
-from cryopick_plugin.engine.fixmatch_config import (FixMatchConfig, config_from_dict,
+from cryopick_plugin.engine.fixmatch.config import (FixMatchConfig, config_from_dict,
                                                     load_config, seed_behaviour, set_value)
-from cryopick_plugin.engine.images import read_micrograph
-from cryopick_plugin.engine.metrics import roc_auc
-from cryopick_plugin.engine.pickers import load_model
-from cryopick_plugin.engine.train_fixmatch import _consistency, train_fixmatch
+from cryopick_plugin.engine.io.images import read_micrograph
+from cryopick_plugin.engine.picking.metrics import roc_auc
+from cryopick_plugin.engine.pickers import load_picker
+from cryopick_plugin.engine.fixmatch.training import _consistency, train_fixmatch
 
 CONFIG_YAML = os.path.join(os.path.dirname(__file__), "..", "configs", "selective_fixmatch.yaml")
 
@@ -226,12 +227,37 @@ def test_resume_continues_after_the_last_epoch(data, tmp_path):
     assert [e["epoch"] for e in r["history"]] == [1, 2]
 
 
+def test_resume_is_bit_exact_and_refuses_changed_settings(data, tmp_path):
+    """Interrupted after epoch 2 of 3 and resumed: the same weights and history as an
+    uninterrupted run (dropout draws from torch's global generator: it must be restored)."""
+    short = {"epochs": 3, "steps_per_epoch": 2, "early_stopping_patience": 9}
+    whole = train_fixmatch(data["images"], data["labels"], str(tmp_path / "whole"),
+                           _cfg(data["diameter"], training=short), log=lambda s: None)
+    out = str(tmp_path / "resumed")
+    train_fixmatch(data["images"], data["labels"], out,
+                   _cfg(data["diameter"], training=dict(short, epochs=2)), log=lambda s: None)
+    resumed = train_fixmatch(data["images"], data["labels"], out,
+                             _cfg(data["diameter"], training=short), log=lambda s: None,
+                             resume=True)
+    assert [e["l_sup"] for e in resumed["history"]] == [e["l_sup"] for e in whole["history"]]
+    for name in ("best_model_ema.pt", "best_model.pt"):
+        wa = torch.load(tmp_path / "whole" / name, weights_only=True)["state_dict"]
+        wb = torch.load(os.path.join(out, name), weights_only=True)["state_dict"]
+        assert all(torch.equal(wa[k], wb[k]) for k in wa), name
+    changed = _cfg(data["diameter"], training=short, dataset={"patch_size": 64},
+                   optimizer={"lr": 0.01})
+    with pytest.raises(CryopickInputError, match=r"other settings \(dataset.patch_size, "
+                                                 r"optimizer.lr\)"):
+        train_fixmatch(data["images"], data["labels"], out, changed, log=lambda s: None,
+                       resume=True)
+
+
 def test_model_files_are_checked(trained, tmp_path):
-    assert isinstance(load_model(str(trained["out"] / "best_model_ema.pt")), PatchClassifier)
+    assert isinstance(load_picker(str(trained["out"] / "best_model_ema.pt")), PatchClassifier)
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"not a model")
     with pytest.raises(CryopickInputError, match="junk.pt: not a readable model file"):
-        load_model(str(junk))
+        load_picker(str(junk))
     torch.save({"kind": "cryopick-unet"}, str(tmp_path / "u.pt"))
     with pytest.raises(CryopickInputError, match="not a cryopick FixMatch classifier"):
         PatchClassifier.load(str(tmp_path / "u.pt"))

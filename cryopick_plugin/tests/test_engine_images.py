@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from cryopick_plugin.engine.errors import CryopickInputError
-from cryopick_plugin.engine.images import (list_images, micrograph_shape, read_micrograph,
+from cryopick_plugin.engine.io.images import (list_images, micrograph_shape, read_micrograph,
                                            write_mrc)
 
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from cryopick_plugin.engine.errors import CryopickInputError
-from cryopick_plugin.engine.metrics import (average_precision, count_matches, evaluate,
+from cryopick_plugin.engine.picking.metrics import (average_precision, count_matches, evaluate,
                                             format_table, ranked_matches)
 
 

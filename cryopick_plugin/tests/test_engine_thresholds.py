@@ -1,8 +1,8 @@
 """Lee & Liu threshold: close to the best-F1 threshold knowing only some particles."""
 import numpy as np
 
-from cryopick_plugin.engine.metrics import evaluate
-from cryopick_plugin.engine.thresholds import label_scores, lee_liu_threshold
+from cryopick_plugin.engine.picking.metrics import evaluate
+from cryopick_plugin.engine.picking.thresholds import label_scores, lee_liu_threshold
 
 
 def _scene(seed):

@@ -6,11 +6,13 @@ import pytest
 import torch
 
 from cryopick_plugin.engine.demo_data import make_demo_dataset
-from cryopick_plugin.engine.coordinates import read_coordinates
+from cryopick_plugin.engine.io.coordinates import read_coordinates
 from cryopick_plugin.engine.errors import CryopickInputError
-from cryopick_plugin.engine.images import read_micrograph
-from cryopick_plugin.engine.train_unet import UNetTrainConfig, train_unet
-from cryopick_plugin.engine.unet_model import UNetPicker, resolve_device
+from cryopick_plugin.engine.io.images import read_micrograph
+from cryopick_plugin.engine.device import resolve_device
+from cryopick_plugin.engine.unet.config import UNetTrainConfig
+from cryopick_plugin.engine.unet.picker import UNetPicker
+from cryopick_plugin.engine.unet.training import train_unet
 
 TINY = dict(initial_epochs=2, self_training_iterations=2, retrain_epochs=1, base_features=4,
             batch_size=4, crops_per_image=2, crop_size=64, particle_radius=15.0)
@@ -60,8 +62,8 @@ def test_reproducible_with_a_seed(data, tmp_path):
     a = train_unet(images, labels, str(tmp_path / "a"), UNetTrainConfig(**cfg), log=lambda l: None)
     b = train_unet(images, labels, str(tmp_path / "b"), UNetTrainConfig(**cfg), log=lambda l: None)
     assert a["iterations"][-1]["losses"] == b["iterations"][-1]["losses"]
-    wa = torch.load(tmp_path / "a" / "final_model.pt", weights_only=False)["state_dict"]
-    wb = torch.load(tmp_path / "b" / "final_model.pt", weights_only=False)["state_dict"]
+    wa = torch.load(tmp_path / "a" / "final_model.pt", weights_only=True)["state_dict"]
+    wb = torch.load(tmp_path / "b" / "final_model.pt", weights_only=True)["state_dict"]
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
@@ -92,8 +94,8 @@ def test_resume_after_an_interruption_gives_the_uninterrupted_result(data, tmp_p
     assert not any("Phase 1" in l or "Iteration 1/2" in l for l in lines)  # not redone
     assert [it["losses"] for it in resumed["iterations"]] == \
         [it["losses"] for it in whole["iterations"]]
-    wa = torch.load(tmp_path / "whole" / "final_model.pt", weights_only=False)["state_dict"]
-    wb = torch.load(out / "final_model.pt", weights_only=False)["state_dict"]
+    wa = torch.load(tmp_path / "whole" / "final_model.pt", weights_only=True)["state_dict"]
+    wb = torch.load(out / "final_model.pt", weights_only=True)["state_dict"]
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
     with pytest.raises(CryopickInputError, match="retrain_epochs"):
         train_unet(images, labels, str(out), UNetTrainConfig(**dict(TINY, retrain_epochs=3)),
@@ -180,7 +182,7 @@ def test_cuda_device_resolution():
 
 
 def test_reliable_negatives_from_the_quantile_when_the_model_is_unsure():
-    from cryopick_plugin.engine.train_unet import _reliable_negatives
+    from cryopick_plugin.engine.unet.training import _reliable_negatives
 
     prob = np.linspace(0.3, 0.7, 100).reshape(10, 10)  # nothing below 0.05
     seed_like = UNetTrainConfig(negative_quantile=0.0)

@@ -5,14 +5,14 @@ import torch
 from torch.nn import functional as F
 
 from cryopick_plugin.engine.errors import CryopickInputError
-from cryopick_plugin.engine.losses import IgnoreMaskBCELoss
-from cryopick_plugin.engine.masks import (BACKGROUND, IGNORE, PARTICLE, combine_labels,
+from cryopick_plugin.engine.unet.losses import IgnoreMaskBCELoss
+from cryopick_plugin.engine.unet.masks import (BACKGROUND, IGNORE, PARTICLE, combine_labels,
                                           coordinates_to_mask, label_fractions)
-from cryopick_plugin.engine.peaks import find_peaks
-from cryopick_plugin.engine.resample import (downsample, normalize, to_original, to_working,
+from cryopick_plugin.engine.picking.peaks import find_peaks
+from cryopick_plugin.engine.picking.scale import (downsample, normalize, to_original, to_working,
                                              working_factor)
-from cryopick_plugin.engine.tiling import predict_probability_map
-from cryopick_plugin.engine.unet import UNet, count_parameters
+from cryopick_plugin.engine.unet.tiling import predict_probability_map
+from cryopick_plugin.engine.unet.network import UNet, count_parameters
 
 
 def test_unet_size_and_shape():

@@ -12,7 +12,7 @@ from pyworkflow.tests import BaseTest, setupTestProject
 
 from cryopick_plugin.constants import SCORE_ATTR
 from cryopick_plugin.convert import micrograph_key
-from cryopick_plugin.engine.coordinates import read_coordinates, write_coordinates
+from cryopick_plugin.engine.io.coordinates import read_coordinates, write_coordinates
 from cryopick_plugin.engine.demo_data import make_demo_dataset
 from cryopick_plugin.protocols import (CryopickProtEvaluate, CryopickProtImportCoordinates,
                                        CryopickProtImportMicrographs, CryopickProtPick,

@@ -10,7 +10,7 @@ from pyworkflow.tests import BaseTest, setupTestProject
 
 from cryopick_plugin.constants import SCORE_ATTR
 from cryopick_plugin.engine.demo_data import make_demo_dataset
-from cryopick_plugin.engine.unet_model import UNetPicker
+from cryopick_plugin.engine.unet.picker import UNetPicker
 from cryopick_plugin.protocols import (CryopickProtEvaluate, CryopickProtImportCoordinates,
                                        CryopickProtImportMicrographs, CryopickProtPick,
                                        CryopickProtTrainUNet)

@@ -5,7 +5,7 @@ the network's receptive field match the particle whatever the acquisition pixel 
 import cv2
 import numpy as np
 
-from .errors import CryopickInputError
+from ..errors import CryopickInputError
 
 #: particle diameter at the working pixel size: big enough to see the particle's shape, small
 #: enough that the U-Net's receptive field (about 140 px) covers several particles of context
@@ -78,3 +78,18 @@ class WorkingScale:
         """Binned, normalised working image and the binning factor used."""
         factor = self.factor_for(pixel_size)
         return normalize(downsample(image, factor)), factor
+
+
+#: the default box holds this many particle diameters (the particle plus some background)
+BOX_PER_DIAMETER = 1.5
+
+
+def box_size_for(diameter_px):
+    """The default box: BOX_PER_DIAMETER particle diameters, rounded up to an even number."""
+    box = int(np.ceil(BOX_PER_DIAMETER * float(diameter_px)))
+    return box + (box % 2)
+
+
+def diameter_from_box(box_px):
+    """The particle diameter a default box was made for (inverse of box_size_for, to 1 px)."""
+    return float(box_px) / BOX_PER_DIAMETER

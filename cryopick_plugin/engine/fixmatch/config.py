@@ -10,7 +10,7 @@ balance, no candidate sampling) for comparison.
 import dataclasses
 import os
 
-from .errors import CryopickInputError
+from ..errors import CryopickInputError
 
 
 @dataclasses.dataclass

@@ -3,7 +3,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter, maximum_filter
 from scipy.spatial import cKDTree
 
-from .errors import CryopickInputError
+from ..errors import CryopickInputError
 
 
 def disc_mean(prob_map, radius):

@@ -1,80 +1,21 @@
-"""The patch classifier (seed 001): a torchvision ResNet on 1-channel patches, one logit.
+"""A trained patch classifier as one self-contained file, and picking with it.
 
-``PatchClassifier`` is a trained classifier as one self-contained file, like UNetPicker: the
-weights plus the particle size, working diameter, patch size and picking threshold. It
-scores given coordinates (re-scoring another picker's picks) and picks whole micrographs by
-scoring a strided grid of patches in bounded batches, then finding peaks with NMS.
+``PatchClassifier`` holds the weights plus the particle size, working diameter, patch size
+and picking threshold, like UNetPicker. It scores given coordinates (re-scoring another
+picker's picks) and picks whole micrographs by scoring a strided grid of patches in bounded
+batches, then finding peaks with NMS.
 """
-import copy
-
 import numpy as np
-import torch
-from torch import nn
 
-from .errors import CryopickInputError
+from ..errors import CryopickInputError
+from ..io.files import read_torch_file, save_torch_atomic
+from ..picking.peaks import find_peaks
+from ..picking.scale import WorkingScale, to_original, to_working
+from .network import build_classifier, predict
 from .patches import PatchSource, grid_positions
-from .peaks import find_peaks
-from .resample import WorkingScale, to_original, to_working
-from .torchfiles import save_atomic
 
 MODEL_KIND = "cryopick-fixmatch"
 FORMAT_VERSION = 1
-
-
-def build_classifier(backbone="resnet18", dropout=0.3):
-    """ResNet with a 1-channel stem and a dropout + single-logit head; forward -> (B,)."""
-    import torchvision
-
-    net = getattr(torchvision.models, backbone)(weights=None)
-    net.conv1 = nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3, bias=False)
-    net.fc = nn.Sequential(nn.Dropout(dropout), nn.Linear(net.fc.in_features, 1))
-    return _Logit(net)
-
-
-class _Logit(nn.Module):
-    def __init__(self, net):
-        super().__init__()
-        self.net = net
-
-    def forward(self, x):
-        return self.net(x).flatten()
-
-
-class EMATeacher:
-    """Mean-teacher weights: theta_ema <- a * theta_ema + (1 - a) * theta_student.
-
-    The decay starts low and rises to ``decay`` ((1 + t) / (10 + t), as in Mean Teacher's
-    reference code): with 0.999 from the first step the teacher would stay near its random
-    initialisation for the thousand-odd steps a CPU run makes. BatchNorm statistics are copied.
-    """
-
-    def __init__(self, student, decay=0.999):
-        self.model = copy.deepcopy(student).eval()
-        for p in self.model.parameters():
-            p.requires_grad_(False)
-        self.decay = decay
-        self.steps = 0
-
-    @torch.no_grad()
-    def update(self, student):
-        self.steps += 1
-        a = min(self.decay, (1.0 + self.steps) / (10.0 + self.steps))
-        for t, s in zip(self.model.parameters(), student.parameters()):
-            t.mul_(a).add_(s.detach(), alpha=1.0 - a)
-        for t, s in zip(self.model.buffers(), student.buffers()):
-            t.copy_(s)
-
-
-@torch.no_grad()
-def predict(model, patches, device="cpu", batch_size=256, logits=False):
-    """Probabilities (or logits) for (N, H, W) numpy patches, in bounded batches."""
-    model.eval()
-    out = []
-    for i in range(0, len(patches), batch_size):
-        x = torch.from_numpy(np.ascontiguousarray(patches[i:i + batch_size, None])).to(device)
-        z = model(x).float()
-        out.append((z if logits else torch.sigmoid(z)).cpu().numpy())
-    return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
 
 def _squash(logit):
@@ -178,7 +119,7 @@ class PatchClassifier(WorkingScale):
                      pixel_size=self.pixel_size, threshold=self.threshold,
                      pick_stride=self.pick_stride,
                      min_distance_fraction=self.min_distance_fraction, extra=self.extra)
-        return save_atomic(state, path)
+        return save_torch_atomic(state, path)
 
     @classmethod
     def from_state(cls, state, path, device="cpu"):
@@ -197,9 +138,7 @@ class PatchClassifier(WorkingScale):
 
     @classmethod
     def load(cls, path, device="cpu"):
-        from .pickers import read_model_state
-
-        state = read_model_state(path, device)
+        state = read_torch_file(path, device)
         if state.get("kind") != MODEL_KIND:
             raise CryopickInputError(f"{path}: not a cryopick FixMatch classifier")
         return cls.from_state(state, path, device)

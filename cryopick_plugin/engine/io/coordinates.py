@@ -19,7 +19,8 @@ import os
 
 import numpy as np
 
-from .errors import CryopickInputError
+from ..errors import CryopickInputError
+from .files import write_text_atomic
 
 FORMATS = ("json", "csv", "star", "box", "txt")
 _EXTENSIONS = {".json": "json", ".csv": "csv", ".star": "star", ".box": "box",
@@ -359,7 +360,7 @@ def write_coordinates(path, table_by_mic, fmt=None, box_size=None):
         data = {name: [[round(float(x), 2), round(float(y), 2)] +
                        ([round(float(s), 5)] if np.isfinite(s) else []) for x, y, s in t]
                 for name, t in table_by_mic.items()}
-        _atomic_write(path, json.dumps(data, indent=1))
+        write_text_atomic(path, json.dumps(data, indent=1))
         return [path]
     if fmt == "star":
         lines = ["", "data_", "", "loop_", "_rlnMicrographName #1", "_rlnCoordinateX #2",
@@ -367,7 +368,7 @@ def write_coordinates(path, table_by_mic, fmt=None, box_size=None):
         for name, t in table_by_mic.items():
             for x, y, s in t:
                 lines.append(f"{name} {x:.2f} {y:.2f} {s if np.isfinite(s) else -999:.5f}")
-        _atomic_write(path, "\n".join(lines) + "\n")
+        write_text_atomic(path, "\n".join(lines) + "\n")
         return [path]
     if fmt == "box" and not box_size:
         raise CryopickInputError("writing EMAN .box files needs a box size")
@@ -383,14 +384,20 @@ def write_coordinates(path, table_by_mic, fmt=None, box_size=None):
                            for x, y, _ in t)
         else:
             text = "".join(f"{x:.2f} {y:.2f} {s:.5f}\n" for x, y, s in t)
-        _atomic_write(target, text)
+        write_text_atomic(target, text)
         written.append(target)
     return written
 
 
-def _atomic_write(path, text):
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = path + ".part"
-    with open(tmp, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+def check_training_labels(images, labels):
+    """Names of the micrographs with labels; errors for labels that cannot be trained on."""
+    unknown = sorted(set(labels) - set(images))
+    if unknown:
+        raise CryopickInputError(f"labels for unknown micrographs: {unknown[:5]}")
+    for n, v in labels.items():
+        if len(v) and not np.all(np.isfinite(np.asarray(v, dtype=np.float64)[:, :2])):
+            raise CryopickInputError(f"labels of micrograph {n}: NaN or infinite coordinates")
+    labelled = [n for n in images if n in labels and len(labels[n])]
+    if not labelled:
+        raise CryopickInputError("no labelled particles: at least one micrograph needs coordinates")
+    return labelled

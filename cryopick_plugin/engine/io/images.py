@@ -9,7 +9,7 @@ import tempfile
 
 import numpy as np
 
-from .errors import CryopickInputError
+from ..errors import CryopickInputError
 
 MRC_EXTENSIONS = (".mrc", ".mrcs")
 RASTER_EXTENSIONS = (".tif", ".tiff", ".png", ".jpg", ".jpeg")

@@ -54,3 +54,25 @@ def lee_liu_threshold(picks, labels, radius, n_candidates=200):
     f1 = 2 * recall * n_particles / (n_picks + n_particles)
     j = int(np.argmax(f1))
     return float(candidates[j]), float(recall[j])
+
+
+def threshold_from_validation(overall, log):
+    """The best-F1 threshold of an evaluation on fully labelled micrographs (or None)."""
+    threshold = overall.get("best_threshold")
+    if threshold is not None:
+        threshold = float(threshold)
+        log(f"Picking threshold from validation (best F1 {overall['best_f1']:.3f}): "
+            f"{threshold:.3f}")
+    return threshold
+
+
+def threshold_from_labels(pick, witnesses, radius, log, kind, max_micrographs=8):
+    """The Lee & Liu threshold from ``pick(name)`` on the micrographs with the most
+    ``witnesses`` (labelled particles: {name: (N, 2+)}); None if it finds none."""
+    names = sorted(witnesses, key=lambda n: -len(witnesses[n]))[:max_micrographs]
+    picks = {n: pick(n) for n in names}
+    threshold, recall = lee_liu_threshold(picks, {n: witnesses[n] for n in names}, radius)
+    if threshold is not None:
+        log(f"Picking threshold from the labels (Lee & Liu criterion on {kind}, {len(names)} "
+            f"micrographs): {threshold:.3f}, estimated recall {recall:.2f}")
+    return threshold

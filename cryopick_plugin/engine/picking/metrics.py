@@ -15,7 +15,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial import cKDTree
 
-from .errors import CryopickInputError
+from ..errors import CryopickInputError
 
 
 def _as_table(a):

@@ -5,14 +5,12 @@ particle size it was trained for (pixels of the training micrographs, and their 
 when known), the working diameter, and the picking threshold and minimum distance.
 """
 
-import torch
-
-from .errors import CryopickInputError
-from .peaks import find_peaks
-from .resample import WorkingScale, to_original
+from ..errors import CryopickInputError
+from ..io.files import read_torch_file, save_torch_atomic
+from ..picking.peaks import find_peaks
+from ..picking.scale import WorkingScale, to_original
+from .network import UNet
 from .tiling import predict_probability_map
-from .torchfiles import save_atomic
-from .unet import UNet
 
 MODEL_KIND = "cryopick-unet"
 FORMAT_VERSION = 1
@@ -64,15 +62,18 @@ class UNetPicker(WorkingScale):
                      working_diameter=self.working_diameter, pixel_size=self.pixel_size,
                      threshold=self.threshold, min_distance_fraction=self.min_distance_fraction,
                      extra=self.extra)
-        return save_atomic(state, path)
+        return save_torch_atomic(state, path)
 
     @classmethod
     def load(cls, path, device="cpu"):
-        from .pickers import read_model_state
-
-        state = read_model_state(path, device)
+        state = read_torch_file(path, device)
         if state.get("kind") != MODEL_KIND:
             raise CryopickInputError(f"{path}: not a cryopick U-Net model")
+        return cls.from_state(state, path, device)
+
+    @classmethod
+    def from_state(cls, state, path, device="cpu"):
+        """The picker from a model file's contents (``path`` names it in errors)."""
         if state.get("format_version", 0) > FORMAT_VERSION:
             raise CryopickInputError(f"{path}: written by a newer cryopick; please upgrade")
         model = UNet(base_features=state["base_features"])
@@ -84,24 +85,3 @@ class UNetPicker(WorkingScale):
         return cls(model, state["particle_diameter_px"], state["working_diameter"],
                    state.get("pixel_size"), state.get("threshold", 0.5),
                    state.get("min_distance_fraction", 0.5), state.get("extra"))
-
-
-def resolve_device(device):
-    """torch device from a user string; a clear error when CUDA is asked for but absent."""
-    device = (device or "cpu").strip()
-    if device == "auto" or device.startswith("auto:"):
-        # the GPU if one is visible, else the CPU (Scipion's "Use GPU" on a CPU-only host)
-        gpu = device.partition(":")[2].split(",")[0].strip() or "0"
-        if torch.cuda.is_available():
-            return f"cuda:{gpu}"
-        print("No CUDA GPU visible: running on the CPU", flush=True)
-        return "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise CryopickInputError(
-            f"device '{device}' requested but no CUDA GPU is available; use --device cpu")
-    try:
-        torch.device(device)
-    except (RuntimeError, ValueError):
-        raise CryopickInputError(f"unknown device '{device}' (use cpu, cuda:0, auto)") from None
-    return device
-

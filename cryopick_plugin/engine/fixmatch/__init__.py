@@ -1,0 +1,1 @@
+"""The Selective FixMatch patch classifier (seed 001): network, teacher, picker, training."""

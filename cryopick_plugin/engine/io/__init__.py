@@ -1,0 +1,1 @@
+"""Reading and writing: micrographs, coordinate files, plots, model and run files."""

@@ -1,0 +1,1 @@
+"""Method-independent picking: working pixel size, peaks, metrics, thresholds."""

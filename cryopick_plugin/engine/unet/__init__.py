@@ -1,0 +1,1 @@
+"""The U-Net self-training picker (seed 000): network, picker, masks, losses, training."""

@@ -1,0 +1,132 @@
+"""Every setting of U-Net self-training, with its default, in one dataclass.
+
+The command line builds its ``train-unet`` flags from the fields (``--initial-epochs`` for
+``initial_epochs``; help from the field's metadata) and the Scipion protocol fills the same
+dataclass and calls ``validate()``: a default or a rule is written once, here. Fields marked
+``seed`` are the seed document's flags, with its defaults.
+"""
+import dataclasses
+from typing import Optional
+
+from ..errors import CryopickInputError
+from ..picking.scale import DEFAULT_WORKING_DIAMETER
+
+SEED_PARTICLE_RADIUS = 10.0  # the seed's --particle-radius default, when no diameter is given
+
+
+def _setting(default, help, seed=False):
+    return dataclasses.field(default=default, metadata=dict(help=help, seed=seed))
+
+
+@dataclasses.dataclass
+class UNetTrainConfig:
+    particle_radius: Optional[float] = _setting(
+        None, "particle radius in pixels: radius of the label discs (default: half the particle "
+              f"diameter; {SEED_PARTICLE_RADIUS:g}, the seed's, without one)", seed=True)
+    initial_epochs: int = _setting(50, "epochs of supervised training (phase 1)", seed=True)
+    self_training_iterations: int = _setting(5, "self-training rounds after phase 1", seed=True)
+    retrain_epochs: int = _setting(20, "epochs of retraining per self-training round", seed=True)
+    learning_rate: float = _setting(1e-3, "Adam learning rate", seed=True)
+    batch_size: int = _setting(4, "training crops per batch", seed=True)
+    positive_threshold: float = _setting(
+        0.95, "probability above which a pixel becomes a pseudo-particle", seed=True)
+    negative_threshold: float = _setting(
+        0.05, "probability below which a pixel becomes reliable background", seed=True)
+    device: str = _setting("cpu", "cpu, cuda:0, ... or auto (the GPU if one is visible)",
+                           seed=True)
+    # Also count as reliable negatives the least particle-like pixels of each micrograph (this
+    # quantile of its probabilities). Particles cover a minority of a micrograph, so these are
+    # background even when the baseline is not yet confident; without them a baseline with no
+    # pixel below the negative threshold gets retrained on positives only and drifts towards
+    # "everything is a particle". 0 gives the seed's behaviour exactly.
+    negative_quantile: float = _setting(
+        0.5, "also take the least particle-like pixels of each micrograph up to this quantile "
+             "as reliable negatives (0: the seed's behaviour)")
+    particle_diameter: float = _setting(
+        0.0, "particle diameter in pixels (0: 2 x particle radius)")
+    pixel_size: float = _setting(
+        0.0, "A/px of the micrographs (0: unknown); lets the model pick other pixel sizes")
+    base_features: int = _setting(64, "U-Net width (64, the seed's: ~31M parameters)")
+    crop_size: int = _setting(128, "training crop, working pixels (a multiple of 16)")
+    crops_per_image: int = _setting(8, "random crops per micrograph per epoch")
+    working_diameter: float = _setting(DEFAULT_WORKING_DIAMETER,
+                                       "particle diameter in pixels after binning")
+    pick_threshold: float = _setting(
+        0.5, "picking threshold stored in the model when no validation labels are given and "
+             "the threshold is not chosen from the labels")
+    auto_threshold: bool = _setting(
+        True, "without validation labels, choose the picking threshold from the hand-picked "
+              "labels (estimated F1 on the labelled micrographs); off: --pick-threshold")
+    seed: int = _setting(0, "random seed (runs with the same seed repeat exactly)")
+
+    def radius(self):
+        if self.particle_radius is not None:
+            return float(self.particle_radius)
+        return self.particle_diameter / 2.0 if self.particle_diameter else SEED_PARTICLE_RADIUS
+
+    def diameter(self):
+        return self.particle_diameter or 2.0 * self.radius()
+
+    def validate(self):
+        checks = [
+            (self.particle_radius is None or self.particle_radius > 0,
+             "particle radius must be > 0"),
+            (self.particle_diameter >= 0, "particle diameter must be >= 0"),
+            (self.pixel_size >= 0, "pixel size must be >= 0"),
+            (self.initial_epochs >= 1, "initial epochs must be >= 1"),
+            (self.self_training_iterations >= 0, "self-training iterations must be >= 0"),
+            (self.retrain_epochs >= 1 or self.self_training_iterations == 0,
+             "retrain epochs must be >= 1"),
+            (self.learning_rate > 0, "learning rate must be > 0"),
+            (self.batch_size >= 1, "batch size must be >= 1"),
+            (0 <= self.negative_threshold < self.positive_threshold <= 1,
+             "thresholds must satisfy 0 <= negative < positive <= 1"),
+            (0 <= self.pick_threshold <= 1, "picking threshold must be within [0, 1]"),
+            (0 <= self.negative_quantile < 1, "negative quantile must be within [0, 1)"),
+            (self.base_features >= 2, "base features must be >= 2"),
+            (self.crop_size >= 16 and self.crop_size % 16 == 0,
+             "crop size must be a multiple of 16, at least 16"),
+            (self.crops_per_image >= 1, "crops per image must be >= 1"),
+            (self.working_diameter > 0, "working diameter must be > 0"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise CryopickInputError(message)
+        return self
+
+
+def flag(name):
+    return "--" + name.replace("_", "-")
+
+
+def add_flags(parser):
+    """One command-line flag per field, default and help from the field."""
+    import argparse
+
+    for f in dataclasses.fields(UNetTrainConfig):
+        kind = f.type if isinstance(f.type, type) else float  # Optional[float]
+        if kind is bool:
+            parser.add_argument(flag(f.name), action=argparse.BooleanOptionalAction,
+                                default=f.default, help=f.metadata["help"])
+        else:
+            parser.add_argument(flag(f.name), type=kind, default=f.default,
+                                help=f.metadata["help"])
+
+
+def from_args(args):
+    return UNetTrainConfig(**{f.name: getattr(args, f.name)
+                              for f in dataclasses.fields(UNetTrainConfig)})
+
+
+def to_flags(cfg):
+    """The flags that give ``cfg`` back through the command line (non-default fields)."""
+    out = []
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if value == f.default:
+            continue
+        if isinstance(value, bool):
+            out.append(flag(f.name) if value else "--no-" + flag(f.name)[2:])
+        else:
+            out.append(f"{flag(f.name)} {value}")
+    return out

@@ -1,0 +1,286 @@
+"""U-Net self-training from positive-unlabelled coordinates (seed 000).
+
+Phase 1: coordinates become disc masks (particle 1, everything else 0) on the labelled
+micrographs and the U-Net is trained on random crops. Phase 2, for each iteration:
+A. inference on every training micrograph, B. pseudo-labels (probability above the positive
+threshold -> particle, below the negative threshold -> background), C. label combination
+(original particles first, the rest ignored), D. retraining with the BCE that skips ignored
+pixels. Outputs in the output folder (names in io/files.py): baseline_model.pt,
+model_iteration_N.pt, final_model.pt, training_summary.json. Log lines follow the seed's
+format. last_checkpoint.pt, written after the baseline and after every iteration, lets an
+interrupted run resume after its last finished phase (Scipion's Continue).
+"""
+import dataclasses
+import os
+import time
+
+import numpy as np
+import torch
+
+from ..errors import CryopickInputError
+from ..io import files
+from ..io.coordinates import check_training_labels
+from ..picking.metrics import evaluate
+from ..picking.scale import to_working
+from ..picking.thresholds import threshold_from_labels, threshold_from_validation
+from .config import UNetTrainConfig
+from .losses import IgnoreMaskBCELoss
+from .masks import IGNORE, coordinates_to_mask, combine_labels, label_fractions
+from .network import UNet
+from .picker import UNetPicker
+
+# settings that do not change what is trained: a run may resume with other values
+_RESUMABLE_ANYWAY = ("device",)
+# what else a checkpoint must share with the run that resumes it (the training data)
+_SAME_DATA = ("n_micrographs", "n_labels", "working_factor")
+
+
+def _print(line):
+    print(line, flush=True)
+
+
+def _random_crops(rng, images, masks, n_per_image, crop):
+    """Random crops (with flips / 90-degree rotations) of every image with its mask.
+
+    Images smaller than a crop are padded; padded pixels are IGNORED in the mask.
+    """
+    xs, ys = [], []
+    for img, mask in zip(images, masks):
+        h, w = img.shape
+        ph, pw = max(0, crop - h), max(0, crop - w)
+        if ph or pw:
+            img = np.pad(img, ((0, ph), (0, pw)), mode="constant")
+            mask = np.pad(mask, ((0, ph), (0, pw)), mode="constant", constant_values=IGNORE)
+            h, w = img.shape
+        for _ in range(n_per_image):
+            y, x = rng.integers(0, h - crop + 1), rng.integers(0, w - crop + 1)
+            a, b = img[y:y + crop, x:x + crop], mask[y:y + crop, x:x + crop]
+            k = int(rng.integers(0, 4))
+            a, b = np.rot90(a, k), np.rot90(b, k)
+            if rng.random() < 0.5:
+                a, b = a[:, ::-1], b[:, ::-1]
+            xs.append(np.ascontiguousarray(a))
+            ys.append(np.ascontiguousarray(b))
+    order = rng.permutation(len(xs))
+    return np.stack(xs)[order], np.stack(ys)[order]
+
+
+def _train_epochs(model, optimizer, loss_fn, images, masks, epochs, cfg, rng, log, indent=""):
+    model.train()
+    losses = []
+    for epoch in range(1, epochs + 1):
+        x, y = _random_crops(rng, images, masks, cfg.crops_per_image, cfg.crop_size)
+        total, n = 0.0, 0
+        for i in range(0, len(x), cfg.batch_size):
+            xb = torch.from_numpy(x[i:i + cfg.batch_size, None]).to(cfg.device)
+            yb = torch.from_numpy(y[i:i + cfg.batch_size, None]).to(cfg.device)
+            optimizer.zero_grad()
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            optimizer.step()
+            total, n = total + float(loss.detach()) * len(xb), n + len(xb)
+        losses.append(total / max(n, 1))
+        log(f"{indent}Epoch {epoch}/{epochs} - Loss: {losses[-1]:.4f}")
+    return losses
+
+
+def _validate_picker(picker, val_images, val_truth, radius, device):
+    """Evaluate on validation micrographs; also the best-F1 threshold over the scores."""
+    picks = {name: picker.pick(img, threshold=0.05, device=device)
+             for name, img in val_images.items()}
+    result = evaluate(picks, val_truth, radius)["overall"]
+    at_default = evaluate({k: v[v[:, 2] >= picker.threshold] for k, v in picks.items()},
+                          val_truth, radius)["overall"]
+    return dict(precision=at_default["precision"], recall=at_default["recall"],
+                f1=at_default["f1"], ap=result["ap"], best_f1=result.get("best_f1", 0.0),
+                best_threshold=result.get("best_threshold"), n_truth=result["n_truth"])
+
+
+def _reliable_negatives(prob, cfg):
+    negative = prob < cfg.negative_threshold
+    if cfg.negative_quantile > 0:
+        negative |= prob <= np.quantile(prob, cfg.negative_quantile)
+    return negative
+
+
+def _phase_name(iteration):
+    return "the baseline" if iteration == 0 else f"self-training iteration {iteration}"
+
+
+def _val_line(v):
+    return (f"   Validation: P {v['precision']:.3f} R {v['recall']:.3f} F1 {v['f1']:.3f} "
+            f"AP {v['ap']:.3f} (best F1 {v['best_f1']:.3f})")
+
+
+class SelfTraining:
+    """One training run: inputs, phase 1, self-training rounds, threshold, outputs."""
+
+    def __init__(self, images, labels, output_dir, cfg, val_images, val_labels, log):
+        self.images, self.labels, self.output_dir = images, labels, output_dir
+        self.cfg, self.log = cfg, log
+        self.labelled = check_training_labels(images, labels)
+        files.prepare_output_dir(output_dir)
+        torch.manual_seed(cfg.seed)
+        self.rng = np.random.default_rng(cfg.seed)
+        self.model = UNet(base_features=cfg.base_features).to(cfg.device)
+        self.picker = UNetPicker(self.model, cfg.diameter(), cfg.working_diameter,
+                                 cfg.pixel_size or None, threshold=cfg.pick_threshold,
+                                 extra=dict(config=dataclasses.asdict(cfg)))
+        self.factor = self.picker.factor_for()
+        self.names = list(images)
+        self.work = self._working_images()
+        mask_radius = cfg.radius() / self.factor
+        log(f"Working pixel size: binning {self.factor:.2f}x (particle diameter "
+            f"{cfg.diameter():.1f} px -> {cfg.diameter() / self.factor:.1f} px), mask radius "
+            f"{mask_radius:.1f} px")
+        self.original = {
+            n: coordinates_to_mask(to_working(labels[n], self.factor) if n in labels else [],
+                                   self.work[n].shape, mask_radius) for n in self.names}
+        self.val_images = val_images or None
+        self.val_truth = None
+        if self.val_images:
+            self.val_truth = {n: np.asarray(val_labels.get(n, np.zeros((0, 2))))
+                              for n in val_images}
+        self.summary = dict(config=dataclasses.asdict(cfg), working_factor=self.factor,
+                            n_micrographs=len(self.names),
+                            n_labelled_micrographs=len(self.labelled),
+                            n_labels=int(sum(len(labels[n]) for n in self.labelled)),
+                            iterations=[])
+        self.loss_fn = IgnoreMaskBCELoss()
+        self.checkpoint = os.path.join(output_dir, files.LAST_CHECKPOINT)
+        self.start = time.time()
+
+    def _working_images(self):
+        work = {}
+        for n in self.names:
+            w, _ = self.picker.prepare(self.images[n])
+            if min(w.shape) < 16:
+                raise CryopickInputError(
+                    f"micrograph {n}: {w.shape[1]}x{w.shape[0]} px at the working pixel size, "
+                    "smaller than the U-Net's 16 px minimum")
+            work[n] = w
+        return work
+
+    # ------------------------------------------------------------------ resume
+    def resume(self):
+        """Continue after the checkpoint's last finished phase (same settings and data)."""
+        if not os.path.exists(self.checkpoint):
+            self.log(f"No {files.LAST_CHECKPOINT} in {self.output_dir}: starting from the "
+                     "beginning")
+            return
+        ck = files.read_torch_file(self.checkpoint, self.cfg.device, "checkpoint")
+        theirs = ck["summary"]
+        changed = files.changed_settings(self.summary["config"], theirs["config"],
+                                         _RESUMABLE_ANYWAY)
+        changed += [k for k in _SAME_DATA if self.summary[k] != theirs.get(k)]
+        files.refuse_changed_resume(self.checkpoint, changed)
+        self.model.load_state_dict(ck["model"])
+        self.rng.bit_generator.state = ck["rng"]
+        torch.set_rng_state(ck["torch_rng"])
+        self.summary = theirs
+        self.start = time.time() - theirs["iterations"][-1]["seconds"]
+        self.log(f"Resuming after {_phase_name(len(theirs['iterations']) - 1)} from "
+                 f"{self.checkpoint}")
+
+    def _end_phase(self, model_name, entry):
+        """Save the phase's model, validate it, record it, checkpoint (a resume point)."""
+        self.picker.save(os.path.join(self.output_dir, model_name))
+        entry["seconds"] = time.time() - self.start
+        if self.val_images:
+            entry["validation"] = _validate_picker(self.picker, self.val_images, self.val_truth,
+                                                   self.cfg.diameter() / 2, self.cfg.device)
+            self.log(_val_line(entry["validation"]))
+        self.summary["iterations"].append(entry)
+        files.save_torch_atomic(dict(model=self.model.state_dict(), summary=self.summary,
+                                     rng=self.rng.bit_generator.state,
+                                     torch_rng=torch.get_rng_state()), self.checkpoint)
+
+    # ------------------------------------------------------------------ phases
+    def initial_training(self):
+        self.log("Phase 1: Initial Supervised Training")
+        optimizer = torch.optim.Adam(self.model.parameters(), lr=self.cfg.learning_rate)
+        losses = _train_epochs(self.model, optimizer, self.loss_fn,
+                               [self.work[n] for n in self.labelled],
+                               [self.original[n] for n in self.labelled],
+                               self.cfg.initial_epochs, self.cfg, self.rng, self.log)
+        self._end_phase(files.UNET_BASELINE, dict(iteration=0, losses=losses))
+
+    def self_training_round(self, it):
+        cfg, log, names = self.cfg, self.log, self.names
+        log(f"\nSelf-Training Iteration {it}/{cfg.self_training_iterations}")
+        log("A. Running inference...")
+        probs = {n: self.picker.probability_map(self.images[n], device=cfg.device)[0]
+                 for n in names}
+        log("B. Generating pseudo-labels...")
+        positive = {n: probs[n] > cfg.positive_threshold for n in names}
+        negative = {n: _reliable_negatives(probs[n], cfg) for n in names}
+        pos_cov = float(np.mean([positive[n].mean() for n in names]))
+        neg_cov = float(np.mean([negative[n].mean() for n in names]))
+        log(f"   Avg pseudo-positive coverage: {100 * pos_cov:.2f}%")
+        log(f"   Avg reliable-negative coverage: {100 * neg_cov:.2f}%")
+        log("C. Combining labels...")
+        combined = {n: combine_labels(self.original[n], positive[n], negative[n]) for n in names}
+        fr = np.mean([label_fractions(combined[n]) for n in names], axis=0)
+        log(f"   Positive pixels: {100 * fr[0]:.2f}%")
+        log(f"   Negative pixels: {100 * fr[1]:.2f}%")
+        log(f"   Ignored pixels: {100 * fr[2]:.2f}%")
+        log("D. Retraining...")
+        optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.learning_rate)
+        losses = _train_epochs(self.model, optimizer, self.loss_fn,
+                               [self.work[n] for n in names], [combined[n] for n in names],
+                               cfg.retrain_epochs, cfg, self.rng, log, indent="   ")
+        self._end_phase(files.unet_iteration_model(it), dict(
+            iteration=it, pseudo_positive_coverage=pos_cov, reliable_negative_coverage=neg_cov,
+            positive_pixels=float(fr[0]), negative_pixels=float(fr[1]),
+            ignored_pixels=float(fr[2]), losses=losses))
+
+    def choose_threshold(self):
+        """Validation micrographs: their best-F1 threshold; else, unless fixed, Lee & Liu's
+        from picks on the labelled micrographs."""
+        cfg, picker = self.cfg, self.picker
+        threshold = None
+        if self.val_images:
+            threshold = threshold_from_validation(self.summary["iterations"][-1]["validation"],
+                                                  self.log)
+        elif cfg.auto_threshold:
+            threshold = threshold_from_labels(
+                lambda n: picker.pick(self.images[n], threshold=0.05, device=cfg.device),
+                {n: self.labels[n] for n in self.labelled}, cfg.diameter() / 2, self.log,
+                "the labels")
+        if threshold is not None:
+            picker.threshold = threshold
+
+    def write_outputs(self):
+        final = os.path.join(self.output_dir, files.UNET_FINAL)
+        self.picker.save(final)
+        self.summary.update(pick_threshold=self.picker.threshold,
+                            seconds=time.time() - self.start)
+        files.write_json_atomic(os.path.join(self.output_dir, files.UNET_SUMMARY), self.summary)
+        self.log(f"Done in {self.summary['seconds']:.0f} s. Final model: {final}")
+
+    def run(self, resume=False):
+        if resume:
+            self.resume()
+        if not self.summary["iterations"]:
+            self.initial_training()
+        for it in range(len(self.summary["iterations"]), self.cfg.self_training_iterations + 1):
+            self.self_training_round(it)
+        self.choose_threshold()
+        self.write_outputs()
+        return self.summary
+
+
+def train_unet(images, labels, output_dir, config=None, val_images=None, val_labels=None,
+               log=None, resume=False):
+    """Train a U-Net picker with self-training; returns the summary dict.
+
+    ``images``: {name: 2-D array} of training micrographs (labelled and unlabelled: all of
+    them get pseudo-labels). ``labels``: {name: (N, 2+) [x, y, ...]} hand-picked particles
+    in the images' pixel frame. Optional validation micrographs and their (complete) labels
+    give per-iteration metrics and a best-F1 picking threshold. ``resume``: continue after
+    the last finished phase of ``last_checkpoint.pt`` in ``output_dir`` (same settings
+    required), giving the same result as an uninterrupted run.
+    """
+    cfg = (config or UNetTrainConfig()).validate()
+    return SelfTraining(images, labels, output_dir, cfg, val_images, val_labels,
+                        log or _print).run(resume)
