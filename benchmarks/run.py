@@ -73,8 +73,18 @@ def _cli(*args):
     return [sys.executable, "-m", "cryopick_plugin.cli", *map(str, args)]
 
 
-def run_unet(ds, train, test, labels, work, config, device, threads, extra=()):
+def expected_particles(ds, train):
+    """The particles per micrograph a user would tell a picker (Topaz's -n, cryopick's
+    --expected-particles): here the true mean count of the training micrographs."""
+    return float(np.mean([len(ds.truth[n]) for n in train]))
+
+
+def run_unet(ds, train, test, labels, work, config, device, threads, extra=(), expected=None):
+    """U-Net self-training; ``expected``: particles per micrograph passed to train-unet
+    (None: the true mean of the training micrographs, as Topaz gets; 0: cryopick estimates)."""
     os.makedirs(work, exist_ok=True)
+    if expected is None:
+        expected = expected_particles(ds, train)
     train_dir = ds.link(train, os.path.join(work, "train"))
     test_dir = ds.link(test, os.path.join(work, "test"))
     label_file = ds.write_labels(labels, os.path.join(work, "labels.json"))
@@ -83,7 +93,7 @@ def run_unet(ds, train, test, labels, work, config, device, threads, extra=()):
     train_s, train_mb = _run(_cli(
         "train-unet", "--image-dir", train_dir, "--coords-file", label_file,
         "--output-dir", model_dir, "--particle-diameter", ds.diameter_px,
-        "--device", device, "--threads", threads,
+        "--device", device, "--threads", threads, "--expected-particles", expected,
         *sum(([f"--{k.replace('_', '-')}", v] for k, v in cfg.items()), []), *extra),
         os.path.join(work, "train.log"))
     with open(os.path.join(model_dir, files.UNET_SUMMARY)) as fh:
@@ -160,9 +170,7 @@ def run_topaz_row(ds, train, test, labels, work, config, threads, venv=None):
     from benchmarks import topaz
 
     exe = topaz.ensure_topaz_env(venv or topaz.DEFAULT_VENV)
-    # the particles per micrograph a user would tell Topaz: here the true mean count of the
-    # training micrographs, i.e. the best estimate a user could make
-    expected = float(np.mean([len(ds.truth[n]) for n in train]))
+    expected = expected_particles(ds, train)
     r = topaz.run_topaz(exe, {n: ds.micrographs[n] for n in train}, labels,
                         {n: ds.micrographs[n] for n in test}, ds.diameter_px, work, expected,
                         config, threads)

@@ -14,20 +14,129 @@
                                        score another picker's coordinates with the classifier
                                        and keep those above the threshold
 
-Bad input ends with one line ``cryopick: error: <file>: <problem>`` and exit status 2.
+Bad input ends with one line ``cryopick: error: <file or argument>: <problem>`` and exit
+status 2. Numeric arguments and output locations are checked before anything is read,
+trained or written.
 """
 import argparse
-import json
+import math
+import os
 import sys
+import tempfile
 
 import numpy as np
 
 from .engine.errors import CryopickInputError
 
+# ------------------------------------------------------------------ up-front checks
+
+
+def _rule(flag, low=None, high=None, above=False):
+    """A numeric argument's range: >= low (> low with ``above``) and <= high."""
+    return flag, low, high, above
+
+
+def _check_value(name, value, low=None, high=None, above=False):
+    """``name``'s value (a flag or a config key) is a finite number within the range; None
+    (not given) passes."""
+    if value is None:
+        return
+    ok = isinstance(value, (int, float)) and math.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if above else value >= low
+    if ok and high is not None:
+        ok = value <= high
+    if not ok:
+        if low is not None and high is not None:
+            bounds = f"within {'(' if above else '['}{low:g}, {high:g}]"
+        elif low is not None:
+            bounds = f"{'>' if above else '>='} {low:g}"
+        else:
+            bounds = f"<= {high:g}"
+        raise CryopickInputError(f"{name}: must be a number {bounds} (got {value})")
+
+
+def _check_ranges(args):
+    """Every numeric flag of the command against the rules its parser declared."""
+    for flag, low, high, above in getattr(args, "ranges", ()):
+        _check_value(flag, getattr(args, flag[2:].replace("-", "_")), low, high, above)
+
+
+def _probe_writable(folder, path):
+    """Create and remove a file in ``folder``: the one test that holds for root, read-only
+    mounts and ACLs alike (permission bits alone do not)."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".cryopick-write-test-", dir=folder)
+        os.close(fd)
+        os.remove(tmp)
+    except OSError as exc:
+        where = "this folder" if os.path.abspath(folder) == os.path.abspath(path) else folder
+        raise CryopickInputError(f"{path}: cannot write to {where} "
+                                 f"({exc.strerror or exc})") from None
+
+
+def _check_output(path, flag, folder=False):
+    """Up front, writing nothing: ``path`` can be written. A file (``folder=False``) needs an
+    existing, writable folder and must not be a folder itself; an output folder may not exist
+    yet (it is created with its parents) but must not be a file."""
+    if not path:
+        raise CryopickInputError(f"{flag}: empty path")
+    if folder:
+        if os.path.exists(path) and not os.path.isdir(path):
+            raise CryopickInputError(f"{path}: is a file; {flag} needs a folder")
+        existing = os.path.abspath(path)
+        while not os.path.exists(existing):
+            existing = os.path.dirname(existing)
+        if not os.path.isdir(existing):
+            raise CryopickInputError(f"{path}: cannot create this folder: {existing} is a file")
+        _probe_writable(existing, path)
+        return
+    if os.path.isdir(path):
+        raise CryopickInputError(f"{path}: is a folder; {flag} needs a file name")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise CryopickInputError(f"{path}: folder {parent} does not exist")
+    _probe_writable(parent, path)
+
+
+def _check_scale(model, pixel_size):
+    """The particle, at the micrographs' pixel size, must not be much smaller than the model
+    was trained to see it: micrographs are binned down to the model's scale, never enlarged,
+    so a wrong --pixel-size would feed the network particles of the wrong size."""
+    trained = min(model.particle_diameter_px, model.working_diameter)
+    here = model.diameter_for(pixel_size or None)
+    if min(here, model.working_diameter) < trained / 2:
+        raise CryopickInputError(
+            f"--pixel-size: at {pixel_size:g} A/px the particle is {here:.3g} px across, less "
+            f"than half the {trained:.0f} px this model was trained at (micrographs are binned, "
+            "never enlarged); give the micrographs' pixel size")
+
+
+def _check_fits(shape, diameter, path, hint="check --pixel-size"):
+    """A micrograph at least one particle across (smaller ones cannot hold a particle and
+    break binning)."""
+    h, w = shape
+    if min(h, w) < diameter:
+        raise CryopickInputError(f"{path}: micrograph {w}x{h} px is smaller than one particle "
+                                 f"({diameter:.3g} px across); {hint}")
+
+
+def _image_shapes(paths, diameter, hint):
+    """{name: shape} from the files' headers (MRC: no pixel read), each checked to hold a
+    particle: unreadable and too small micrographs are found before any work starts."""
+    shapes = _shapes(paths)
+    for name, shape in shapes.items():
+        _check_fits(shape, diameter, paths[name], hint)
+    return shapes
+
+
+# ------------------------------------------------------------------ commands
+
 
 def _cmd_demo_data(args):
     from .engine.demo_data import make_demo_dataset
 
+    _check_output(args.out, "OUT", folder=True)
     manifest = make_demo_dataset(args.out, n_micrographs=args.n_micrographs,
                                  size=(args.height, args.width), seed=args.seed,
                                  label_fraction=args.label_fraction)
@@ -38,13 +147,22 @@ def _cmd_demo_data(args):
 
 def _cmd_evaluate(args):
     from .engine.io.coordinates import read_coordinates
+    from .engine.io.files import write_json_atomic
     from .engine.io.plots import plot_precision_recall
     from .engine.picking.metrics import evaluate, format_table
 
     if (args.radius is None) == (args.diameter is None):
-        raise CryopickInputError("give exactly one of --radius or --diameter (pixels)")
+        raise CryopickInputError("--radius: give exactly one of --radius or --diameter (pixels)")
+    for path, flag in ((args.out, "--out"), (args.plot, "--plot")):
+        if path:
+            _check_output(path, flag)
     radius = args.radius if args.radius is not None else args.diameter / 2.0
     truth = read_coordinates(args.truth, args.truth_format)
+    if not sum(len(v) for v in truth.values()):
+        # recall and AP divide by the number of true particles: there is nothing to score
+        # against, and an empty truth is almost always the wrong file or format
+        raise CryopickInputError(f"{args.truth}: holds no true particle coordinates; recall "
+                                 "and AP are undefined")
     picks = read_coordinates(args.picks, args.picks_format)
     unknown = sorted(set(picks) - set(truth))
     if unknown and not args.allow_extra:
@@ -53,19 +171,15 @@ def _cmd_evaluate(args):
             "pass --allow-extra to ignore them")
     picks = {k: v for k, v in picks.items() if k in truth}
     result = evaluate(picks, truth, radius)
+    duplicates = result["overall"].get("truth_duplicates", 0)
+    if duplicates:
+        print(f"{args.truth}: {duplicates} repeated true positions counted once")
     print(format_table(result, title="cryopick evaluate"))
     if args.out:
-        with open(args.out, "w") as fh:
-            json.dump(result, fh, indent=1)
+        write_json_atomic(args.out, result)
     if args.plot:
         plot_precision_recall(result, args.plot)
     return 0
-
-
-def _load_images(folder, pattern=None):
-    from .engine.io.images import list_images, micrograph_name, read_micrograph
-
-    return {micrograph_name(p): read_micrograph(p) for p in list_images(folder, pattern)}
 
 
 def _load_labels(path, fmt, shapes, what="coordinates"):
@@ -79,24 +193,35 @@ def _load_labels(path, fmt, shapes, what="coordinates"):
     return {k: v for k, v in assigned.items() if len(v)}
 
 
+def _read_images(paths):
+    from .engine.io.images import read_micrograph
+
+    return {n: read_micrograph(p) for n, p in paths.items()}
+
+
 def _cmd_train_unet(args):
     from .engine.device import resolve_device, set_threads
     from .engine.unet.config import from_args
     from .engine.unet.training import train_unet
 
     cfg = from_args(args)
-    cfg.device = resolve_device(cfg.device)
     cfg.validate()  # before reading thousands of micrographs
-    images = _load_images(args.image_dir, args.pattern)
-    labels = _load_labels(args.coords_file, args.coords_format,
-                          {k: v.shape for k, v in images.items()})
+    _check_output(args.output_dir, "--output-dir", folder=True)
+    cfg.device = resolve_device(cfg.device)
+    hint = "check --particle-diameter / --particle-radius"
+    paths = _image_paths(args.image_dir, args.pattern)
+    shapes = _image_shapes(paths, cfg.diameter(), hint)
+    labels = _load_labels(args.coords_file, args.coords_format, shapes)
     val_images = val_labels = None
     if args.val_image_dir or args.val_coords_file:
         if not (args.val_image_dir and args.val_coords_file):
-            raise CryopickInputError("give both --val-image-dir and --val-coords-file")
-        val_images = _load_images(args.val_image_dir)
-        val_labels = _load_labels(args.val_coords_file, "auto",
-                                  {k: v.shape for k, v in val_images.items()}, "validation")
+            raise CryopickInputError("--val-image-dir: give both --val-image-dir and "
+                                     "--val-coords-file")
+        val_paths = _image_paths(args.val_image_dir)
+        val_shapes = _image_shapes(val_paths, cfg.diameter(), hint)
+        val_labels = _load_labels(args.val_coords_file, "auto", val_shapes, "validation")
+        val_images = _read_images(val_paths)
+    images = _read_images(paths)
     print(f"{len(images)} micrographs, {sum(len(v) for v in labels.values())} labelled "
           f"particles on {len(labels)} of them", flush=True)
     set_threads(args.threads)
@@ -105,8 +230,6 @@ def _cmd_train_unet(args):
 
 
 def _cmd_train_fixmatch(args):
-    import os
-
     from .engine.device import resolve_device, set_threads
     from .engine.fixmatch.config import FixMatchConfig, load_config, set_value
     from .engine.fixmatch.training import train_fixmatch
@@ -126,22 +249,30 @@ def _cmd_train_fixmatch(args):
         cfg.training.device = args.device
     if args.threads is not None:
         cfg.training.threads = args.threads
-    cfg.training.device = resolve_device(cfg.training.device)
     if not (d.image_dir and d.coords_file):
         raise CryopickInputError("no training data: set dataset.image_dir and dataset.coords_file "
                                  "in the config or pass --image-dir and --coords-file")
     cfg.validate()  # before reading thousands of micrographs
+    for key in ("particle_diameter", "pixel_size", "working_diameter"):
+        _check_value(f"dataset.{key}", getattr(d, key), 0, above=key != "pixel_size")
+    _check_value("training.threads", cfg.training.threads, 0)
+    out = os.path.join(args.output_dir, args.exp_name)
+    _check_output(out, "--output-dir/--exp-name", folder=True)
+    cfg.training.device = resolve_device(cfg.training.device)
+    hint = "check --particle-diameter (dataset.particle_diameter)"
     paths = _image_paths(d.image_dir, d.pattern or None)
-    labels = _load_labels(d.coords_file, d.coords_format, _shapes(paths))
+    labels = _load_labels(d.coords_file, d.coords_format,
+                          _image_shapes(paths, d.particle_diameter, hint))
     val = test = (None, None)
     if d.val_image_dir or d.val_coords_file:
-        val = _labelled_set(d.val_image_dir, d.val_coords_file, "validation")
+        val = _labelled_set(d.val_image_dir, d.val_coords_file, "validation",
+                            d.particle_diameter, hint)
     if d.test_image_dir or d.test_coords_file:
-        test = _labelled_set(d.test_image_dir, d.test_coords_file, "test")
+        test = _labelled_set(d.test_image_dir, d.test_coords_file, "test",
+                             d.particle_diameter, hint)
     print(f"{len(paths)} micrographs, {sum(len(v) for v in labels.values())} labelled "
           f"particles on {len(labels)} of them", flush=True)
     set_threads(cfg.training.threads)
-    out = os.path.join(args.output_dir, args.exp_name)
     train_fixmatch(paths, labels, out, cfg, val[0], val[1], test[0], test[1],
                    resume=args.resume)
     return 0
@@ -159,41 +290,212 @@ def _shapes(paths):
     return {n: micrograph_shape(p) for n, p in paths.items()}
 
 
-def _labelled_set(image_dir, coords_file, what):
+def _labelled_set(image_dir, coords_file, what, diameter, hint):
     if not (image_dir and coords_file):
         raise CryopickInputError(f"give both the {what} micrograph folder and its coordinates")
     paths = _image_paths(image_dir)
-    return paths, _load_labels(coords_file, "auto", _shapes(paths), what)
+    return paths, _load_labels(coords_file, "auto", _image_shapes(paths, diameter, hint), what)
 
 
 def _cmd_fixmatch_config(args):
     import shutil
 
-    shutil.copyfile(_default_config_path(), args.out)
+    from .engine.io.files import write_atomic
+
+    _check_output(args.out, "OUT")
+    write_atomic(args.out, lambda tmp: shutil.copyfile(_default_config_path(), tmp))
     print(f"Wrote the default FixMatch configuration to {args.out}")
     return 0
 
 
 def _default_config_path():
-    import os
-
     return os.path.join(os.path.dirname(__file__), "configs", "selective_fixmatch.yaml")
+
+
+# ------------------------------------------------------------------ pick / rescore outputs
+
+
+class PicksOutput:
+    """Where pick and rescore write, one micrograph at a time as each finishes, atomically.
+
+    * One-file formats (star, json): each micrograph's picks go to
+      ``<output>.parts/<name>.txt``; at the end they are gathered into ``<output>`` and the
+      ``.parts`` folder is removed. A killed run leaves its finished micrographs there.
+    * Folder formats (csv, box, txt): ``<output>/<name>.<fmt>``. A marker file
+      (``.cryopick-output``, not a coordinate file) says the folder is ours: a new run clears
+      the coordinate files of earlier runs first (so evaluate never counts micrographs of
+      another run), and refuses a folder holding coordinate files of this format that
+      cryopick did not write.
+
+    With ``keep_existing`` (``--skip-existing``), micrographs that already have results
+    (files in the folder, ``.parts`` files, or entries of an existing one-file output) are
+    neither picked again nor cleared, and the new ones are added: a killed run continues,
+    and the Scipion protocol adds each batch to the same folder.
+    """
+
+    MARKER = ".cryopick-output"
+
+    def __init__(self, path, fmt, box_size, keep_existing=False, flag="--output"):
+        from .engine.io.coordinates import FORMATS
+
+        fmt = fmt or os.path.splitext(path)[1][1:].lower()
+        if fmt not in FORMATS:
+            raise CryopickInputError(f"{path}: cannot tell the output format from the name; "
+                                     f"pass --format ({', '.join(FORMATS)})")
+        self.path, self.fmt, self.box_size, self.keep = path, fmt, box_size, keep_existing
+        self.one_file = fmt in ("star", "json")
+        self.parts = path.rstrip("/\\") + ".parts"
+        self.existing = {}  # tables of an existing one-file output kept with keep_existing
+        _check_output(path, flag, folder=not self.one_file)
+        if not self.one_file and not keep_existing and not self._ours():
+            foreign = self._coordinate_files([fmt])
+            if foreign:
+                raise CryopickInputError(
+                    f"{path}: already holds {len(foreign)} .{fmt} files that cryopick did not "
+                    "write; use a new or empty folder, or --skip-existing to add to them")
+
+    # ---------------------------------------------------------------- helpers
+    def _ours(self):
+        return os.path.isfile(os.path.join(self.path, self.MARKER))
+
+    def _marker_formats(self):
+        import json
+
+        try:
+            with open(os.path.join(self.path, self.MARKER)) as fh:
+                return list(json.load(fh).get("formats", []))
+        except (OSError, ValueError, AttributeError):
+            return []
+
+    def _coordinate_files(self, formats):
+        if not os.path.isdir(self.path):
+            return []
+        return sorted(os.path.join(self.path, n) for n in os.listdir(self.path)
+                      if os.path.splitext(n)[1][1:].lower() in formats
+                      and os.path.isfile(os.path.join(self.path, n)))
+
+    def _part_files(self):
+        if not os.path.isdir(self.parts):
+            return {}
+        from .engine.io.coordinates import stem
+
+        return {stem(n): os.path.join(self.parts, n) for n in os.listdir(self.parts)
+                if n.endswith(".txt")}
+
+    def _clear_parts(self):
+        for path in self._part_files().values():
+            os.remove(path)
+        if os.path.isdir(self.parts) and not os.listdir(self.parts):
+            os.rmdir(self.parts)
+
+    # ---------------------------------------------------------------- run
+    def done(self):
+        """Names of the micrographs that already have results (only with keep_existing;
+        writes nothing)."""
+        from .engine.io.coordinates import read_coordinates, stem
+
+        if not self.keep:
+            return set()
+        if not self.one_file:
+            return {stem(p) for p in self._coordinate_files([self.fmt])}
+        if os.path.isfile(self.path):
+            self.existing = read_coordinates(self.path, self.fmt)
+        return set(self.existing) | set(self._part_files())
+
+    def start(self):
+        """Clear what earlier runs left (unless keep_existing); mark the folder as ours."""
+        from .engine.io.files import write_json_atomic
+
+        if self.one_file:
+            if not self.keep:
+                self._clear_parts()
+            return
+        formats = sorted(set(self._marker_formats()) | {self.fmt})
+        if not self.keep:
+            for path in self._coordinate_files(formats):
+                os.remove(path)
+        os.makedirs(self.path, exist_ok=True)
+        write_json_atomic(os.path.join(self.path, self.MARKER),
+                          dict(written_by="cryopick", formats=formats))
+
+    def add(self, name, table):
+        from .engine.io.coordinates import write_coordinates
+
+        if self.one_file:
+            write_coordinates(self.parts, {name: table}, fmt="txt")
+        else:
+            write_coordinates(self.path, {name: table}, fmt=self.fmt, box_size=self.box_size)
+
+    def finish(self):
+        """The one-file output from the finished micrographs; returns what was written."""
+        from .engine.io.coordinates import read_coordinates, write_coordinates
+
+        if not self.one_file:
+            return self.path
+        tables = dict(self.existing)
+        for name, path in sorted(self._part_files().items()):
+            tables[name] = read_coordinates(path, "txt").get(name, np.zeros((0, 3)))
+        write_coordinates(self.path, {n: tables[n] for n in sorted(tables)}, fmt=self.fmt,
+                          box_size=self.box_size)
+        self._clear_parts()
+        return self.path
+
+    def progress_note(self):
+        where = self.parts if self.one_file else self.path
+        return (f"micrographs finished before the error are kept in {where}: rerun with "
+                "--skip-existing to continue")
+
+
+def skipped_path(output):
+    """The list of micrographs a run skipped (--skip-unreadable), next to its output."""
+    return output.rstrip("/\\") + ".skipped.json"
+
+
+def _update_skipped(path, skipped, picked, keep_existing):
+    """Write the skipped list: this run's, plus (with keep_existing) earlier runs' entries
+    for micrographs this run did not pick. No entry left: no file."""
+    import json
+
+    from .engine.io.files import write_json_atomic
+
+    entries = {}
+    if keep_existing and os.path.isfile(path):
+        try:
+            with open(path) as fh:
+                entries = json.load(fh)
+        except (OSError, ValueError):
+            entries = {}
+    entries = {n: e for n, e in entries.items() if n not in picked}
+    entries.update(skipped)
+    if entries:
+        write_json_atomic(path, dict(sorted(entries.items())))
+    elif os.path.exists(path):
+        os.remove(path)
+    return entries
+
+
+def _problem(exc, path):
+    """The message of a CryopickInputError about ``path`` without the leading path."""
+    text = str(exc)
+    return text[len(path) + 2:] if text.startswith(path + ": ") else text
 
 
 def _cmd_rescore(args):
     from .engine.device import resolve_device, set_threads
     from .engine.fixmatch.picker import PatchClassifier
-    from .engine.picking.scale import box_size_for
-    from .engine.io.coordinates import write_coordinates
     from .engine.io.images import read_micrograph
+    from .engine.picking.scale import box_size_for
 
+    out = PicksOutput(args.output, args.format, args.box_size)  # checks it can be written
     device = resolve_device(args.device)
     model = PatchClassifier.load(args.model, device)
     threshold = model.threshold if args.threshold is None else args.threshold
-    if not 0 <= threshold <= 1:
-        raise CryopickInputError(f"--threshold must be within [0, 1] (got {threshold})")
+    _check_scale(model, args.pixel_size)
+    out.box_size = args.box_size or box_size_for(model.diameter_for(args.pixel_size or None))
     paths = _image_paths(args.image_dir, args.pattern)
-    tables = _load_labels(args.coords, args.coords_format, _shapes(paths), "input")
+    shapes = _image_shapes(paths, model.diameter_for(args.pixel_size or None),
+                           "check --pixel-size")
+    tables = _load_labels(args.coords, args.coords_format, shapes, "input")
     set_threads(args.threads)
     kept, n_in = {}, 0
     for i, (name, coords) in enumerate(sorted(tables.items()), start=1):
@@ -204,41 +506,101 @@ def _cmd_rescore(args):
         kept[name] = rows if args.keep_all else rows[keep]
         n_in += len(rows)
         print(f"[{i}/{len(tables)}] {name}: {int(keep.sum())} of {len(rows)} kept", flush=True)
-    write_coordinates(args.output, kept, fmt=args.format,
-                      box_size=args.box_size or box_size_for(model.diameter_for(args.pixel_size or None)))
+    out.start()
+    for name, rows in kept.items():
+        out.add(name, rows)
+    out.finish()
     print(f"{sum(len(v) for v in kept.values())} of {n_in} coordinates written to {args.output}")
     return 0
+
+
+def _count(names):
+    return f"{len(names)} micrograph{'' if len(names) == 1 else 's'}"
+
+
+def _none_picked(args, paths, skipped, skip_file):
+    """Every micrograph skipped (--skip-unreadable): list them, fail (exit 2)."""
+    _update_skipped(skip_file, skipped, set(), args.skip_existing)
+    raise CryopickInputError(f"{args.image_dir}: none of the {_count(paths)} could be "
+                             f"picked (listed in {skip_file})")
 
 
 def _cmd_pick(args):
     import time
 
-    from .engine.io.coordinates import write_coordinates
-    from .engine.io.images import list_images, micrograph_name, read_micrograph
     from .engine.device import resolve_device, set_threads
-    from .engine.pickers import load_picker
+    from .engine.io.images import micrograph_shape, read_micrograph
     from .engine.picking.scale import box_size_for
+    from .engine.pickers import load_picker
 
+    out = PicksOutput(args.output, args.format, args.box_size,
+                      keep_existing=args.skip_existing)  # checks it can be written
+    skip_file = skipped_path(args.output)
+    if args.skip_unreadable or os.path.exists(skip_file):
+        _check_output(skip_file, "--output")
     device = resolve_device(args.device)
     picker = load_picker(args.model, device)
-    if args.threshold is not None and not 0 <= args.threshold <= 1:
-        raise CryopickInputError(f"--threshold must be within [0, 1] (got {args.threshold})")
-    files = list_images(args.image_dir, args.pattern)
+    _check_scale(picker, args.pixel_size)
+    pixel_size = args.pixel_size or None
+    diameter = picker.diameter_for(pixel_size)
+    out.box_size = args.box_size or box_size_for(diameter)
+    paths = _image_paths(args.image_dir, args.pattern)
+    skipped, todo = {}, []
+
+    def skip(name, exc):
+        if not args.skip_unreadable:
+            raise exc
+        print(f"cryopick: skipped: {exc}", file=sys.stderr, flush=True)
+        skipped[name] = dict(file=paths[name], problem=_problem(exc, paths[name]))
+
+    # up front: every micrograph's header (unreadable or too small: found before any work)
+    for name, path in paths.items():
+        try:
+            _check_fits(micrograph_shape(path), diameter, path)
+            todo.append(name)
+        except CryopickInputError as exc:
+            skip(name, exc)
+    done = out.done() & set(paths)
+    if done & set(todo):
+        print(f"{_count(done & set(todo))} already picked in {args.output}: skipped "
+              "(--skip-existing)", flush=True)
+    todo = [n for n in todo if n not in done]
+    if not todo and not done:  # every micrograph skipped up front: write nothing but the list
+        _none_picked(args, paths, skipped, skip_file)
     set_threads(args.threads)
     batch_size = args.batch_size or (256 if hasattr(picker, "patch_size") else 4)
-    picks = {}
-    for i, path in enumerate(files, start=1):
-        start = time.time()
-        name = micrograph_name(path)
-        picks[name] = picker.pick(read_micrograph(path), args.pixel_size or None,
-                                  args.threshold, device, batch_size)
-        print(f"[{i}/{len(files)}] {name}: {len(picks[name])} particles "
-              f"({time.time() - start:.1f} s)", flush=True)
-    written = write_coordinates(args.output, picks, fmt=args.format,
-                                box_size=args.box_size or box_size_for(picker.diameter_for(args.pixel_size or None)))
-    print(f"{sum(len(v) for v in picks.values())} particles written to "
-          f"{args.output if len(written) != 1 else written[0]}")
+    out.start()
+    n_picks, picked = 0, set()
+    try:
+        for i, name in enumerate(todo, start=1):
+            start = time.time()
+            try:
+                image = read_micrograph(paths[name])
+            except CryopickInputError as exc:
+                skip(name, exc)
+                continue
+            table = picker.pick(image, pixel_size, args.threshold, device, batch_size)
+            out.add(name, table)
+            picked.add(name)
+            n_picks += len(table)
+            print(f"[{i}/{len(todo)}] {name}: {len(table)} particles "
+                  f"({time.time() - start:.1f} s)", flush=True)
+    except CryopickInputError:
+        if picked:
+            print(out.progress_note(), flush=True)
+        raise
+    if not picked and not done:
+        _none_picked(args, paths, skipped, skip_file)
+    if args.skip_unreadable or os.path.exists(skip_file):
+        _update_skipped(skip_file, skipped, picked | done, args.skip_existing)
+    if skipped:
+        print(f"{_count(skipped)} skipped, listed in {skip_file}", flush=True)
+    written = out.finish()
+    print(f"{n_picks} particles written to {written}")
     return 0
+
+
+# ------------------------------------------------------------------ parser
 
 
 def build_parser():
@@ -255,11 +617,14 @@ def build_parser():
     p.add_argument("--label-fraction", type=float, default=0.3,
                    help="fraction of the particles of the labelled micrographs kept as labels")
     p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(func=_cmd_demo_data)
+    p.set_defaults(func=_cmd_demo_data, ranges=[
+        _rule("--n-micrographs", 1), _rule("--height", 1), _rule("--width", 1),
+        _rule("--label-fraction", 0, 1)])
 
     p = sub.add_parser("evaluate", help="particle-level precision / recall / F1 / AP")
     p.add_argument("--picks", required=True, help="picked coordinates (file or folder)")
-    p.add_argument("--truth", required=True, help="true coordinates (file or folder)")
+    p.add_argument("--truth", required=True, help="true coordinates (file or folder); "
+                   "repeated identical positions count once")
     p.add_argument("--radius", type=float, help="match radius in pixels")
     p.add_argument("--diameter", type=float,
                    help="particle diameter in pixels (radius = diameter / 2)")
@@ -267,9 +632,10 @@ def build_parser():
     p.add_argument("--truth-format", default="auto")
     p.add_argument("--allow-extra", action="store_true",
                    help="ignore picks on micrographs that have no truth")
-    p.add_argument("--out", help="write the full result as JSON")
+    p.add_argument("--out", help="write the full result as JSON (into an existing folder)")
     p.add_argument("--plot", help="write a precision-recall plot (PNG)")
-    p.set_defaults(func=_cmd_evaluate)
+    p.set_defaults(func=_cmd_evaluate, ranges=[_rule("--radius", 0, above=True),
+                                               _rule("--diameter", 0, above=True)])
 
     p = sub.add_parser("train-unet", help="U-Net self-training picker (seed 000)",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -287,25 +653,37 @@ def build_parser():
     p.add_argument("--resume", action="store_true",
                    help="continue after the last finished phase in --output-dir "
                         "(last_checkpoint.pt; same settings required)")
-    p.set_defaults(func=_cmd_train_unet)
+    # the settings' own ranges: UNetTrainConfig.validate
+    p.set_defaults(func=_cmd_train_unet, ranges=[_rule("--threads", 0)])
 
     p = sub.add_parser("pick", help="pick particles with a trained model",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--model", required=True, help="final_model.pt of train-unet")
     p.add_argument("--image-dir", required=True)
     p.add_argument("--output", required=True,
-                   help="picks.star or picks.json (one file), or a folder for csv/box/txt")
+                   help="picks.star or picks.json (one file, in an existing folder), or a "
+                        "folder for csv/box/txt (one file per micrograph)")
     p.add_argument("--format", choices=["star", "json", "csv", "box", "txt"],
                    help="output format (default: from the --output extension)")
     p.add_argument("--threshold", type=float, help="score threshold (default: the model's)")
-    p.add_argument("--pixel-size", type=float, default=0.0, help="A/px of these micrographs")
+    p.add_argument("--pixel-size", type=float, default=0.0,
+                   help="A/px of these micrographs (0: the model's)")
     p.add_argument("--box-size", type=int, default=0, help="for .box/.csv output (0: 1.5 diameters)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--batch-size", type=int, default=0,
                    help="tiles (U-Net) or patches (classifier) per inference batch (0: 4 / 256)")
     p.add_argument("--pattern", help="glob on image file names")
     p.add_argument("--threads", type=int, default=0)
-    p.set_defaults(func=_cmd_pick)
+    p.add_argument("--skip-existing", action="store_true",
+                   help="keep the results already in --output (of a killed or earlier run) "
+                        "and pick only the micrographs without one")
+    p.add_argument("--skip-unreadable", action="store_true",
+                   help="skip micrographs that cannot be read or are smaller than a particle "
+                        "(one line each, listed in OUTPUT.skipped.json) instead of stopping; "
+                        "fails only if none could be picked")
+    p.set_defaults(func=_cmd_pick, ranges=[
+        _rule("--threshold", 0, 1), _rule("--pixel-size", 0), _rule("--box-size", 0),
+        _rule("--batch-size", 0), _rule("--threads", 0)])
 
     p = sub.add_parser("train-fixmatch", help="Selective FixMatch patch classifier (seed 001)",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -328,7 +706,9 @@ def build_parser():
     p.add_argument("--threads", type=int, help="CPU threads; overrides training.threads")
     p.add_argument("--resume", action="store_true",
                    help="continue from last_checkpoint.pt of the same run")
-    p.set_defaults(func=_cmd_train_fixmatch)
+    p.set_defaults(func=_cmd_train_fixmatch, ranges=[
+        _rule("--particle-diameter", 0, above=True), _rule("--pixel-size", 0),
+        _rule("--threads", 0)])
 
     p = sub.add_parser("fixmatch-config", help="write the default FixMatch configuration")
     p.add_argument("out", help="YAML file to write")
@@ -350,7 +730,9 @@ def build_parser():
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--pattern", help="glob on image file names")
     p.add_argument("--threads", type=int, default=0)
-    p.set_defaults(func=_cmd_rescore)
+    p.set_defaults(func=_cmd_rescore, ranges=[
+        _rule("--threshold", 0, 1), _rule("--pixel-size", 0), _rule("--box-size", 0),
+        _rule("--batch-size", 1), _rule("--threads", 0)])
     return parser
 
 
@@ -358,9 +740,15 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        _check_ranges(args)
         return args.func(args)
     except CryopickInputError as exc:
         print(f"cryopick: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file system problem the checks could not foresee (disk full...)
+        if exc.filename is None:
+            raise
+        print(f"cryopick: error: {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
         return 2
 
 

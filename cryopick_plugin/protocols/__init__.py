@@ -6,7 +6,8 @@ from .protocol_train_unet import CryopickProtTrainUNet
 from .protocol_pick import CryopickProtPick
 from .protocol_train_fixmatch import CryopickProtTrainFixMatch
 from .protocol_rescore import CryopickProtRescore
+from .protocol_filter import CryopickProtFilterByScore
 
 __all__ = ["CryopickProtImportMicrographs", "CryopickProtImportCoordinates",
            "CryopickProtEvaluate", "CryopickProtTrainUNet", "CryopickProtPick",
-           "CryopickProtTrainFixMatch", "CryopickProtRescore"]
+           "CryopickProtTrainFixMatch", "CryopickProtRescore", "CryopickProtFilterByScore"]

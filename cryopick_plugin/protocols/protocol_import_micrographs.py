@@ -37,10 +37,16 @@ class CryopickProtImportMicrographs(CoordinatesImportMixin, ProtImport):
         form.addParam("samplingRate", params.FloatParam, validators=[params.Positive],
                       label="Pixel size (A/px)",
                       help="Pixel size of the micrographs in Angstrom.")
-        group = form.addGroup("Acquisition")
-        group.addParam("voltage", params.FloatParam, default=300.0, label="Voltage (kV)")
+        group = form.addGroup("Acquisition", help="Stored with the micrographs for later "
+                                                  "protocols (CTF estimation); picking does "
+                                                  "not use them.")
+        group.addParam("voltage", params.FloatParam, default=300.0, label="Voltage (kV)",
+                       help="Acceleration voltage of the microscope, for CTF estimation "
+                            "downstream. Default 300 kV.")
         group.addParam("sphericalAberration", params.FloatParam, default=2.7,
-                       label="Spherical aberration (mm)")
+                       label="Spherical aberration (mm)",
+                       help="Spherical aberration (Cs) of the objective lens, for CTF "
+                            "estimation downstream. Default 2.7 mm (most Krios / Glacios).")
         group.addParam("amplitudeContrast", params.FloatParam, default=0.1,
                        label="Amplitude contrast",
                        help="Fraction of amplitude contrast, typically 0.07-0.1.")

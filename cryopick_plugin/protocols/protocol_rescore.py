@@ -1,9 +1,9 @@
 """Re-score any picker's coordinates with a FixMatch classifier and keep the good ones."""
 import json
 import os
+import shlex
 
 import numpy as np
-import pyworkflow.protocol.constants as cons
 import pyworkflow.protocol.params as params
 from pwem.protocols import ProtParticlePicking
 
@@ -11,6 +11,7 @@ from .. import Plugin
 from ..convert import coordinates_to_tables, fill_coordinates, link_micrographs
 from ..engine.io.coordinates import read_coordinates, write_coordinates
 from ..engine.io.files import read_torch_file
+from .training_inputs import define_gpu_params
 
 
 class CryopickProtRescore(ProtParticlePicking):
@@ -23,17 +24,22 @@ class CryopickProtRescore(ProtParticlePicking):
 
     def _defineParams(self, form):
         form.addSection(label="Input")
-        form.addHidden(cons.USE_GPU, params.BooleanParam, default=True, label="Use GPU?")
-        form.addHidden(cons.GPU_LIST, params.StringParam, default="0", label="GPU id")
+        define_gpu_params(form, "Score")
         form.addParam("inputCoordinates", params.PointerParam, pointerClass="SetOfCoordinates",
                       important=True, label="Coordinates to re-score",
-                      help="Picks of any picker; their micrographs are read from the set.")
+                      help="Picks of any picker (cryopick's U-Net, Topaz, crYOLO, template "
+                           "matching...); their micrographs are read from the set. Pick "
+                           "generously (a low threshold): re-scoring removes the junk.")
         form.addParam("inputModel", params.PointerParam, pointerClass="CryopickModel",
                       important=True, label="FixMatch classifier",
-                      help="Output of 'cryopick - train FixMatch classifier'.")
+                      help="Output of 'cryopick - train FixMatch classifier', trained on "
+                           "micrographs like these.")
         form.addParam("threshold", params.FloatParam, default=-1.0, label="Score threshold",
-                      help="Keep coordinates scoring at least this (0-1). -1: the model's "
-                           "threshold.")
+                      help="Keep coordinates scoring at least this (0-1). -1 (default): the "
+                           "model's threshold (chosen in training). Every coordinate is "
+                           "scored: Analyze Results shows the kept ones by score, with a "
+                           "slider, and 'cryopick - filter coordinates by score' keeps those "
+                           "above a higher threshold.")
         form.addParallelSection(threads=2, mpi=0)
 
     def _insertAllSteps(self):
@@ -51,11 +57,12 @@ class CryopickProtRescore(ProtParticlePicking):
     def rescoreStep(self):
         python, cli = Plugin.getCliArgs("rescore")
         mics = self.inputCoordinates.get().getMicrographs()
+        q = lambda path: shlex.quote(os.path.abspath(path))  # noqa: E731 (a space in a path)
         self.runJob(python,
-                    f"{cli} --model {os.path.abspath(self.inputModel.get().getPath())} "
-                    f"--image-dir {os.path.abspath(self._getTmpPath('mics'))} "
-                    f"--coords {os.path.abspath(self._getExtraPath('input.json'))} "
-                    f"--output {os.path.abspath(self._getExtraPath('scored.json'))} --keep-all "
+                    f"{cli} --model {q(self.inputModel.get().getPath())} "
+                    f"--image-dir {q(self._getTmpPath('mics'))} "
+                    f"--coords {q(self._getExtraPath('input.json'))} "
+                    f"--output {q(self._getExtraPath('scored.json'))} --keep-all "
                     f"--pixel-size {mics.getSamplingRate()} --threads {self.numberOfThreads.get()} "
                     f"--device {'auto:%(GPU)s' if self.useGpu.get() else 'cpu'}",
                     numberOfThreads=1)

@@ -6,7 +6,7 @@ import pyworkflow.protocol.params as params
 from pwem.protocols import ProtParticlePicking
 
 from .. import Plugin
-from ..engine.fixmatch.config import FixMatchConfig, save_config
+from ..engine.fixmatch.config import BACKBONES, FixMatchConfig, save_config
 from ..engine.io.plots import plot_fixmatch_history
 from ..engine.io import files
 from ..objects import CryopickModel
@@ -34,54 +34,120 @@ class CryopickProtTrainFixMatch(TrainingInputs, ProtParticlePicking):
             form, "Complete picks on a few other micrographs: validation AUC is then measured "
                   "on them (otherwise on a held-out share of the hand-picked particles), and "
                   "the picking threshold is set to the best F1.")
-        form.addSection(label="Training")
-        form.addParam("patchSize", params.IntParam, default=d.dataset.patch_size,
-                      label="Patch size (px)",
-                      help="Patch side at the working pixel size, where the particle spans "
-                           f"{d.dataset.working_diameter:.0f} px. 128 (the original method) "
-                           "sees 5 diameters of context; 64 is ~4x faster on a CPU.")
-        form.addParam("batchSize", params.IntParam, default=d.dataset.batch_size,
-                      label="Batch size", help="Unlabelled patches per step; labelled "
-                                               "particles and background: a quarter each.")
-        form.addParam("epochs", params.IntParam, default=d.training.epochs, label="Epochs")
-        form.addParam("stepsPerEpoch", params.IntParam, default=d.training.steps_per_epoch,
-                      label="Steps per epoch")
-        form.addParam("earlyStoppingPatience", params.IntParam,
-                      default=d.training.early_stopping_patience, label="Early stopping patience",
-                      help="Stop when validation AUC has not improved for this many epochs.")
-        form.addParam("learningRate", params.FloatParam, default=d.optimizer.lr,
-                      label="Learning rate")
-        form.addParam("weightDecay", params.FloatParam, default=d.optimizer.weight_decay,
-                      expertLevel=params.LEVEL_ADVANCED, label="Weight decay")
-        form.addParam("confidenceThreshold", params.FloatParam,
-                      default=d.loss.confidence_threshold, label="Confidence threshold (tau)",
-                      help="Unlabelled patches the teacher scores above tau (particle) or below "
-                           "1 - tau (background) get pseudo-labels. Lower it (0.6-0.7) if the "
-                           "mask rate stays under 10%.")
-        form.addParam("consistencyWeight", params.FloatParam, default=d.loss.consistency_weight,
-                      label="Consistency weight (lambda)")
-        form.addParam("rampupEpochs", params.IntParam, default=d.loss.rampup_epochs,
-                      label="Ramp-up epochs", help="lambda grows linearly from 0 over these.")
-        form.addParam("backbone", params.EnumParam, choices=["resnet18", "resnet34", "resnet50"],
-                      default=0, expertLevel=params.LEVEL_ADVANCED, label="Backbone")
-        form.addParam("dropout", params.FloatParam, default=d.model.dropout,
-                      expertLevel=params.LEVEL_ADVANCED, label="Dropout")
-        form.addParam("emaDecay", params.FloatParam, default=d.model.ema_decay,
-                      expertLevel=params.LEVEL_ADVANCED, label="EMA decay")
-        form.addParam("randomNegatives", params.BooleanParam, default=True,
-                      expertLevel=params.LEVEL_ADVANCED, label="Random positions as background?",
-                      help="Use patches at random positions as background in the supervised "
-                           "loss. No: the original positives-only loss, which can collapse "
-                           "with few labels.")
-        form.addParam("classBalanced", params.BooleanParam, default=True,
-                      expertLevel=params.LEVEL_ADVANCED, label="Class-balanced consistency?",
-                      help="Average the consistency loss per pseudo-class so the abundant "
-                           "background cannot drown the confident particles.")
-        form.addParam("candidateFraction", params.FloatParam,
-                      default=d.dataset.candidate_fraction, expertLevel=params.LEVEL_ADVANCED,
-                      label="Share of blob-centred unlabelled patches")
-        form.addParam("randomSeed", params.IntParam, default=0,
-                      expertLevel=params.LEVEL_ADVANCED, label="Random seed")
+        # grouped like the YAML configuration (config.yaml in the run folder)
+        form.addSection(label="Training settings")
+        group = form.addGroup("Dataset", help="config.yaml section dataset:")
+        group.addParam("patchSize", params.IntParam, default=d.dataset.patch_size,
+                       label="Patch size (px)",
+                       help="Patch side at the working pixel size, where the particle spans "
+                            f"{d.dataset.working_diameter:.0f} px. Default "
+                            f"{d.dataset.patch_size}, the original method's: 5 diameters of "
+                            "context. 64 is ~4x faster on a CPU (our CPU benchmark used "
+                            "64); keep 128 on a GPU.")
+        group.addParam("batchSize", params.IntParam, default=d.dataset.batch_size,
+                       label="Batch size",
+                       help="Unlabelled patches per step; labelled particles and background "
+                            f"patches: a quarter of it each. Default {d.dataset.batch_size}, "
+                            "the original method's. Lower it (16-32) on a CPU or with little "
+                            "GPU memory; larger batches give steadier consistency losses.")
+        group.addParam("candidateFraction", params.FloatParam,
+                       default=d.dataset.candidate_fraction, expertLevel=params.LEVEL_ADVANCED,
+                       label="Share of blob-centred unlabelled patches",
+                       help="Share of the unlabelled patches centred on particle-sized blobs "
+                            "(the rest are at random positions). Default "
+                            f"{d.dataset.candidate_fraction} (ours); the original method: 0. "
+                            "Without it nearly every unlabelled patch is background and the "
+                            "consistency loss only ever confirms 'background'. Lower it if "
+                            "the micrographs are full of blob-like junk.")
+        group = form.addGroup("Model", expertLevel=params.LEVEL_ADVANCED,
+                              help="config.yaml section model:")
+        group.addParam("backbone", params.EnumParam, choices=list(BACKBONES),
+                       default=BACKBONES.index(d.model.backbone),
+                       expertLevel=params.LEVEL_ADVANCED, label="Backbone",
+                       help=f"The ResNet of the classifier. Default {d.model.backbone}, the "
+                            "original method's (11 M parameters). Deeper ones (34, 50) are "
+                            "slower and need more labels; keep resnet18 with a few hundred "
+                            "labels.")
+        group.addParam("dropout", params.FloatParam, default=d.model.dropout,
+                       expertLevel=params.LEVEL_ADVANCED, label="Dropout",
+                       help="Dropout before the classifier's output layer. Default "
+                            f"{d.model.dropout}, the original method's. Raise it (0.5) when "
+                            "validation AUC falls while the losses keep falling (overfitting "
+                            "a few labels); lower it with many labels.")
+        group.addParam("emaDecay", params.FloatParam, default=d.model.ema_decay,
+                       expertLevel=params.LEVEL_ADVANCED, label="EMA decay",
+                       help="How slowly the mean teacher (which gives the pseudo-labels and "
+                            "is the model kept) follows the student: it averages about "
+                            "1 / (1 - decay) steps. Default "
+                            f"{d.model.ema_decay}, the original method's, with a warm-up. "
+                            "For short trainings (a few hundred steps in all) lower it (0.99) "
+                            "so the teacher keeps up.")
+        group = form.addGroup("Loss", help="config.yaml section loss:")
+        group.addParam("confidenceThreshold", params.FloatParam,
+                       default=d.loss.confidence_threshold, label="Confidence threshold (tau)",
+                       help="Unlabelled patches the teacher scores above tau (particle) or "
+                            "below 1 - tau (background) get pseudo-labels. Default "
+                            f"{d.loss.confidence_threshold}, the original method's. Lower it "
+                            "(0.6-0.7) if the mask rate (Analyze Results) stays under 10%; "
+                            "raise it if pseudo-labels look wrong.")
+        group.addParam("consistencyWeight", params.FloatParam,
+                       default=d.loss.consistency_weight, label="Consistency weight (lambda)",
+                       help="Weight of the consistency loss on unlabelled patches against the "
+                            "supervised loss, reached after the ramp-up. Default "
+                            f"{d.loss.consistency_weight}, the original method's. Lower it "
+                            "(0.3-0.5) if validation AUC falls once lambda is up (the teacher "
+                            "confirming its own mistakes); 0 trains on the labels only.")
+        group.addParam("rampupEpochs", params.IntParam, default=d.loss.rampup_epochs,
+                       label="Ramp-up epochs",
+                       help="lambda grows linearly from 0 to the consistency weight over these "
+                            f"epochs. Default {d.loss.rampup_epochs}, the original method's. "
+                            "Keep it about a fifth of the epochs; shorten it with short "
+                            "trainings.")
+        group.addParam("randomNegatives", params.BooleanParam, default=True,
+                       expertLevel=params.LEVEL_ADVANCED, label="Random positions as background?",
+                       help="Use patches at random positions as background in the supervised "
+                            "loss. Default Yes (ours). No: the original positives-only loss, "
+                            "which can collapse to 'everything is a particle' with few labels.")
+        group.addParam("classBalanced", params.BooleanParam, default=True,
+                       expertLevel=params.LEVEL_ADVANCED, label="Class-balanced consistency?",
+                       help="Average the consistency loss per pseudo-class so the abundant "
+                            "background cannot drown the confident particles. Default Yes "
+                            "(ours); No: the original method.")
+        group = form.addGroup("Optimizer", help="config.yaml section optimizer:")
+        group.addParam("learningRate", params.FloatParam, default=d.optimizer.lr,
+                       label="Learning rate",
+                       help=f"Adam learning rate. Default {d.optimizer.lr}, the original "
+                            "method's. Lower it (0.0003) when the losses are noisy or "
+                            "validation AUC swings between epochs.")
+        group.addParam("weightDecay", params.FloatParam, default=d.optimizer.weight_decay,
+                       expertLevel=params.LEVEL_ADVANCED, label="Weight decay",
+                       help="L2 penalty on the weights (Adam's weight_decay). Default "
+                            f"{d.optimizer.weight_decay}, the original method's. Raise it "
+                            "(0.001) against overfitting with very few labels.")
+        group = form.addGroup("Training", help="config.yaml section training:")
+        group.addParam("epochs", params.IntParam, default=d.training.epochs, label="Epochs",
+                       help="Maximum number of epochs; training stops earlier when validation "
+                            f"AUC stops improving (early stopping). Default "
+                            f"{d.training.epochs}, the original method's. Our CPU benchmark "
+                            "trained 30 epochs of 20 steps (64 px patches, batch 32); watch "
+                            "validation AUC in Analyze Results to see if more would help.")
+        group.addParam("stepsPerEpoch", params.IntParam, default=d.training.steps_per_epoch,
+                       label="Steps per epoch",
+                       help="Batches per epoch; validation AUC is measured and a checkpoint "
+                            "written after each epoch. Default "
+                            f"{d.training.steps_per_epoch} (ours). Raise it with many "
+                            "micrographs so an epoch sees more of them between validations.")
+        group.addParam("earlyStoppingPatience", params.IntParam,
+                       default=d.training.early_stopping_patience,
+                       label="Early stopping patience",
+                       help="Stop when validation AUC has not improved for this many epochs. "
+                            f"Default {d.training.early_stopping_patience}, the original "
+                            "method's. Set it above the epochs to always train them all.")
+        group.addParam("randomSeed", params.IntParam, default=0,
+                       expertLevel=params.LEVEL_ADVANCED, label="Random seed",
+                       help="Seed of the weight initialisation, patch sampling and "
+                            "augmentation. Default 0. The same seed and inputs repeat a run "
+                            "exactly; change it to see how much a result owes to chance.")
         form.addParallelSection(threads=2, mpi=0)
 
     # ------------------------------------------------------------------ steps
@@ -122,8 +188,11 @@ class CryopickProtTrainFixMatch(TrainingInputs, ProtParticlePicking):
         save_config(self._config().validate(), self._getExtraPath(files.FIXMATCH_CONFIG))
         device = "auto:%(GPU)s" if self.useGpu.get() else "cpu"
         python, cli = Plugin.getCliArgs("train-fixmatch")
-        args = (f"{cli} --config {os.path.abspath(self._getExtraPath(files.FIXMATCH_CONFIG))} "
-                f"--output-dir {os.path.abspath(self._getExtraPath())} --exp-name {RUN_DIR} "
+        import shlex  # every path quoted: a project folder may be "my project"
+
+        q = lambda path: shlex.quote(os.path.abspath(path))  # noqa: E731
+        args = (f"{cli} --config {q(self._getExtraPath(files.FIXMATCH_CONFIG))} "
+                f"--output-dir {q(self._getExtraPath())} --exp-name {RUN_DIR} "
                 f"--device {device}")
         if os.path.exists(self._getExtraPath(RUN_DIR, files.LAST_CHECKPOINT)):
             args += " --resume"  # Continue: pick up after the last finished epoch

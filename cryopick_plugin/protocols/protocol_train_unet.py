@@ -11,7 +11,7 @@ from ..engine.io import files
 from ..engine.io.plots import plot_training_history
 from ..engine.unet.config import UNetTrainConfig, to_flags
 from ..objects import CryopickModel
-from .training_inputs import TrainingInputs
+from .training_inputs import TrainingInputs, host_gpu_note, host_has_gpu
 
 MODEL_DIR = "model"
 FEW_LABELS = 50  # below this the U-Net was weak in the benchmark (8 and 30 labels)
@@ -39,40 +39,79 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
                   "after each iteration, and sets the picking threshold to the best F1.")
         form.addParam("particleRadius", params.FloatParam, default=0.0,
                       label="Particle radius (px)", expertLevel=params.LEVEL_ADVANCED,
-                      help="Radius of the label discs in micrograph pixels. 0: half the "
-                           "particle diameter.")
+                      help="Radius of the label discs drawn on the hand-picked particles, in "
+                           "micrograph pixels. 0 (default): half the particle diameter (the "
+                           "original method's default, without a diameter, is 10 px). Lower "
+                           "it (to ~1/3 diameter) for elongated or touching particles, so "
+                           "the discs do not cover background.")
         form.addSection(label="Training")
-        form.addParam("initialEpochs", params.IntParam, default=50, label="Initial epochs",
-                      help="Epochs of supervised training before self-training.")
-        form.addParam("selfTrainingIterations", params.IntParam, default=5,
-                      label="Self-training iterations")
-        form.addParam("retrainEpochs", params.IntParam, default=20,
-                      label="Epochs per self-training iteration")
-        form.addParam("learningRate", params.FloatParam, default=0.001, label="Learning rate")
-        form.addParam("batchSize", params.IntParam, default=4, label="Batch size")
-        form.addParam("positiveThreshold", params.FloatParam, default=0.95,
-                      label="Positive threshold",
-                      help="Pixels predicted above it become pseudo-particles. Higher: fewer, "
-                           "cleaner pseudo-labels (0.90-0.98).")
-        form.addParam("negativeThreshold", params.FloatParam, default=0.05,
-                      label="Negative threshold",
-                      help="Pixels predicted below it become reliable background (0.02-0.10).")
-        form.addParam("negativeQuantile", params.FloatParam, default=0.5,
-                      expertLevel=params.LEVEL_ADVANCED, label="Negative quantile",
-                      help="Also use the least particle-like pixels of each micrograph, up to "
-                           "this quantile, as reliable background. Keeps self-training from "
-                           "retraining on particles only when the first model is not yet "
-                           "confident. 0: only the negative threshold (the original method).")
-        form.addParam("baseFeatures", params.IntParam, default=64,
-                      expertLevel=params.LEVEL_ADVANCED, label="U-Net base features",
-                      help="Width of the U-Net: 64 (the original method) gives ~31M "
-                           "parameters. 16 trains ~11x and picks ~5x faster on a CPU. In our "
-                           "benchmark 64 was clearly better with a few hundred labels and less "
-                           "stable with a few dozen (docs/benchmarks.md).")
-        form.addParam("cropsPerImage", params.IntParam, default=8,
-                      expertLevel=params.LEVEL_ADVANCED, label="Crops per micrograph per epoch")
-        form.addParam("randomSeed", params.IntParam, default=0,
-                      expertLevel=params.LEVEL_ADVANCED, label="Random seed")
+        group = form.addGroup("Training phases", help="Phase 1 (supervised) and the "
+                                                      "self-training rounds.")
+        group.addParam("initialEpochs", params.IntParam, default=50, label="Initial epochs",
+                       help="Epochs of supervised training on the hand-picked particles "
+                            "before self-training (phase 1). Default 50, the original "
+                            "method's. Lower it (20-30) for a quick first look; raise it when "
+                            "the loss curve (Analyze Results) still falls at the end of "
+                            "phase 1.")
+        group.addParam("selfTrainingIterations", params.IntParam, default=5,
+                       label="Self-training iterations",
+                       help="Rounds of pseudo-labelling and retraining after phase 1. Default "
+                            "5, the original method's. 0: keep the supervised model. With "
+                            "validation coordinates, Analyze Results shows F1 per iteration: "
+                            "use fewer rounds when it stops rising.")
+        group.addParam("retrainEpochs", params.IntParam, default=20,
+                       label="Epochs per self-training iteration",
+                       help="Epochs of retraining on the pseudo-labels in each round. Default "
+                            "20, the original method's. Lower it to shorten training when "
+                            "the loss curve is flat within each round.")
+        group.addParam("positiveThreshold", params.FloatParam, default=0.95,
+                       label="Positive threshold",
+                       help="Pixels predicted above it become pseudo-particles. Default 0.95, "
+                            "the original method's. Higher: fewer, cleaner pseudo-labels "
+                            "(0.90-0.98); lower it when the pseudo-particle share "
+                            "(Analyze Results) stays near zero.")
+        group.addParam("negativeThreshold", params.FloatParam, default=0.05,
+                       label="Negative threshold",
+                       help="Pixels predicted below it become reliable background. Default "
+                            "0.05, the original method's (0.02-0.10).")
+        group.addParam("negativeQuantile", params.FloatParam, default=0.5,
+                       expertLevel=params.LEVEL_ADVANCED, label="Negative quantile",
+                       help="Also use the least particle-like pixels of each micrograph, up to "
+                            "this quantile, as reliable background. Default 0.5 (ours). Keeps "
+                            "self-training from retraining on particles only when the first "
+                            "model is not yet confident. 0: only the negative threshold (the "
+                            "original method).")
+        group = form.addGroup("Optimisation", help="How each phase trains.")
+        group.addParam("learningRate", params.FloatParam, default=0.001,
+                       label="Learning rate",
+                       help="Adam learning rate. Default 0.001, the original method's. Lower "
+                            "it (0.0003) when the loss curve is noisy or jumps up; it rarely "
+                            "needs changing.")
+        group.addParam("batchSize", params.IntParam, default=4, label="Batch size",
+                       help="Training crops (128 px at the working pixel size) per step. "
+                            "Default 4, the original method's. On a GPU with memory to spare, "
+                            "8-16 gives smoother training; on a CPU keep it small.")
+        group.addParam("cropsPerImage", params.IntParam, default=8,
+                       expertLevel=params.LEVEL_ADVANCED, label="Crops per micrograph per epoch",
+                       help="Random crops (flipped and rotated) taken from each micrograph in "
+                            "an epoch. Default 8 (ours). Raise it with few micrographs so an "
+                            "epoch sees more of each, lower it with many to shorten epochs.")
+        group.addParam("randomSeed", params.IntParam, default=0,
+                       expertLevel=params.LEVEL_ADVANCED, label="Random seed",
+                       help="Seed of the weight initialisation, crops and augmentation. "
+                            "Default 0. The same seed and inputs repeat a run exactly; change "
+                            "it to see how much a result owes to chance.")
+        group = form.addGroup("Network", help="The U-Net's size.")
+        base = 64 if host_has_gpu() else 16
+        group.addParam("baseFeatures", params.IntParam, default=base,
+                       label="U-Net base features",
+                       help="Width of the U-Net. Default: 64 (the original method's, ~31M "
+                            "parameters) when a GPU is visible, 16 on a CPU-only host, where "
+                            f"it trains ~11x and picks ~5x faster ({host_gpu_note()} so "
+                            f"{base}). In our benchmark 64 was clearly better with a few "
+                            "hundred labels and less stable with a few dozen "
+                            "(docs/benchmarks.md); use 64 on a GPU, or on a CPU when you can "
+                            "wait.")
         form.addParallelSection(threads=2, mpi=0)
 
     # ------------------------------------------------------------------ steps
@@ -99,9 +138,11 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
             seed=self.randomSeed.get())
 
     def _trainArgs(self):
-        mics, labels, val_mics, val_labels = self._trainingFiles()
+        import shlex  # every path quoted: a project folder may be "my project"
+
+        mics, labels, val_mics, val_labels = map(shlex.quote, self._trainingFiles())
         args = [f"--image-dir {mics}", f"--coords-file {labels}",
-                f"--output-dir {self._getExtraPath(MODEL_DIR)}",
+                f"--output-dir {shlex.quote(self._getExtraPath(MODEL_DIR))}",
                 *to_flags(self._config().validate()), f"--threads {self.numberOfThreads.get()}"]
         if self._hasValidation():
             args += [f"--val-image-dir {val_mics}", f"--val-coords-file {val_labels}"]

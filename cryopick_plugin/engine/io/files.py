@@ -27,6 +27,11 @@ def unet_iteration_model(iteration):
     return f"model_iteration_{iteration}.pt"
 
 
+def unet_pseudo_positives(iteration):
+    """Centres of a self-training round's pseudo-particles (seed-format JSON, micrograph px)."""
+    return f"pseudo_positives_iteration_{iteration}.json"
+
+
 def _part(path):
     return path + ".part"
 

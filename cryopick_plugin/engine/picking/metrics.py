@@ -61,8 +61,10 @@ def count_matches(picks, truth, radius):
 
 
 def precision_recall_f1(n_match, n_picks, n_truth):
+    """An empty side scores 1 only when the other side is empty too: no picks on a micrograph
+    with particles is precision 0, picks on one without any is recall 0 (not a vacuous 1)."""
     precision = n_match / n_picks if n_picks else (1.0 if n_truth == 0 else 0.0)
-    recall = n_match / n_truth if n_truth else 1.0
+    recall = n_match / n_truth if n_truth else (1.0 if n_picks == 0 else 0.0)
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return precision, recall, f1
 
@@ -104,11 +106,22 @@ def average_precision(hits, n_truth):
     return float((precision * hits).sum() / n_truth)
 
 
+def unique_positions(truth):
+    """(N, 2) true centres with repeated identical positions kept once (one particle cannot
+    be counted twice), and the number dropped."""
+    xy = _xy(truth)
+    if len(xy) < 2:
+        return xy, 0
+    kept = np.unique(xy, axis=0)
+    return kept, len(xy) - len(kept)
+
+
 def evaluate(picks_by_mic, truth_by_mic, radius):
     """Evaluate picks against truth, per micrograph and overall.
 
     Both inputs are ``{micrograph name: (N, 2 or 3) array}``. Micrographs present in only one
-    of them count with zero picks / zero true particles. Returns a dict with ``overall``
+    of them count with zero picks / zero true particles. Identical true positions count once
+    (``truth_duplicates`` says how many were dropped). Returns a dict with ``overall``
     (precision, recall, f1, ap, counts), ``per_micrograph`` and the overall precision-recall
     curve (``curve``: score thresholds with precision and recall at each).
     """
@@ -116,11 +129,12 @@ def evaluate(picks_by_mic, truth_by_mic, radius):
         raise CryopickInputError(f"matching radius must be > 0 (got {radius})")
     names = sorted(set(picks_by_mic) | set(truth_by_mic))
     per_mic, all_scores, all_hits = {}, [], []
-    tot_match = tot_picks = tot_truth = 0
+    tot_match = tot_picks = tot_truth = duplicates = 0
     empty = np.zeros((0, 3))
     for name in names:
         picks = np.asarray(picks_by_mic.get(name, empty), dtype=np.float64)
-        truth = np.asarray(truth_by_mic.get(name, empty), dtype=np.float64)
+        truth, dropped = unique_positions(truth_by_mic.get(name, empty))
+        duplicates += dropped
         n_p, n_t = len(_xy(picks)), len(_xy(truth))
         n_m = count_matches(picks, truth, radius)
         scores, hits = ranked_matches(picks, truth, radius)
@@ -139,10 +153,11 @@ def evaluate(picks_by_mic, truth_by_mic, radius):
     ranks = np.arange(1, len(hits) + 1)
     curve = dict(threshold=[float(v) if np.isfinite(v) else None for v in scores],
                  precision=(tp / ranks).tolist() if len(ranks) else [],
-                 recall=(tp / tot_truth).tolist() if tot_truth else [1.0] * len(ranks))
+                 recall=(tp / tot_truth).tolist() if tot_truth else [0.0] * len(ranks))
     overall = dict(n_micrographs=len(names), n_picks=tot_picks, n_truth=tot_truth,
                    n_matched=tot_match, precision=precision, recall=recall, f1=f1,
-                   ap=average_precision(hits, tot_truth), radius=float(radius))
+                   ap=average_precision(hits, tot_truth), radius=float(radius),
+                   truth_duplicates=duplicates)
     if len(ranks):
         f1s = 2 * tp / (ranks + tot_truth)
         best = int(np.argmax(f1s))

@@ -35,11 +35,19 @@ def lee_liu_threshold(picks, labels, radius, n_candidates=200):
     ``picks``: {micrograph: (N, 3) [x, y, score]} picked with a low threshold on micrographs
     that carry ``labels`` ({micrograph: (M, 2+)}). Returns (None, None) without labels or picks.
     """
+    found = lee_liu_estimate(picks, labels, radius, n_candidates)
+    return (None, None) if found is None else (found["threshold"], found["recall"])
+
+
+def lee_liu_estimate(picks, labels, radius, n_candidates=200, n_particles=None):
+    """dict(threshold, recall, n_particles) of the Lee & Liu criterion (see above); the
+    number of particles is over all the micrographs of ``picks`` (given: used as it is, only
+    the best estimated F1 is searched). None without labels or picks."""
     scores = np.concatenate([np.asarray(p).reshape(-1, 3)[:, 2] for p in picks.values()]
                             or [np.zeros(0)])
     best = label_scores(picks, labels, radius)
     if not len(scores) or not len(best):
-        return None, None
+        return None
     candidates = np.unique(np.quantile(scores, np.linspace(0.0, 0.995, n_candidates)))
     recall = np.array([(best >= c).mean() for c in candidates])
     n_picks = np.array([(scores >= c).sum() for c in candidates])
@@ -48,12 +56,14 @@ def lee_liu_threshold(picks, labels, radius, n_candidates=200):
     # labels, one recovered label at a high threshold would say "N = 8 x the top picks"
     criterion[recall * len(best) < min(3, len(best))] = -1.0
     i = int(np.argmax(criterion))
-    if recall[i] <= 0:
-        return float(candidates[i]), 0.0
-    n_particles = n_picks[i] / recall[i]
+    if n_particles is None:
+        if recall[i] <= 0:
+            return dict(threshold=float(candidates[i]), recall=0.0, n_particles=None)
+        n_particles = n_picks[i] / recall[i]
     f1 = 2 * recall * n_particles / (n_picks + n_particles)
     j = int(np.argmax(f1))
-    return float(candidates[j]), float(recall[j])
+    return dict(threshold=float(candidates[j]), recall=float(recall[j]),
+                n_particles=float(n_particles))
 
 
 def threshold_from_validation(overall, log):
@@ -66,13 +76,22 @@ def threshold_from_validation(overall, log):
     return threshold
 
 
-def threshold_from_labels(pick, witnesses, radius, log, kind, max_micrographs=8):
-    """The Lee & Liu threshold from ``pick(name)`` on the micrographs with the most
-    ``witnesses`` (labelled particles: {name: (N, 2+)}); None if it finds none."""
+def threshold_from_labels(pick, witnesses, radius, log, kind, max_micrographs=8,
+                          per_micrograph=None):
+    """The threshold of best estimated F1 from ``pick(name)`` on the micrographs with the
+    most ``witnesses`` (labelled particles: {name: (N, 2+)}); the number of particles is
+    ``per_micrograph`` x micrographs when known, else Lee & Liu's estimate. None if it finds
+    none."""
     names = sorted(witnesses, key=lambda n: -len(witnesses[n]))[:max_micrographs]
     picks = {n: pick(n) for n in names}
-    threshold, recall = lee_liu_threshold(picks, {n: witnesses[n] for n in names}, radius)
-    if threshold is not None:
-        log(f"Picking threshold from the labels (Lee & Liu criterion on {kind}, {len(names)} "
-            f"micrographs): {threshold:.3f}, estimated recall {recall:.2f}")
-    return threshold
+    known = per_micrograph * len(names) if per_micrograph else None
+    found = lee_liu_estimate(picks, {n: witnesses[n] for n in names}, radius,
+                             n_particles=known)
+    if found is None:
+        return None
+    how = (f"{per_micrograph:.0f} particles per micrograph" if known else
+           "Lee & Liu criterion")
+    log(f"Picking threshold from the labels (best estimated F1, {how}, on {kind}, "
+        f"{len(names)} micrographs): {found['threshold']:.3f}, estimated recall "
+        f"{found['recall']:.2f}")
+    return found["threshold"]

@@ -11,7 +11,9 @@ from typing import Optional
 from ..errors import CryopickInputError
 from ..picking.scale import DEFAULT_WORKING_DIAMETER
 
-SEED_PARTICLE_RADIUS = 10.0  # the seed's --particle-radius default, when no diameter is given
+SEED_PARTICLE_RADIUS = 10.0
+OBJECTIVES = ("nnpu", "bce")
+PSEUDO_LABELS = ("discs", "pixels")  # the seed's --particle-radius default, when no diameter is given
 
 
 def _setting(default, help, seed=False):
@@ -42,6 +44,21 @@ class UNetTrainConfig:
     negative_quantile: float = _setting(
         0.5, "also take the least particle-like pixels of each micrograph up to this quantile "
              "as reliable negatives (0: the seed's behaviour)")
+    # ours: the objective. The seed's BCE trains every unlabelled pixel as background, so the
+    # unlabelled particles (most of them) are learned as background and no pixel reaches the
+    # positive threshold: self-training then never adds a pseudo-particle. The PU objective
+    # knows their share (from the expected particle count) and does not.
+    objective: str = _setting(
+        "nnpu", "training objective: nnpu (positive-unlabelled: unlabelled pixels are a mix "
+                "of particles and background) or bce (the seed's: unlabelled pixels are "
+                "background)")
+    expected_particles: float = _setting(
+        0.0, "particles expected per micrograph, for the PU objective's class prior (like "
+             "Topaz's -n); 0: estimated from the labels after the first half of phase 1")
+    pseudo_labels: str = _setting(
+        "discs", "what a confident prediction becomes in self-training: discs (a label disc at "
+                 "each peak scoring above the positive threshold, no more than the expected "
+                 "particles) or pixels (the seed's: every pixel above it)")
     particle_diameter: float = _setting(
         0.0, "particle diameter in pixels (0: 2 x particle radius)")
     pixel_size: float = _setting(
@@ -88,6 +105,10 @@ class UNetTrainConfig:
              "crop size must be a multiple of 16, at least 16"),
             (self.crops_per_image >= 1, "crops per image must be >= 1"),
             (self.working_diameter > 0, "working diameter must be > 0"),
+            (self.objective in OBJECTIVES, f"objective must be one of {', '.join(OBJECTIVES)}"),
+            (self.expected_particles >= 0, "expected particles must be >= 0"),
+            (self.pseudo_labels in PSEUDO_LABELS,
+             f"pseudo labels must be one of {', '.join(PSEUDO_LABELS)}"),
         ]
         for ok, message in checks:
             if not ok:

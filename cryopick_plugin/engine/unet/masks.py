@@ -1,10 +1,12 @@
 """Label masks for segmentation training: discs around particle centres, pseudo-label merging.
 
-Pixel values: IGNORE (-1) contributes nothing to the loss, BACKGROUND (0), PARTICLE (1).
+Pixel values: IGNORE (-1) contributes nothing to the loss, BACKGROUND (0), PARTICLE (1),
+UNLABELLED (2): particle or background, in an unknown mix (the positive-unlabelled objective
+knows the mix's particle share; the seed's BCE treats them as background).
 """
 import numpy as np
 
-IGNORE, BACKGROUND, PARTICLE = -1, 0, 1
+IGNORE, BACKGROUND, PARTICLE, UNLABELLED = -1, 0, 1, 2
 
 
 def coordinates_to_mask(coords_xy, shape, radius, background=BACKGROUND):
@@ -31,15 +33,23 @@ def coordinates_to_mask(coords_xy, shape, radius, background=BACKGROUND):
     return mask
 
 
-def combine_labels(original, pseudo_positive, reliable_negative):
+def disc_area(radius):
+    """Pixels of a disc of ``radius`` as coordinates_to_mask draws it (centred on a pixel)."""
+    ri = int(np.ceil(radius))
+    yy, xx = np.mgrid[-ri:ri + 1, -ri:ri + 1]
+    return int(((xx ** 2 + yy ** 2) <= float(radius) ** 2).sum())
+
+
+def combine_labels(original, pseudo_positive, reliable_negative, rest=IGNORE):
     """The seed's label combination for one self-training round.
 
     Original particle labels keep priority; then pseudo-positives become PARTICLE and reliable
     negatives BACKGROUND; every other pixel is IGNORED. Original *background* pixels are not
     kept as such: in positive-unlabelled data they are only "not labelled" (they hold the
-    unlabelled particles), so only the model's confident predictions decide them.
+    unlabelled particles), so only the model's confident predictions decide them. ``rest``:
+    what the other pixels become (IGNORE: the seed; UNLABELLED: the PU objective).
     """
-    out = np.full(original.shape, IGNORE, dtype=np.int8)
+    out = np.full(original.shape, rest, dtype=np.int8)
     out[reliable_negative] = BACKGROUND
     out[pseudo_positive] = PARTICLE
     out[original == PARTICLE] = PARTICLE
@@ -47,7 +57,7 @@ def combine_labels(original, pseudo_positive, reliable_negative):
 
 
 def label_fractions(mask):
-    """(positive, negative, ignored) pixel fractions of a mask, for the training log."""
+    """(positive, negative, ignored or unlabelled) pixel fractions of a mask, for the log."""
     n = max(mask.size, 1)
     return (float((mask == PARTICLE).sum()) / n, float((mask == BACKGROUND).sum()) / n,
-            float((mask == IGNORE).sum()) / n)
+            float(((mask == IGNORE) | (mask == UNLABELLED)).sum()) / n)

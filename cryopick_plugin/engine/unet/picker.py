@@ -5,6 +5,8 @@ particle size it was trained for (pixels of the training micrographs, and their 
 when known), the working diameter, and the picking threshold and minimum distance.
 """
 
+import numpy as np
+
 from ..errors import CryopickInputError
 from ..io.files import read_torch_file, save_torch_atomic
 from ..picking.peaks import find_peaks
@@ -36,6 +38,11 @@ class UNetPicker(WorkingScale):
                                        batch_size=batch_size, device=device), factor
 
     def peaks_from_map(self, prob, factor, threshold=None):
+        """Picks, micrograph pixels, from a probability map of the working image."""
+        return to_original(self.peaks_working(prob, threshold), factor)
+
+    def peaks_working(self, prob, threshold=None):
+        """(N, 3) [x, y, score] peaks of a working-image probability map, best first."""
         wd = self.working_diameter
         # the score of a pick is the mean probability over a disc a third of the particle
         # diameter across: picks at the centre of the predicted particle even when the map
@@ -44,12 +51,15 @@ class UNetPicker(WorkingScale):
         # 0.76); a Gaussian of wd / 8 scatters picks over hollow particles (simulated
         # apoferritin AP 0.22 / 0.51 at 5 / 20% labels); wd / 3 is within a few points of
         # the best on both (0.93 demo, 0.24 / 0.55 / 0.98 apoferritin)
-        peaks = find_peaks(prob, threshold=self.threshold if threshold is None else threshold,
-                           min_distance=self.min_distance_fraction * wd, disc_radius=wd / 3)
-        return to_original(peaks, factor)
+        return find_peaks(prob, threshold=self.threshold if threshold is None else threshold,
+                          min_distance=self.min_distance_fraction * wd, disc_radius=wd / 3)
 
     def pick(self, image, pixel_size=None, threshold=None, device="cpu", batch_size=4):
         """(N, 3) [x, y, score] in the micrograph's own pixel frame, best first."""
+        h, w = np.shape(image)
+        if min(h, w) < self.diameter_for(pixel_size):  # nothing to find; binning would break
+            raise CryopickInputError(f"image {w}x{h} px is smaller than one particle "
+                                     f"({self.diameter_for(pixel_size):.3g} px across)")
         prob, factor = self.probability_map(image, pixel_size, device, batch_size)
         return self.peaks_from_map(prob, factor, threshold)
 

@@ -22,15 +22,20 @@ from ..io import files
 from ..io.coordinates import check_training_labels
 from ..picking.metrics import evaluate
 from ..picking.scale import to_working
-from ..picking.thresholds import threshold_from_labels, threshold_from_validation
+from ..picking.scale import to_original
+from ..picking.thresholds import (lee_liu_estimate, threshold_from_labels,
+                                   threshold_from_validation)
 from .config import UNetTrainConfig
-from .losses import IgnoreMaskBCELoss
-from .masks import IGNORE, coordinates_to_mask, combine_labels, label_fractions
+from .losses import IgnoreMaskBCELoss, PULoss
+from .masks import (BACKGROUND, IGNORE, PARTICLE, UNLABELLED, combine_labels,
+                    coordinates_to_mask, disc_area, label_fractions)
 from .network import UNet
 from .picker import UNetPicker
 
 # settings that do not change what is trained: a run may resume with other values
 _RESUMABLE_ANYWAY = ("device",)
+# particles never cover more than this share of a micrograph (crowded real data: about 0.35)
+MAX_PARTICLE_SHARE = 0.6
 # what else a checkpoint must share with the run that resumes it (the training data)
 _SAME_DATA = ("n_micrographs", "n_labels", "working_factor")
 
@@ -65,10 +70,12 @@ def _random_crops(rng, images, masks, n_per_image, crop):
     return np.stack(xs)[order], np.stack(ys)[order]
 
 
-def _train_epochs(model, optimizer, loss_fn, images, masks, epochs, cfg, rng, log, indent=""):
+def _train_epochs(model, optimizer, loss_fn, images, masks, epochs, cfg, rng, log, indent="",
+                  first_epoch=1, total_epochs=None):
     model.train()
     losses = []
-    for epoch in range(1, epochs + 1):
+    total_epochs = total_epochs or epochs
+    for epoch in range(first_epoch, first_epoch + epochs):
         x, y = _random_crops(rng, images, masks, cfg.crops_per_image, cfg.crop_size)
         total, n = 0.0, 0
         for i in range(0, len(x), cfg.batch_size):
@@ -80,8 +87,38 @@ def _train_epochs(model, optimizer, loss_fn, images, masks, epochs, cfg, rng, lo
             optimizer.step()
             total, n = total + float(loss.detach()) * len(xb), n + len(xb)
         losses.append(total / max(n, 1))
-        log(f"{indent}Epoch {epoch}/{epochs} - Loss: {losses[-1]:.4f}")
+        log(f"{indent}Epoch {epoch}/{total_epochs} - Loss: {losses[-1]:.4f}")
     return losses
+
+
+def _as_background(mask):
+    """The seed's reading of a mask: unlabelled pixels are background."""
+    return np.where(mask == UNLABELLED, BACKGROUND, mask).astype(mask.dtype)
+
+
+def _cap_pseudo_positives(prob, positive, n_pixels):
+    """At most the ``n_pixels`` most confident pseudo-positive pixels: more than the
+    expected particles can cover is a runaway (retraining would confirm it)."""
+    n_pixels = int(n_pixels)
+    if positive.sum() <= n_pixels:
+        return positive
+    kept = np.zeros_like(positive)
+    if n_pixels > 0:
+        idx = np.flatnonzero(positive)
+        top = idx[np.argsort(prob.ravel()[idx])[::-1][:n_pixels]]
+        kept.ravel()[top] = True
+    return kept
+
+
+def _pseudo_particle_centres(positive, original, factor):
+    """(x, y) centres, micrograph pixels, of pseudo-particle blobs not on a hand-picked one."""
+    from scipy import ndimage
+
+    blobs, n = ndimage.label(positive & (original != PARTICLE))
+    if not n:
+        return np.zeros((0, 2))
+    centres = np.array(ndimage.center_of_mass(positive, blobs, range(1, n + 1)))[:, ::-1]
+    return to_original(centres, factor)
 
 
 def _validate_picker(picker, val_images, val_truth, radius, device):
@@ -99,7 +136,12 @@ def _validate_picker(picker, val_images, val_truth, radius, device):
 def _reliable_negatives(prob, cfg):
     negative = prob < cfg.negative_threshold
     if cfg.negative_quantile > 0:
-        negative |= prob <= np.quantile(prob, cfg.negative_quantile)
+        # by rank, not "<= the quantile's value": on a saturated map (half the pixels at
+        # 1.0) that would make every pixel a negative
+        k = int(cfg.negative_quantile * prob.size)
+        lowest = np.zeros(prob.size, dtype=bool)
+        lowest[np.argsort(prob, axis=None, kind="stable")[:k]] = True
+        negative |= lowest.reshape(prob.shape)
     return negative
 
 
@@ -129,13 +171,18 @@ class SelfTraining:
         self.factor = self.picker.factor_for()
         self.names = list(images)
         self.work = self._working_images()
-        mask_radius = cfg.radius() / self.factor
+        self.mask_radius = mask_radius = cfg.radius() / self.factor
         log(f"Working pixel size: binning {self.factor:.2f}x (particle diameter "
             f"{cfg.diameter():.1f} px -> {cfg.diameter() / self.factor:.1f} px), mask radius "
             f"{mask_radius:.1f} px")
+        self.pu = cfg.objective == "nnpu"
+        self.disc = disc_area(mask_radius)
+        # unlabelled pixels: an unknown mix for the PU objective, background for the seed's
         self.original = {
             n: coordinates_to_mask(to_working(labels[n], self.factor) if n in labels else [],
-                                   self.work[n].shape, mask_radius) for n in self.names}
+                                   self.work[n].shape, mask_radius,
+                                   background=UNLABELLED if self.pu else BACKGROUND)
+            for n in self.names}
         self.val_images = val_images or None
         self.val_truth = None
         if self.val_images:
@@ -145,8 +192,8 @@ class SelfTraining:
                             n_micrographs=len(self.names),
                             n_labelled_micrographs=len(self.labelled),
                             n_labels=int(sum(len(labels[n]) for n in self.labelled)),
+                            expected_particles=cfg.expected_particles or None,
                             iterations=[])
-        self.loss_fn = IgnoreMaskBCELoss()
         self.checkpoint = os.path.join(output_dir, files.LAST_CHECKPOINT)
         self.start = time.time()
 
@@ -197,13 +244,85 @@ class SelfTraining:
 
     # ------------------------------------------------------------------ phases
     def initial_training(self):
-        self.log("Phase 1: Initial Supervised Training")
-        optimizer = torch.optim.Adam(self.model.parameters(), lr=self.cfg.learning_rate)
-        losses = _train_epochs(self.model, optimizer, self.loss_fn,
-                               [self.work[n] for n in self.labelled],
-                               [self.original[n] for n in self.labelled],
-                               self.cfg.initial_epochs, self.cfg, self.rng, self.log)
-        self._end_phase(files.UNET_BASELINE, dict(iteration=0, losses=losses))
+        cfg, log = self.cfg, self.log
+        log("Phase 1: Initial Supervised Training")
+        optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.learning_rate)
+        images = [self.work[n] for n in self.labelled]
+        masks = [self.original[n] for n in self.labelled]
+        entry = dict(iteration=0, losses=[])
+        epochs = cfg.initial_epochs
+        if self.pu and not self.summary["expected_particles"]:
+            # no particle count given: learn with the unlabelled pixels as background for
+            # half the epochs (it ranks particles, if too low), count the particles with Lee
+            # & Liu's criterion on the labelled micrographs, then continue with PU
+            first = epochs // 2
+            entry["losses"] += _train_epochs(self.model, optimizer, IgnoreMaskBCELoss(),
+                                             images, [_as_background(m) for m in masks],
+                                             first, cfg, self.rng, log,
+                                             total_epochs=cfg.initial_epochs)
+            epochs -= first
+            self.summary["expected_particles"] = self._estimate_particles()
+        loss_fn = self._loss(masks, self.labelled)
+        entry["prior"] = getattr(loss_fn, "prior", None)
+        entry["losses"] += _train_epochs(self.model, optimizer, loss_fn, images, masks, epochs,
+                                         cfg, self.rng, log, first_epoch=cfg.initial_epochs -
+                                         epochs + 1, total_epochs=cfg.initial_epochs)
+        self._end_phase(files.UNET_BASELINE, entry)
+
+    def _pseudo_particles(self, prob, name, expected):
+        """Working-frame peaks scoring above the positive threshold, away from the hand-picked
+        particles, best first; with a particle count, no more than it leaves unlabelled (a
+        runaway guard: retraining on more would confirm the excess)."""
+        from scipy.spatial import cKDTree
+
+        peaks = self.picker.peaks_working(prob, self.cfg.positive_threshold)
+        labelled = np.asarray(self.labels.get(name, np.zeros((0, 2))), dtype=np.float64)
+        labelled = to_working(labelled[:, :2] if labelled.size else np.zeros((0, 2)),
+                              self.factor)
+        if len(peaks) and len(labelled):
+            distance = cKDTree(labelled).query(peaks[:, :2])[0]
+            peaks = peaks[distance > 0.5 * self.picker.working_diameter]
+        if expected:
+            peaks = peaks[:max(0, int(round(expected)) - len(labelled))]
+        return peaks
+
+    def _estimate_particles(self):
+        """Particles per micrograph from picks of the current model (Lee & Liu's count)."""
+        picks = {n: self.picker.pick(self.images[n], threshold=0.05, device=self.cfg.device)
+                 for n in self.labelled}
+        found = lee_liu_estimate(picks, {n: self.labels[n] for n in self.labelled},
+                                 self.cfg.diameter() / 2)
+        if not found or not found["n_particles"]:
+            self.log("Could not estimate the particle count from the labels: the rest of "
+                     "training treats unlabelled pixels as background")
+            return None
+        per_mic = found["n_particles"] / len(picks)
+        n_labels = max(len(self.labels[n]) for n in self.labelled)
+        room = min(w.size for w in self.work.values()) / self.disc
+        if not n_labels <= per_mic <= MAX_PARTICLE_SHARE * room:
+            # a ranking too poor to count with (few epochs, few labels): a wrong prior would
+            # do more harm than the seed's objective
+            self.log(f"Estimated particles per micrograph: {per_mic:.0f}, implausible (fewer "
+                     f"than the labels or covering over {100 * MAX_PARTICLE_SHARE:.0f}% of a "
+                     "micrograph): the rest of training treats unlabelled pixels as background"
+                     "; give --expected-particles")
+            return None
+        self.log(f"Estimated particles per micrograph: {per_mic:.0f} (Lee & Liu criterion on "
+                 f"{len(picks)} labelled micrographs)")
+        return per_mic
+
+    def _loss(self, masks, names):
+        """The objective for training on ``masks``: PU with the share of particle pixels
+        among the unlabelled ones, or the seed's BCE."""
+        if not self.pu or not self.summary["expected_particles"]:
+            return IgnoreMaskBCELoss()
+        expected = self.summary["expected_particles"] * self.disc * len(names)
+        known = sum(int((m == PARTICLE).sum()) for m in masks)
+        unlabelled = sum(int((m == UNLABELLED).sum()) for m in masks)
+        prior = float(np.clip((expected - known) / max(unlabelled, 1), 0.0, 0.95))
+        self.log(f"   PU objective: {100 * prior:.1f}% of the unlabelled pixels are particle "
+                 f"({self.summary['expected_particles']:.0f} particles per micrograph)")
+        return PULoss(prior)
 
     def self_training_round(self, it):
         cfg, log, names = self.cfg, self.log, self.names
@@ -212,21 +331,42 @@ class SelfTraining:
         probs = {n: self.picker.probability_map(self.images[n], device=cfg.device)[0]
                  for n in names}
         log("B. Generating pseudo-labels...")
-        positive = {n: probs[n] > cfg.positive_threshold for n in names}
-        negative = {n: _reliable_negatives(probs[n], cfg) for n in names}
+        expected = self.summary["expected_particles"] if self.pu else None
+        if cfg.pseudo_labels == "discs":
+            centres = {n: self._pseudo_particles(probs[n], n, expected) for n in names}
+            positive = {n: coordinates_to_mask(centres[n], probs[n].shape,
+                                               self.mask_radius) == PARTICLE for n in names}
+            centres = {n: to_original(c, self.factor)[:, :2] for n, c in centres.items()}
+        else:  # the seed's: every pixel above the threshold
+            positive = {n: probs[n] > cfg.positive_threshold for n in names}
+            if expected:  # guard against runaway: no more than the expected particles cover
+                positive = {n: _cap_pseudo_positives(probs[n], positive[n],
+                                                     expected * self.disc) for n in names}
+            centres = {n: _pseudo_particle_centres(positive[n], self.original[n], self.factor)
+                       for n in names}
+        negative = {n: _reliable_negatives(probs[n], cfg) & ~positive[n] for n in names}
+        files.write_json_atomic(os.path.join(self.output_dir, files.unet_pseudo_positives(it)),
+                                {n: c.tolist() for n, c in centres.items()})
+        log(f"   Pseudo-particles: {sum(len(c) for c in centres.values())}")
         pos_cov = float(np.mean([positive[n].mean() for n in names]))
         neg_cov = float(np.mean([negative[n].mean() for n in names]))
         log(f"   Avg pseudo-positive coverage: {100 * pos_cov:.2f}%")
         log(f"   Avg reliable-negative coverage: {100 * neg_cov:.2f}%")
         log("C. Combining labels...")
-        combined = {n: combine_labels(self.original[n], positive[n], negative[n]) for n in names}
+        # the rest is ignored, as in the seed, with either objective: a PU prior on the
+        # uncertain rest was unstable (the crowded benchmark regime collapsed to "all
+        # particle" in the third round); the PU objective's part is a phase 1 confident
+        # enough on unlabelled particles for pseudo-positives to appear at all
+        combined = {n: combine_labels(self.original[n], positive[n], negative[n])
+                    for n in names}
         fr = np.mean([label_fractions(combined[n]) for n in names], axis=0)
         log(f"   Positive pixels: {100 * fr[0]:.2f}%")
         log(f"   Negative pixels: {100 * fr[1]:.2f}%")
         log(f"   Ignored pixels: {100 * fr[2]:.2f}%")
         log("D. Retraining...")
+        loss_fn = IgnoreMaskBCELoss()
         optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.learning_rate)
-        losses = _train_epochs(self.model, optimizer, self.loss_fn,
+        losses = _train_epochs(self.model, optimizer, loss_fn,
                                [self.work[n] for n in names], [combined[n] for n in names],
                                cfg.retrain_epochs, cfg, self.rng, log, indent="   ")
         self._end_phase(files.unet_iteration_model(it), dict(
@@ -246,7 +386,7 @@ class SelfTraining:
             threshold = threshold_from_labels(
                 lambda n: picker.pick(self.images[n], threshold=0.05, device=cfg.device),
                 {n: self.labels[n] for n in self.labelled}, cfg.diameter() / 2, self.log,
-                "the labels")
+                "the labels", per_micrograph=self.summary["expected_particles"])
         if threshold is not None:
             picker.threshold = threshold
 

@@ -1,0 +1,92 @@
+"""The positive-unlabelled objective of the U-Net (nnPU over pixels) and what it changes."""
+import numpy as np
+import pytest
+import torch
+from torch.nn import functional as F
+
+from cryopick_plugin.engine.unet.losses import IgnoreMaskBCELoss, PULoss
+from cryopick_plugin.engine.unet.masks import (BACKGROUND, IGNORE, PARTICLE, UNLABELLED,
+                                               coordinates_to_mask, disc_area)
+from cryopick_plugin.engine.unet.training import _cap_pseudo_positives, _pseudo_particle_centres
+
+
+def _scene(seed=0):
+    """8 particles in a 64x64 map, 2 of them labelled; logits of a model that knows them all."""
+    rng = np.random.default_rng(seed)
+    centres = np.array([[10, 10], [30, 12], [50, 10], [12, 40], [32, 34], [52, 40],
+                        [20, 56], [44, 56]], dtype=float)
+    truth = coordinates_to_mask(centres, (64, 64), 5)
+    target = coordinates_to_mask(centres[:2], (64, 64), 5, background=UNLABELLED)
+    good = torch.from_numpy(np.where(truth == PARTICLE, 4.0, -4.0).astype(np.float32))
+    # a model that learned "only the labelled ones are particles"
+    pn = torch.from_numpy(np.where(target == PARTICLE, 4.0, -4.0).astype(np.float32))
+    noise = torch.from_numpy(rng.normal(0, 0.1, (64, 64)).astype(np.float32))
+    prior = float(((truth == PARTICLE) & (target == UNLABELLED)).sum() / (target == UNLABELLED).sum())
+    return torch.from_numpy(target)[None, None], good[None, None] + noise, pn[None, None] + noise, prior
+
+
+def test_pu_loss_prefers_the_model_that_finds_unlabelled_particles():
+    target, good, pn, prior = _scene()
+    as_bg = torch.where(target == UNLABELLED, torch.full_like(target, BACKGROUND), target)
+    bce = IgnoreMaskBCELoss()
+    # the seed's BCE (unlabelled = background) rewards missing the unlabelled particles ...
+    assert bce(pn, as_bg) < bce(good, as_bg)
+    # ... the PU risk with the right prior does the opposite
+    pu = PULoss(prior)
+    assert pu(good, target) < pu(pn, target)
+
+
+def test_pu_loss_reduces_to_the_seeds_bce():
+    target, good, _, _ = _scene()
+    as_bg = torch.where(target == UNLABELLED, torch.full_like(target, BACKGROUND), target)
+    # prior 0: unlabelled pixels are plain background
+    assert PULoss(0.0)(good, target).item() == pytest.approx(
+        IgnoreMaskBCELoss()(good, as_bg).item(), rel=1e-6)
+    # no unlabelled pixel (self-training's positives / negatives / ignored): the same BCE
+    mixed = as_bg.clone()
+    mixed[..., :8, :] = IGNORE
+    assert PULoss(0.3)(good, mixed).item() == pytest.approx(
+        IgnoreMaskBCELoss()(good, mixed).item(), rel=1e-6)
+    valid = mixed != IGNORE
+    ref = F.binary_cross_entropy_with_logits(good[valid], mixed[valid].float())
+    assert PULoss(0.3)(good, mixed).item() == pytest.approx(ref.item(), rel=1e-6)
+
+
+def test_pu_loss_gradient_is_finite_and_non_negative_risk_is_defended():
+    target, _, _, prior = _scene()
+    logits = torch.zeros_like(target, dtype=torch.float32, requires_grad=True)
+    loss = PULoss(prior)(logits, target)
+    loss.backward()
+    assert torch.isfinite(loss) and torch.all(torch.isfinite(logits.grad))
+    # a batch without labelled particles: running means of the last batch stand in
+    pu = PULoss(prior)
+    pu(logits.detach(), target)
+    only_unl = torch.full_like(target, UNLABELLED)
+    assert torch.isfinite(pu(logits.detach(), only_unl))
+    # an overfitted model (every unlabelled pixel confidently background, labels hugely
+    # confident) would make the unlabelled negative risk estimate negative: it never is
+    over = torch.where(target == PARTICLE, torch.tensor(-30.0), torch.tensor(-30.0))
+    assert PULoss(0.5)(over, target).item() >= 0
+
+
+def test_disc_area_matches_the_masks():
+    for r in (3.0, 5.5, 12.0):
+        mask = coordinates_to_mask([[40, 40]], (81, 81), r)
+        assert disc_area(r) == int((mask == PARTICLE).sum())
+
+
+def test_runaway_cap_keeps_the_most_confident_pixels():
+    prob = np.linspace(0, 1, 100).reshape(10, 10)
+    positive = prob > 0.5
+    capped = _cap_pseudo_positives(prob, positive, 10)
+    assert capped.sum() == 10 and prob[capped].min() > prob[positive & ~capped].max()
+    assert _cap_pseudo_positives(prob, positive, 1000).sum() == positive.sum()
+
+
+def test_pseudo_particle_centres_skip_hand_picked_ones_and_map_back():
+    original = coordinates_to_mask([[10, 10]], (40, 40), 3, background=UNLABELLED)
+    positive = coordinates_to_mask([[10, 10], [30, 20]], (40, 40), 3) == PARTICLE
+    centres = _pseudo_particle_centres(positive, original, factor=2.0)
+    # one blob (the other lies on a label), at working (30, 20) -> original 2 * 30.5 - 0.5
+    assert centres.shape == (1, 2)
+    assert centres[0] == pytest.approx([60.5, 40.5])
