@@ -9,12 +9,13 @@ from .. import Plugin
 from ..engine.errors import CryopickInputError
 from ..engine.io import files
 from ..engine.io.plots import plot_training_history
-from ..engine.unet.config import UNetTrainConfig, to_flags
+from ..engine.unet.config import OBJECTIVES, PSEUDO_LABELS, UNetTrainConfig, to_flags
 from ..objects import CryopickModel
 from .training_inputs import TrainingInputs, host_gpu_note, host_has_gpu
 
 MODEL_DIR = "model"
 FEW_LABELS = 50  # below this the U-Net was weak in the benchmark (8 and 30 labels)
+DEFAULTS = UNetTrainConfig()  # the engine holds every default
 
 
 class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
@@ -45,36 +46,64 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
                            "it (to ~1/3 diameter) for elongated or touching particles, so "
                            "the discs do not cover background.")
         form.addSection(label="Training")
+        group = form.addGroup("Objective", help="What the network learns from the labels.")
+        group.addParam("expectedParticles", params.FloatParam,
+                       default=DEFAULTS.expected_particles, label="Particles per micrograph",
+                       help="About how many particles a micrograph holds (like Topaz's -n); a "
+                            "rough count is enough. The positive-unlabelled objective uses it "
+                            "to know what share of the unpicked area is particle, and "
+                            "self-training never adds more pseudo-particles than it leaves. "
+                            "0 (default): estimated from the labels halfway through phase 1 "
+                            "(less reliable with few labels; the log says what was used).")
+        group.addParam("objective", params.EnumParam, choices=list(OBJECTIVES),
+                       default=OBJECTIVES.index(DEFAULTS.objective),
+                       expertLevel=params.LEVEL_ADVANCED, label="Training objective",
+                       help="nnpu (default): positive-unlabelled; unpicked pixels are a mix of "
+                            "particles and background, so the network can become confident on "
+                            "unpicked particles and self-training can add them. bce: the "
+                            "original method's; every unpicked pixel is background (with "
+                            "partial labels the network then learns most particles as "
+                            "background and self-training adds almost nothing).")
+        group.addParam("pseudoLabels", params.EnumParam, choices=list(PSEUDO_LABELS),
+                       default=PSEUDO_LABELS.index(DEFAULTS.pseudo_labels),
+                       expertLevel=params.LEVEL_ADVANCED, label="Pseudo-labels",
+                       help="discs (default): a label disc at each predicted particle scoring "
+                            "above the positive threshold (touching particles stay apart). "
+                            "pixels: the original method's; every pixel above it.")
         group = form.addGroup("Training phases", help="Phase 1 (supervised) and the "
                                                       "self-training rounds.")
-        group.addParam("initialEpochs", params.IntParam, default=50, label="Initial epochs",
+        group.addParam("initialEpochs", params.IntParam, default=DEFAULTS.initial_epochs, label="Initial epochs",
                        help="Epochs of supervised training on the hand-picked particles "
                             "before self-training (phase 1). Default 50, the original "
                             "method's. Lower it (20-30) for a quick first look; raise it when "
                             "the loss curve (Analyze Results) still falls at the end of "
                             "phase 1.")
-        group.addParam("selfTrainingIterations", params.IntParam, default=5,
+        group.addParam("selfTrainingIterations", params.IntParam,
+                       default=DEFAULTS.self_training_iterations,
                        label="Self-training iterations",
                        help="Rounds of pseudo-labelling and retraining after phase 1. Default "
                             "5, the original method's. 0: keep the supervised model. With "
                             "validation coordinates, Analyze Results shows F1 per iteration: "
                             "use fewer rounds when it stops rising.")
-        group.addParam("retrainEpochs", params.IntParam, default=20,
+        group.addParam("retrainEpochs", params.IntParam, default=DEFAULTS.retrain_epochs,
                        label="Epochs per self-training iteration",
                        help="Epochs of retraining on the pseudo-labels in each round. Default "
                             "20, the original method's. Lower it to shorten training when "
                             "the loss curve is flat within each round.")
-        group.addParam("positiveThreshold", params.FloatParam, default=0.95,
+        group.addParam("positiveThreshold", params.FloatParam,
+                       default=DEFAULTS.positive_threshold,
                        label="Positive threshold",
                        help="Pixels predicted above it become pseudo-particles. Default 0.95, "
                             "the original method's. Higher: fewer, cleaner pseudo-labels "
                             "(0.90-0.98); lower it when the pseudo-particle share "
                             "(Analyze Results) stays near zero.")
-        group.addParam("negativeThreshold", params.FloatParam, default=0.05,
+        group.addParam("negativeThreshold", params.FloatParam,
+                       default=DEFAULTS.negative_threshold,
                        label="Negative threshold",
                        help="Pixels predicted below it become reliable background. Default "
                             "0.05, the original method's (0.02-0.10).")
-        group.addParam("negativeQuantile", params.FloatParam, default=0.5,
+        group.addParam("negativeQuantile", params.FloatParam,
+                       default=DEFAULTS.negative_quantile,
                        expertLevel=params.LEVEL_ADVANCED, label="Negative quantile",
                        help="Also use the least particle-like pixels of each micrograph, up to "
                             "this quantile, as reliable background. Default 0.5 (ours). Keeps "
@@ -82,21 +111,22 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
                             "model is not yet confident. 0: only the negative threshold (the "
                             "original method).")
         group = form.addGroup("Optimisation", help="How each phase trains.")
-        group.addParam("learningRate", params.FloatParam, default=0.001,
+        group.addParam("learningRate", params.FloatParam, default=DEFAULTS.learning_rate,
                        label="Learning rate",
                        help="Adam learning rate. Default 0.001, the original method's. Lower "
                             "it (0.0003) when the loss curve is noisy or jumps up; it rarely "
                             "needs changing.")
-        group.addParam("batchSize", params.IntParam, default=4, label="Batch size",
+        group.addParam("batchSize", params.IntParam, default=DEFAULTS.batch_size,
+                       label="Batch size",
                        help="Training crops (128 px at the working pixel size) per step. "
                             "Default 4, the original method's. On a GPU with memory to spare, "
                             "8-16 gives smoother training; on a CPU keep it small.")
-        group.addParam("cropsPerImage", params.IntParam, default=8,
+        group.addParam("cropsPerImage", params.IntParam, default=DEFAULTS.crops_per_image,
                        expertLevel=params.LEVEL_ADVANCED, label="Crops per micrograph per epoch",
                        help="Random crops (flipped and rotated) taken from each micrograph in "
                             "an epoch. Default 8 (ours). Raise it with few micrographs so an "
                             "epoch sees more of each, lower it with many to shorten epochs.")
-        group.addParam("randomSeed", params.IntParam, default=0,
+        group.addParam("randomSeed", params.IntParam, default=DEFAULTS.seed,
                        expertLevel=params.LEVEL_ADVANCED, label="Random seed",
                        help="Seed of the weight initialisation, crops and augmentation. "
                             "Default 0. The same seed and inputs repeat a run exactly; change "
@@ -135,7 +165,9 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
             negative_threshold=self.negativeThreshold.get(),
             negative_quantile=self.negativeQuantile.get(),
             base_features=self.baseFeatures.get(), crops_per_image=self.cropsPerImage.get(),
-            seed=self.randomSeed.get())
+            seed=self.randomSeed.get(), expected_particles=self.expectedParticles.get(),
+            objective=OBJECTIVES[self.objective.get()],
+            pseudo_labels=PSEUDO_LABELS[self.pseudoLabels.get()])
 
     def _trainArgs(self):
         import shlex  # every path quoted: a project folder may be "my project"

@@ -244,7 +244,7 @@ def test_resume_is_bit_exact_and_refuses_changed_settings(data, tmp_path):
         wa = torch.load(tmp_path / "whole" / name, weights_only=True)["state_dict"]
         wb = torch.load(os.path.join(out, name), weights_only=True)["state_dict"]
         assert all(torch.equal(wa[k], wb[k]) for k in wa), name
-    changed = _cfg(data["diameter"], training=short, dataset={"patch_size": 64},
+    changed = _cfg(data["diameter"], training=short, dataset=dict(TINY["dataset"], patch_size=64),
                    optimizer={"lr": 0.01})
     with pytest.raises(CryopickInputError, match=r"other settings \(dataset.patch_size, "
                                                  r"optimizer.lr\)"):
