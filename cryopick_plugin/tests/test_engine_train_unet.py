@@ -11,6 +11,7 @@ from cryopick_plugin.engine.errors import CryopickInputError
 from cryopick_plugin.engine.io.images import read_micrograph
 from cryopick_plugin.engine.device import resolve_device
 from cryopick_plugin.engine.unet.config import UNetTrainConfig
+from cryopick_plugin.engine.unet.network import UNet
 from cryopick_plugin.engine.unet.picker import UNetPicker
 from cryopick_plugin.engine.unet.training import train_unet
 
@@ -138,6 +139,31 @@ def test_bad_model_files(tmp_path):
     torch.save({"weights": 1}, tmp_path / "other.pt")
     with pytest.raises(CryopickInputError, match="not a cryopick U-Net model"):
         UNetPicker.load(str(tmp_path / "other.pt"))
+
+
+class _Payload:
+    """A pickled object that creates a file when unpickled: what a hostile model file holds."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_model_file_never_runs_code(tmp_path):
+    from cryopick_plugin.engine.pickers import load_picker
+
+    marker = tmp_path / "ran"
+    path = tmp_path / "evil.pt"
+    torch.save({"kind": "cryopick-unet", "payload": _Payload(marker)}, path)
+    for load in (load_picker, UNetPicker.load):
+        with pytest.raises(CryopickInputError, match="evil.pt: refused: .*could run code"):
+            load(str(path))
+    assert not marker.exists()
+    # a real model file (tensors, numbers, strings, dicts) still loads
+    UNetPicker(UNet(base_features=4), 30.0, 24.0).save(str(tmp_path / "ok.pt"))
+    assert load_picker(str(tmp_path / "ok.pt")).particle_diameter_px == 30.0
 
 
 @pytest.mark.parametrize("labels, message", [
