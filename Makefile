@@ -37,3 +37,22 @@ $(BENCH_DATA)/micrographs:
 bench: setup $(BENCH_DATA)/micrographs
 	$(PY) -m benchmarks.run --data $(BENCH_DATA) --n-train 4 --fractions 0.05 0.2 0.5 \
 		--out benchmark_output
+
+# Benchmark matrix (not part of CI; benchmarks/matrix.py): cryopick against Topaz on four
+# simulated regimes (crowded 27 px particles at SNR 0.03, apoferritin, a large particle on
+# carbon, an irregular particle) at 5 / 20 / 50% labels, two label seeds for cryopick; about
+# 90 min on 2 CPU cores. The simulated micrographs are cached under BENCH_DATA_ROOT.
+# bench-matrix-quick: a few minutes, one small regime and budget (checks the whole chain).
+BENCH_DATA_ROOT ?= ../bench_data
+MATRIX_OUT ?= benchmark_output/matrix
+MATRIX_ARGS = --simulator $(SIMULATOR) --data-root $(BENCH_DATA_ROOT)
+
+.PHONY: bench-matrix bench-matrix-quick
+
+bench-matrix: setup
+	$(PY) -c "import gemmi" 2>/dev/null || $(PY) -m pip install -q gemmi
+	$(PY) -m benchmarks.matrix $(MATRIX_ARGS) --out $(MATRIX_OUT)
+
+bench-matrix-quick: setup
+	$(PY) -c "import gemmi" 2>/dev/null || $(PY) -m pip install -q gemmi
+	$(PY) -m benchmarks.matrix --quick $(MATRIX_ARGS) --out $(MATRIX_OUT)_quick

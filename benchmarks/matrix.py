@@ -1,0 +1,769 @@
+"""Benchmark matrix: cryopick and Topaz side by side on simulated data that look like real data.
+
+    python -m benchmarks.matrix          # 4 regimes x 3 label budgets, ~1.5 h (make bench-matrix)
+    python -m benchmarks.matrix --quick  # a few minutes: one tiny regime, one budget
+                                         # (make bench-matrix-quick)
+
+Regimes (``benchmarks/regimes.py``): ``crowded`` (27 px particles touching each other, SNR
+0.03, like binned real data), ``apoferritin`` (``make bench``'s data), ``large-carbon`` (a
+large particle, few per micrograph, carbon and contamination everywhere) and ``irregular``.
+Each is simulated once with ``../shared/bench/simulate.py`` into ``--data-root`` (a folder per
+regime named by a hash of its settings; an existing complete folder is reused).
+
+Per regime, label budget (``--fractions``) and label seed (``--seeds``) the cryopick methods
+are trained on the same training micrographs and labels and scored on the same test
+micrographs (``benchmarks.run``: whole ``cryopick`` CLI processes, one-to-one matching within
+half a diameter). Topaz runs once per budget, on the labels of ``--topaz-seed``. cryopick's
+label seed is also its training seed (``--seed`` of train-unet, ``training.seed`` of
+FixMatch), so the spread over seeds is that of a user's run to run. The rows: U-Net baseline
+and each self-training iteration, Selective FixMatch, optionally the U-Net's picks re-scored
+by FixMatch, Topaz. ``DEFAULT_METHOD`` names the row that is cryopick's default pipeline; each
+regime gets a summary line: that row minus Topaz, best F1 and AP per budget.
+
+Pseudo-label quality: when a U-Net training folder holds ``pseudo_positives_iteration_<i>.json``
+(``{micrograph: [[x, y], ...]}``, original pixels), its centres are matched one-to-one within
+half a diameter to the training micrographs' truth: precision = matched / pseudo-positives,
+recall = matched unlabelled particles / unlabelled particles. "n/a" when the files are absent.
+
+Writes ``results.json`` (every row of every run, the aggregates, the summaries, wall times)
+and ``results.md`` (the table) into ``--out``.
+
+Sizing: ``PROFILES`` (training sizes) and ``SIZING`` (how the full matrix was sized to about
+1.5 h on 2 CPU cores). ``results.md`` records the wall and CPU time of every method per
+regime, so the sizes can be re-checked after each full run.
+"""
+import argparse
+import glob
+import json
+import math
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from benchmarks import run
+from benchmarks.datasets import Dataset
+from benchmarks.regimes import QUICK_REGIMES, REGIMES
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_SIMULATOR = os.path.normpath(os.path.join(REPO, "..", "shared", "bench"))
+DEFAULT_DATA_ROOT = os.path.normpath(os.path.join(REPO, "..", "bench_data"))
+
+METHODS = ("unet", "fixmatch", "rescore", "topaz")
+DEFAULT_METHODS = ("unet", "fixmatch", "topaz")
+# The row that is "cryopick's default pipeline" in the summaries. Row ids: "unet/baseline",
+# "unet/iteration <k>", "unet/final" (the last iteration), "fixmatch", "rescore", "topaz".
+DEFAULT_METHOD = "unet/final"
+REFERENCE_METHOD = "topaz"
+FRACTIONS = (0.05, 0.2, 0.5)
+SEEDS = (0, 1)
+TOPAZ_SEED = 0
+
+# Training sizes. "full": benchmarks.run's "cpu" configurations with the flags below appended
+# (the last flag wins), cut down so that the whole matrix takes about 1.5 h on 2 free CPU
+# cores (see SIZING). The U-Net sees the same number of crops per epoch in every regime
+# (crops_per_epoch split over the training micrographs).
+PROFILES = {
+    "full": dict(
+        unet_config="cpu",              # base 16, batch 8
+        unet_args=("--initial-epochs", "20", "--self-training-iterations", "3",
+                   "--retrain-epochs", "5"),
+        crops_per_epoch=32,
+        fixmatch_config="cpu",          # ResNet18, 64 px patches, batch 32, 20 steps / epoch
+        fixmatch_args=("--set", "training.epochs=5", "--set", "loss.rampup_epochs=2"),
+        # topaz's loss levels off after ~150-200 updates (crowded regime, 300 measured)
+        topaz=dict(device=-1, num_epochs=2, epoch_size=100, minibatch_size=256, radius=3,
+                   model="resnet8", units=32, num_workers=0)),
+    # minutes: checks the whole chain (numbers mean little)
+    "quick": dict(
+        unet_config="smoke",
+        # a low positive threshold, so that the tiny U-Net makes pseudo-positives and their
+        # scoring is exercised too
+        unet_args=("--base-features", "8", "--initial-epochs", "4",
+                   "--self-training-iterations", "2", "--retrain-epochs", "2",
+                   "--positive-threshold", "0.5"),
+        crops_per_epoch=8,
+        fixmatch_config="smoke",
+        fixmatch_args=("--set", "training.epochs=2", "--set", "training.steps_per_epoch=3"),
+        topaz=dict(device=-1, num_epochs=1, epoch_size=10, minibatch_size=64, radius=3,
+                   model="resnet8", units=32, num_workers=0)),
+}
+
+
+SIZING = """
+The full matrix is 12 cells (4 regimes x 3 budgets), each 2 cryopick runs (U-Net with 4 pick
+processes, FixMatch) and 1 Topaz run, all on 2 threads, one after the other.
+
+Measured on 2026-12-02 while the 2 cores were shared with another engineer's jobs (load
+7-10: wall times 3-5x, CPU times ~2x those of a free machine, so they were used for the
+ratios between pieces only), crowded regime, 20% labels, 1 thread, the earlier profile
+(U-Net 20 + 3 x 6 epochs, FixMatch 10 epochs, Topaz 300 updates): U-Net 321 CPU s (its 4
+pick processes ~1/3 of it), FixMatch 683 CPU s (training ~60%, dense picking of 4 512^2
+micrographs ~40%), Topaz 673 CPU s. Simulation per micrograph (loaded machine): crowded
+512^2 4.6 s, apoferritin 1024^2 7.4 s, large-carbon 12.3 s, irregular 14.9 s.
+
+Estimate for a free machine, from docs/benchmarks.md's free-machine times on this hardware
+(U-Net ~90 s for 1920 crops including self-training; FixMatch ~10 s per 20-step epoch and
+5 s per micrograph at 280^2 working pixels; Topaz ~0.65 s per update, 1.5 s per picked
+micrograph; ~3 s to start a cryopick process) scaled by each regime's working image area:
+per cell crowded ~500 s, apoferritin / large-carbon / irregular ~460-475 s; 12 cells ~95 min,
+plus ~4 min to simulate the data the first time.
+"""
+
+
+# ---------------------------------------------------------------------------- rows
+
+def row_id(r):
+    """Stable id of a result row of benchmarks.run (see DEFAULT_METHOD)."""
+    method = r["method"]
+    if method.startswith("U-Net self-training"):
+        return f"unet/{r['model']}"
+    if method.startswith("U-Net + FixMatch"):
+        return "rescore"
+    if method.startswith("Selective FixMatch"):
+        return "fixmatch"
+    if method.startswith("Topaz"):
+        return "topaz"
+    return method
+
+
+def resolve_row(name, ids):
+    """The row id that ``name`` means among ``ids`` ("unet/final": the last iteration,
+    or the baseline when there is none); None when absent."""
+    ids = list(ids)
+    if name in ids:
+        return name
+    if name.endswith("/final"):
+        prefix = name[:-len("final")]
+        its = [(int(m.group(1)), i) for i in ids
+               for m in [re.fullmatch(re.escape(prefix) + r"iteration (\d+)", i)] if m]
+        if its:
+            return max(its)[1]
+        if prefix + "baseline" in ids:
+            return prefix + "baseline"
+    return None
+
+
+def row_label(rid):
+    names = {"fixmatch": "Selective FixMatch", "rescore": "U-Net + FixMatch re-scoring",
+             "topaz": "Topaz"}
+    if rid.startswith("unet/"):
+        return "U-Net " + rid[len("unet/"):]
+    return names.get(rid, rid)
+
+
+def _order_key(rid):
+    m = re.fullmatch(r"unet/iteration (\d+)", rid)
+    if rid == "unet/baseline":
+        return (0, 0)
+    if m:
+        return (0, int(m.group(1)))
+    return ({"fixmatch": 1, "rescore": 2, "topaz": 3}.get(rid, 4), 0)
+
+
+# ---------------------------------------------------------------------------- pseudo-labels
+
+def match_one_to_one(points, truth, radius):
+    """Optimal one-to-one matching of points to true centres within ``radius`` (the largest
+    number of pairs). Returns a list of (point index, truth index)."""
+    from scipy.optimize import linear_sum_assignment
+
+    p, t = (np.asarray(a, dtype=np.float64) for a in (points, truth))
+    if not p.size or not t.size:
+        return []
+    p, t = p.reshape(len(p), -1)[:, :2], t.reshape(len(t), -1)[:, :2]
+    d = np.hypot(p[:, None, 0] - t[None, :, 0], p[:, None, 1] - t[None, :, 1])
+    ok = d <= radius
+    if not ok.any():
+        return []
+    # only rows / columns with a candidate matter; a pair out of range costs more than all
+    # in-range pairs together, so the assignment maximises the number of pairs
+    rows, cols = np.flatnonzero(ok.any(1)), np.flatnonzero(ok.any(0))
+    sub = d[np.ix_(rows, cols)]
+    big = radius * (len(rows) + len(cols) + 1) + 1.0
+    cost = np.where(sub <= radius, sub, big)
+    ri, ci = linear_sum_assignment(cost)
+    keep = cost[ri, ci] <= radius
+    return [(int(rows[i]), int(cols[j])) for i, j in zip(ri[keep], ci[keep])]
+
+
+def _stem(name):
+    return os.path.splitext(os.path.basename(str(name)))[0]
+
+
+def _match_name(key, names):
+    """Micrograph name a coordinate key means (same stem, or one extends the other at a
+    separator, as cryopick matches them); None when none."""
+    s = _stem(key)
+    if s in names:
+        return s
+    for n in names:
+        if (s.startswith(n) and s[len(n):len(n) + 1] in ("_", "-", ".")) or \
+                (n.startswith(s) and n[len(s):len(s) + 1] in ("_", "-", ".")):
+            return n
+    return None
+
+
+def _xy(pts):
+    arr = np.asarray(pts, dtype=np.float64)
+    return arr.reshape(len(arr), -1)[:, :2] if arr.size else np.zeros((0, 2))
+
+
+def read_pseudo_positives(path):
+    """{micrograph key: (N, 2) x, y} from a seed-format JSON ``{key: [[x, y(, score)], ...]}``."""
+    with open(path) as fh:
+        return {key: _xy(pts) for key, pts in json.load(fh).items()}
+
+
+def pseudo_label_quality(pseudo, truth, labels, radius):
+    """Quality of one iteration's pseudo-positives on the training micrographs.
+
+    ``pseudo``: {micrograph key: (N, 2+)}; ``truth``: {name: (M, 2+)} of the training
+    micrographs; ``labels``: {name: (K, 2+)}, the labelled subset of ``truth`` (same rows).
+    Precision: share of pseudo-positives matched (one-to-one, within ``radius``) to a true
+    particle, labelled or not. Recall: share of the unlabelled true particles matched.
+    Pseudo-positives on micrographs without truth count as unmatched.
+    """
+    n_pseudo = n_matched = n_unlabelled = n_found = 0
+    by_name = {}
+    for key, pts in pseudo.items():
+        name = _match_name(key, truth)
+        by_name.setdefault(name, []).append(_xy(pts))
+    for name, chunks in by_name.items():
+        if name is None:
+            n_pseudo += sum(len(c) for c in chunks)
+    for name, t in truth.items():
+        t = _xy(t)
+        p = np.concatenate(by_name.get(name, [np.zeros((0, 2))]))
+        lab = _xy(labels.get(name, np.zeros((0, 2))))
+        labelled = np.zeros(len(t), dtype=bool)
+        if len(lab) and len(t):
+            d = np.hypot(t[:, None, 0] - lab[None, :, 0], t[:, None, 1] - lab[None, :, 1])
+            labelled = (d < 1e-3).any(axis=1)
+        pairs = match_one_to_one(p, t, radius)
+        n_pseudo += len(p)
+        n_matched += len(pairs)
+        n_unlabelled += int((~labelled).sum())
+        n_found += sum(1 for _, j in pairs if not labelled[j])
+    return dict(n_pseudo=n_pseudo, n_matched=n_matched, n_unlabelled=n_unlabelled,
+                n_unlabelled_found=n_found,
+                precision=n_matched / n_pseudo if n_pseudo else None,
+                recall=n_found / n_unlabelled if n_unlabelled else None)
+
+
+def find_pseudo_files(folder):
+    """{iteration: path} of pseudo_positives_iteration_<i>.json anywhere under ``folder``."""
+    out = {}
+    for root, _, names in os.walk(folder):
+        for n in names:
+            m = re.fullmatch(r"pseudo_positives_iteration_(\d+)\.json", n)
+            if m:
+                out[int(m.group(1))] = os.path.join(root, n)
+    return dict(sorted(out.items()))
+
+
+def score_pseudo_labels(folder, ds, train, labels):
+    """{iteration: quality dict} for the pseudo-positive files under ``folder`` ({} if none)."""
+    truth = {n: ds.truth[n] for n in train}
+    out = {}
+    for it, path in find_pseudo_files(folder).items():
+        try:
+            out[it] = pseudo_label_quality(read_pseudo_positives(path), truth, labels,
+                                           ds.diameter_px / 2)
+        except (ValueError, OSError) as exc:
+            out[it] = dict(error=f"{path}: {exc}")
+    return out
+
+
+# ---------------------------------------------------------------------------- aggregation
+
+def _stats(values):
+    v = [float(x) for x in values if x is not None and not
+         (isinstance(x, float) and math.isnan(x))]
+    if not v:
+        return None
+    return dict(mean=float(np.mean(v)), min=float(min(v)), max=float(max(v)), n=len(v))
+
+
+def aggregate(records):
+    """Per (regime, fraction, row): mean / min / max over runs of best F1, AP, F1 at the
+    model's threshold, and pseudo-label precision / recall (None when never measured)."""
+    groups = {}
+    for r in records:
+        groups.setdefault((r["regime"], r["fraction"], r["row"]), []).append(r)
+    regimes = list(dict.fromkeys(r["regime"] for r in records))
+    out = []
+    for (regime, fraction, rid), rs in sorted(
+            groups.items(), key=lambda kv: (regimes.index(kv[0][0]), kv[0][1],
+                                            _order_key(kv[0][2]))):
+        out.append(dict(
+            regime=regime, fraction=fraction, row=rid, label=row_label(rid),
+            n_runs=len(rs), seeds=sorted(r["seed"] for r in rs),
+            n_labels=rs[0].get("n_labels"),
+            best_f1=_stats(r.get("best_f1") for r in rs), ap=_stats(r.get("ap") for r in rs),
+            f1=_stats(r.get("f1") for r in rs),
+            pseudo_n=_stats(r.get("pseudo_n") for r in rs),
+            pseudo_precision=_stats(r.get("pseudo_precision") for r in rs),
+            pseudo_recall=_stats(r.get("pseudo_recall") for r in rs),
+            train_s=_stats(r.get("train_s") for r in rs),
+            pick_s_per_mic=_stats(r.get("pick_s_per_mic") for r in rs)))
+    return out
+
+
+def summarize(agg, default=DEFAULT_METHOD, reference=REFERENCE_METHOD):
+    """Per regime: the default row minus the reference row (means over seeds) of best F1 and
+    AP at each budget, and the mean of those differences over the budgets."""
+    out = []
+    for regime in dict.fromkeys(a["regime"] for a in agg):
+        rows = [a for a in agg if a["regime"] == regime]
+        per = []
+        for fraction in sorted({a["fraction"] for a in rows}):
+            here = {a["row"]: a for a in rows if a["fraction"] == fraction}
+            d, ref = resolve_row(default, here), resolve_row(reference, here)
+            entry = dict(fraction=fraction, default_row=d, reference_row=ref)
+            for key in ("best_f1", "ap"):
+                a = here[d][key] if d else None
+                b = here[ref][key] if ref else None
+                entry[key] = a["mean"] - b["mean"] if a and b else None
+            per.append(entry)
+        mean = {k: (float(np.mean([p[k] for p in per if p[k] is not None]))
+                    if any(p[k] is not None for p in per) else None) for k in ("best_f1", "ap")}
+        out.append(dict(regime=regime, default=default, reference=reference,
+                        per_fraction=per, mean=mean))
+    return out
+
+
+# ---------------------------------------------------------------------------- text
+
+def _fmt(s, digits=3):
+    """'0.812 (0.800-0.824)': mean (min-max) over runs; '0.812' for one run or no spread;
+    'n/a' for none."""
+    if s is None:
+        return "n/a"
+    lo, hi = f"{s['min']:.{digits}f}", f"{s['max']:.{digits}f}"
+    if s["n"] > 1 and lo != hi:
+        return f"{s['mean']:.{digits}f} ({lo}-{hi})"
+    return f"{s['mean']:.{digits}f}"
+
+
+def _signed(v):
+    return "n/a" if v is None else f"{v:+.3f}"
+
+
+def _pct(f):
+    return f"{100 * f:.0f}%"
+
+
+def summary_line(s):
+    per = s["per_fraction"]
+    d = next((p["default_row"] for p in per if p["default_row"]), None)
+    budgets = " / ".join(_pct(p["fraction"]) for p in per)
+    return (f"{s['regime']}: cryopick default ({row_label(d) if d else s['default']}) minus "
+            f"{row_label(s['reference'])}: best F1 {' / '.join(_signed(p['best_f1']) for p in per)}"
+            f", AP {' / '.join(_signed(p['ap']) for p in per)} at {budgets} labels "
+            f"(mean best F1 {_signed(s['mean']['best_f1'])}, AP {_signed(s['mean']['ap'])})")
+
+
+def table(agg, default=DEFAULT_METHOD):
+    lines = ["| regime | labels | method | runs | best F1 | AP | F1 at own threshold | "
+             "pseudo-positives | pseudo-label P | pseudo-label R (unlabelled) | train s |",
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for regime, fraction in dict.fromkeys((a["regime"], a["fraction"]) for a in agg):
+        here = [a for a in agg if (a["regime"], a["fraction"]) == (regime, fraction)]
+        d = resolve_row(default, [a["row"] for a in here])
+        for a in here:
+            pseudo = a["row"].startswith("unet/iteration")
+            label = a["label"] + (" (default)" if a["row"] == d else "")
+            n_labels = f" ({a['n_labels']})" if a.get("n_labels") is not None else ""
+            lines.append(
+                f"| {regime} | {_pct(fraction)}{n_labels} | {label} | {a['n_runs']} | "
+                f"{_fmt(a['best_f1'])} | {_fmt(a['ap'])} | {_fmt(a['f1'])} | "
+                f"{_fmt(a['pseudo_n'], 0) if pseudo else '-'} | "
+                f"{_fmt(a['pseudo_precision']) if pseudo else '-'} | "
+                f"{_fmt(a['pseudo_recall']) if pseudo else '-'} | "
+                f"{_fmt(a['train_s'], 0) if a['train_s'] else '-'} |")
+    return "\n".join(lines)
+
+
+def regime_table(meta_regimes):
+    lines = ["| regime | model | A/px | diameter px | micrographs | train / test | "
+             "particles per micrograph (train / test) | SNR | simulation s per micrograph |",
+             "|---|---|---:|---:|---|---|---:|---:|---:|"]
+    for m in meta_regimes:
+        sim = m.get("simulation_s_per_micrograph")
+        lines.append(
+            f"| {m['name']} | {os.path.basename(m['model'])} | {m['apix']} | "
+            f"{m['diameter_px']:.1f} | {m['n_micrographs']} x {m['size']}^2 | "
+            f"{m['n_train']} / {m['n_test']} | {m['particles_train']:.0f} / "
+            f"{m['particles_test']:.0f} | {m['snr']} | "
+            f"{'cached' if sim is None else f'{sim:.1f}'} |")
+    return "\n".join(lines)
+
+
+def timing_table(cells, meta_regimes=()):
+    """Wall and CPU seconds per run of each method (training and picking, every process),
+    mean over the runs, and each regime's total (simulation included)."""
+    groups, totals = {}, {}
+    for c in cells:
+        totals[c["regime"]] = totals.get(c["regime"], 0.0) + c["wall_s"]
+        for method, t in (c.get("timings") or {}).items():
+            groups.setdefault((c["regime"], method), []).append(t)
+    sim = {m["name"]: (m["simulation_s_per_micrograph"] or 0) * m["n_micrographs"]
+           for m in meta_regimes}
+    lines = ["| regime | method | runs | wall s per run | CPU s per run |",
+             "|---|---|---:|---:|---:|"]
+    for (regime, method), ts in groups.items():
+        lines.append(f"| {regime} | {method} | {len(ts)} | "
+                     f"{np.mean([t['wall_s'] for t in ts]):.0f} | "
+                     f"{np.mean([t['cpu_s'] for t in ts]):.0f} |")
+    for regime, total in totals.items():
+        lines.append(f"| {regime} | all (simulation {sim.get(regime, 0):.0f} s) | | "
+                     f"{total + sim.get(regime, 0):.0f} | |")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- running
+
+def simulate(regime, simulator, data_root, python=None, log=print):
+    """Simulate a regime into its cache folder unless a complete one exists.
+    Returns (folder, seconds per micrograph or None when cached)."""
+    folder = os.path.abspath(regime.folder(data_root))
+    done = os.path.exists(os.path.join(folder, "particles_truth.star")) and len(
+        glob.glob(os.path.join(folder, "micrographs", "*.mrc"))) >= regime.n_micrographs
+    if done:
+        log(f"{regime.name}: simulated data in {folder} (cached)")
+        return folder, None
+    os.makedirs(folder, exist_ok=True)
+    script = os.path.join(simulator, "simulate.py")
+    cmd = [python or sys.executable, script, *regime.simulate_args(simulator, folder)]
+    start = time.time()
+    with open(os.path.join(folder, "simulate.log"), "w") as fh:
+        fh.write("$ " + " ".join(cmd) + "\n")
+        fh.flush()
+        proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT)
+    seconds = time.time() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"simulation of {regime.name} failed (log {folder}/simulate.log; "
+                         "mmCIF models need gemmi: pip install gemmi)")
+    per = seconds / regime.n_micrographs
+    log(f"{regime.name}: simulated {regime.n_micrographs} micrographs in {seconds:.0f} s "
+        f"({per:.1f} s each) -> {folder}")
+    return folder, per
+
+
+def _children_cpu_s():
+    """CPU seconds (user + system) of the finished child processes so far: less changed than
+    wall time by other jobs sharing the cores (about 2x, against 3-5x, when measured)."""
+    import resource
+
+    u = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return u.ru_utime + u.ru_stime
+
+
+def _jsonable(o):
+    if hasattr(o, "item"):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
+def _attempt(what, fn, errors, log, timings=None):
+    """Run one method; a failure is recorded and the matrix goes on. Its wall and CPU
+    seconds (training and picking, all processes) go into ``timings[what]``."""
+    t0, cpu0 = time.time(), _children_cpu_s()
+    try:
+        return fn()
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - one method must not end the run
+        msg = f"{what}: {type(exc).__name__}: {exc}"
+        errors.append(msg)
+        log("   FAILED " + msg)
+        return None
+    finally:
+        if timings is not None:
+            timings[what] = dict(wall_s=time.time() - t0, cpu_s=_children_cpu_s() - cpu0)
+
+
+def run_cryopick(ds, train, test, labels, work, methods, profile, seed, args, errors, log,
+                 timings=None):
+    """U-Net rows, FixMatch and re-scoring for one label set. Returns (rows, pseudo quality)."""
+    rows, unet_rows, fm_model, pseudo = [], [], None, {}
+    n_train = max(len(train), 1)
+    unet_extra = [*profile["unet_args"],
+                  "--crops-per-image", str(max(1, profile["crops_per_epoch"] // n_train)),
+                  "--seed", str(seed), *args.unet_args.split()]
+    fm_extra = [*profile["fixmatch_args"], "--set", f"training.seed={seed}",
+                *args.fixmatch_args.split()]
+    if "unet" in methods or "rescore" in methods:
+        unet_dir = os.path.join(work, "unet")
+        for stale in find_pseudo_files(unet_dir).values():  # of an earlier run in this folder
+            os.remove(stale)
+        unet_rows = _attempt("U-Net", lambda: run.run_unet(
+            ds, train, test, labels, unet_dir, profile["unet_config"], args.device,
+            args.threads, unet_extra), errors, log, timings) or []
+        if "unet" in methods:
+            rows += unet_rows
+        if os.path.isdir(unet_dir):
+            pseudo = score_pseudo_labels(unet_dir, ds, train, labels)
+    if "fixmatch" in methods or "rescore" in methods:
+        res = _attempt("FixMatch", lambda: run.run_fixmatch(
+            ds, train, test, labels, os.path.join(work, "fixmatch"),
+            profile["fixmatch_config"], args.device, args.threads, fm_extra), errors, log,
+            timings)
+        if res:
+            if "fixmatch" in methods:
+                rows += res[0]
+            fm_model = res[1]
+    if "rescore" in methods and unet_rows and fm_model:
+        r = _attempt("re-scoring", lambda: run.run_rescore(
+            ds, test, unet_rows[-1], fm_model, os.path.join(work, "rescore"), args.device,
+            args.threads), errors, log, timings)
+        if r:
+            rows.append(r)
+    return rows, pseudo
+
+
+def run_topaz(ds, train, test, labels, work, profile, args, errors, log, timings=None):
+    r = _attempt("Topaz", lambda: run.run_topaz_row(
+        ds, train, test, labels, work, dict(profile["topaz"]), args.threads,
+        args.topaz_venv), errors, log, timings)
+    return [r] if r else []
+
+
+def run_group(group, methods, ds, train, test, labels, work, key, profile, args, log):
+    """One label set of one regime: the cryopick methods ("cryopick") or Topaz ("topaz").
+    Returns records (scored rows with ``key``), pseudo-label quality, errors and times."""
+    errors, timings = [], {}
+    t0, cpu0 = time.time(), _children_cpu_s()
+    if group == "topaz":
+        rows, pseudo = run_topaz(ds, train, test, labels, os.path.join(work, "topaz"), profile,
+                                 args, errors, log, timings), {}
+    else:
+        rows, pseudo = run_cryopick(ds, train, test, labels, work, methods, profile,
+                                    key["seed"], args, errors, log, timings)
+    return dict(records=_records(rows, ds, test, key, pseudo), pseudo=pseudo, errors=errors,
+                timings=timings, wall_s=time.time() - t0, cpu_s=_children_cpu_s() - cpu0)
+
+
+def _records(rows, ds, test, key, pseudo):
+    out = []
+    for r in run.score(rows, ds, test):
+        rid = row_id(r)
+        rec = dict(key, row=rid, **r)
+        m = re.fullmatch(r"unet/iteration (\d+)", rid)
+        q = pseudo.get(int(m.group(1))) if m else None
+        if m:
+            rec["pseudo_n"] = q.get("n_pseudo") if q else None
+            rec["pseudo_precision"] = q.get("precision") if q else None
+            rec["pseudo_recall"] = q.get("recall") if q else None
+        out.append(rec)
+    return out
+
+
+def _cell(path, signature, compute, resume):
+    """A finished piece of the matrix, reused with --resume when its settings match."""
+    signature = json.loads(json.dumps(signature, default=_jsonable))  # as saved: no tuples
+    if resume and os.path.exists(path):
+        with open(path) as fh:
+            saved = json.load(fh)
+        if saved.get("signature") == signature and not saved.get("errors"):
+            saved["pseudo"] = {int(k): v for k, v in saved.get("pseudo", {}).items()}
+            return saved, True
+    result = compute()
+    result["signature"] = signature
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as fh:
+        json.dump(result, fh, indent=1, default=_jsonable)
+    return json.loads(json.dumps(result, default=_jsonable)), False
+
+
+def _regime_meta(regime, ds, train, test, folder, sim_per_mic):
+    return dict(name=regime.name, description=regime.description, model=regime.model,
+                apix=regime.apix, size=regime.size, n_micrographs=len(ds.micrographs),
+                n_train=len(train), n_test=len(test), diameter_px=ds.diameter_px,
+                snr=regime.snr, density=regime.density, n_particles=regime.n_particles,
+                simulate_args=regime.simulate_args("SIMULATOR", folder), data=folder,
+                particles_train=float(np.mean([len(ds.truth[n]) for n in train])),
+                particles_test=float(np.mean([len(ds.truth[n]) for n in test])),
+                n_test_particles=int(sum(len(ds.truth[n]) for n in test)),
+                simulation_s_per_micrograph=sim_per_mic)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true",
+                   help="a few minutes: the crowded regime on four 256^2 micrographs, one "
+                        "budget (20%%), tiny training sizes; checks the whole chain")
+    p.add_argument("--regimes", nargs="+", help=f"of {', '.join(REGIMES)} (default: all; "
+                   f"--quick: {', '.join(QUICK_REGIMES)})")
+    p.add_argument("--fractions", type=float, nargs="+",
+                   help=f"label budgets (default {' '.join(map(str, FRACTIONS))}; --quick 0.2)")
+    p.add_argument("--seeds", type=int, nargs="+",
+                   help="label (and training) seeds of cryopick's methods (default "
+                        f"{' '.join(map(str, SEEDS))}; --quick: 0)")
+    p.add_argument("--topaz-seed", type=int, default=TOPAZ_SEED,
+                   help="label seed of the single Topaz run per budget")
+    p.add_argument("--methods", nargs="+", choices=METHODS, default=list(DEFAULT_METHODS))
+    p.add_argument("--default-method", default=DEFAULT_METHOD,
+                   help="row compared with Topaz in the summaries (unet/final, unet/baseline, "
+                        "unet/iteration K, fixmatch, rescore)")
+    p.add_argument("--profile", choices=sorted(PROFILES),
+                   help="training sizes (default full; --quick: quick)")
+    p.add_argument("--data-root", default=DEFAULT_DATA_ROOT,
+                   help="simulated data cache (default: ../bench_data next to the checkout)")
+    p.add_argument("--simulator", default=DEFAULT_SIMULATOR,
+                   help="folder of simulate.py and its models (default ../shared/bench)")
+    p.add_argument("--out", help="default benchmark_output/matrix (--quick: .../matrix_quick)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--topaz-venv", help="Topaz's virtual environment (default: that of "
+                                        "benchmarks.topaz, created on first use)")
+    p.add_argument("--unet-args", default="", help="extra train-unet flags for every run")
+    p.add_argument("--fixmatch-args", default="", help="extra train-fixmatch flags")
+    p.add_argument("--resume", action="store_true",
+                   help="reuse the finished pieces of an interrupted run in --out")
+    args = p.parse_args(argv)
+    known = dict(REGIMES, **QUICK_REGIMES)
+    if args.regimes is None:
+        args.regimes = list(QUICK_REGIMES if args.quick else REGIMES)
+    bad = [r for r in args.regimes if r not in known]
+    if bad:
+        p.error(f"unknown regime(s) {', '.join(bad)}; known: {', '.join(known)}")
+    args.fractions = args.fractions or ([0.2] if args.quick else list(FRACTIONS))
+    args.seeds = args.seeds if args.seeds is not None else ([0] if args.quick else list(SEEDS))
+    args.profile = args.profile or ("quick" if args.quick else "full")
+    args.out = args.out or os.path.join("benchmark_output",
+                                        "matrix_quick" if args.quick else "matrix")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    start = time.time()
+    known = dict(REGIMES, **QUICK_REGIMES)
+    profile = PROFILES[args.profile]
+    os.makedirs(args.out, exist_ok=True)
+
+    def log(msg):
+        print(f"[{time.time() - start:7.0f} s] {msg}", flush=True)
+
+    log(f"matrix: regimes {', '.join(args.regimes)}; budgets "
+        f"{', '.join(_pct(f) for f in args.fractions)}; cryopick seeds {args.seeds}, Topaz "
+        f"seed {args.topaz_seed}; methods {' '.join(args.methods)}; profile {args.profile}")
+    records, errors, pseudo_all, meta_regimes, cells = [], [], [], [], []
+    for name in args.regimes:
+        regime = known[name]
+        folder, sim_per_mic = simulate(regime, args.simulator, args.data_root, log=log)
+        ds = Dataset.from_folder(folder)
+        train, test = ds.split(regime.n_train)
+        if not test:
+            raise SystemExit(f"{name}: no test micrographs")
+        meta_regimes.append(_regime_meta(regime, ds, train, test, folder, sim_per_mic))
+        log(f"{name}: diameter {ds.diameter_px:.1f} px, {len(train)} training / {len(test)} "
+            f"test micrographs, {meta_regimes[-1]['n_test_particles']} test particles")
+        cryo = [m for m in args.methods if m != "topaz"]
+        seeds = sorted(set(args.seeds) | ({args.topaz_seed} if "topaz" in args.methods
+                                          else set()))
+        for fraction in args.fractions:
+            for seed in seeds:
+                labels = ds.labels(train, fraction, seed)
+                n_labels = int(sum(len(v) for v in labels.values()))
+                work = os.path.join(args.out, name, f"labels_{int(round(100 * fraction)):02d}",
+                                    f"seed_{seed}")
+                groups = []
+                if cryo and seed in args.seeds:
+                    groups.append(("cryopick", cryo))
+                if "topaz" in args.methods and seed == args.topaz_seed:
+                    groups.append(("topaz", ["topaz"]))
+                for group, methods in groups:
+                    if not n_labels:
+                        msg = f"{name} {_pct(fraction)} seed {seed}: no labels, skipped"
+                        errors.append(msg)
+                        log(msg)
+                        continue
+                    signature = dict(data=folder, fraction=fraction, seed=seed,
+                                     methods=methods, profile=profile,
+                                     unet_args=args.unet_args, fixmatch_args=args.fixmatch_args,
+                                     device=args.device)
+                    key = dict(regime=name, fraction=fraction, seed=seed, n_labels=n_labels)
+
+                    def compute(group=group, methods=methods, work=work, labels=labels,
+                                key=key):
+                        return run_group(group, methods, ds, train, test, labels, work, key,
+                                         profile, args, log)
+
+                    log(f"{name} {_pct(fraction)} ({n_labels} labels) seed {seed}: {group}")
+                    cell, reused = _cell(os.path.join(work, f"{group}.json"), signature,
+                                         compute, args.resume)
+                    records += cell["records"]
+                    errors += [f"{name} {_pct(fraction)} seed {seed}: {e}"
+                               for e in cell["errors"]]
+                    cells.append(dict(regime=name, fraction=fraction, seed=seed, group=group,
+                                      wall_s=cell["wall_s"], cpu_s=cell.get("cpu_s"),
+                                      timings=cell.get("timings", {}), reused=reused))
+                    for it, q in sorted(cell["pseudo"].items()):
+                        pseudo_all.append(dict(regime=name, fraction=fraction, seed=seed,
+                                               iteration=int(it), **q))
+                    for r in cell["records"]:
+                        log(f"   {row_label(r['row'])}: best F1 {r['best_f1']:.3f} AP "
+                            f"{r['ap']:.3f} F1 {r['f1']:.3f}")
+                    log(f"   {group} took {cell['wall_s']:.0f} s (CPU "
+                        f"{cell.get('cpu_s') or 0:.0f} s; " + ", ".join(
+                            f"{k} {v['wall_s']:.0f} s / CPU {v['cpu_s']:.0f} s"
+                            for k, v in cell.get("timings", {}).items()) + ")" +
+                        (" (reused)" if reused else ""))
+
+    agg = aggregate(records)
+    summaries = summarize(agg, args.default_method)
+    wall_s = time.time() - start
+    meta = dict(
+        command="python -m benchmarks.matrix " + " ".join(sys.argv[1:] if argv is None
+                                                         else argv),
+        date=time.strftime("%Y-%m-%d %H:%M:%S"), host=platform.node(),
+        cpu_count=os.cpu_count(), threads=args.threads, device=args.device,
+        profile=args.profile, profile_values=profile, methods=args.methods,
+        default_method=args.default_method, reference_method=REFERENCE_METHOD,
+        fractions=args.fractions, seeds=args.seeds, topaz_seed=args.topaz_seed,
+        regimes=meta_regimes, wall_s=wall_s,
+        simulation_s=sum((m["simulation_s_per_micrograph"] or 0) * m["n_micrographs"]
+                         for m in meta_regimes),
+        method_wall_s=sum(c["wall_s"] for c in cells if not c["reused"]),
+        method_cpu_s=sum(c["cpu_s"] or 0 for c in cells if not c["reused"]))
+    text = "\n".join([
+        f"# cryopick benchmark matrix ({args.profile})", "",
+        f"`{meta['command']}` on {meta['date']}, {meta['cpu_count']} CPUs, "
+        f"{args.threads} threads, device {args.device}; wall time {wall_s / 60:.1f} min "
+        f"(simulation {meta['simulation_s']:.0f} s)" + (
+            f"; {sum(c['reused'] for c in cells)} of {len(cells)} runs reused from an earlier "
+            "run (--resume; the times below are theirs)" if any(c["reused"] for c in cells)
+            else "") + ". cryopick: label seeds "
+        f"{', '.join(map(str, args.seeds))} (mean, min-max); Topaz: seed {args.topaz_seed} "
+        "labels, one run. best F1 is over thresholds (oracle), AP over the score ranking, "
+        "F1 at the threshold each model chose. Pseudo-label P / R: the U-Net's "
+        "pseudo-positives of that iteration on the training micrographs (R over the "
+        "unlabelled particles).", "",
+        regime_table(meta_regimes), "",
+        table(agg, args.default_method), "",
+        *[summary_line(s) for s in summaries], "",
+        f"Times ({args.threads} threads; per run of a method: training and picking, whole "
+        "processes; CPU: user + system of those processes):", "",
+        timing_table(cells, meta_regimes),
+        *(["", "Errors:", *[f"- {e}" for e in errors]] if errors else [])])
+    with open(os.path.join(args.out, "results.json"), "w") as fh:
+        json.dump(dict(meta=meta, results=records, aggregate=agg, summary=summaries,
+                       pseudo_labels=pseudo_all, cells=cells, errors=errors), fh, indent=1,
+                  default=_jsonable)
+    with open(os.path.join(args.out, "results.md"), "w") as fh:
+        fh.write(text + "\n")
+    print("\n" + text)
+    print(f"\nwrote {os.path.join(args.out, 'results.json')} and results.md; wall time "
+          f"{wall_s / 60:.1f} min")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

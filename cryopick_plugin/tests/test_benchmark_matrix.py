@@ -1,0 +1,228 @@
+"""The benchmark matrix's own logic (benchmarks/matrix.py, benchmarks/regimes.py): regime
+definitions, pseudo-label scoring, aggregation and summaries on hand-made rows. Seconds; runs
+no picker and no simulation."""
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+
+from benchmarks import matrix
+from benchmarks.datasets import Dataset
+from benchmarks.regimes import MODEL_DIAMETER_A, QUICK_REGIMES, REGIMES
+
+SIMULATOR = matrix.DEFAULT_SIMULATOR
+
+
+# ---------------------------------------------------------------------------- regimes
+
+def test_crowded_regime_looks_like_binned_real_data():
+    r = REGIMES["crowded"]
+    assert 24 <= r.diameter_px <= 30
+    assert r.density >= 0.33 and r.area_fraction >= 0.33
+    assert r.expected_particles(1024) >= 600
+    assert r.snr <= 0.03
+    args = r.simulate_args("/sim", "/out")
+    assert args[args.index("--density") + 1] == str(r.density)
+    assert float(args[args.index("--snr") + 1]) <= 0.03
+
+
+def test_other_regimes():
+    apo = REGIMES["apoferritin"]
+    assert apo.model == "6z6u.pdb" and apo.apix == 1.5 and abs(apo.diameter_px - 87.6) < 0.5
+    large = REGIMES["large-carbon"]
+    assert large.model.endswith("3jb9.cif") and large.diameter_px > 100
+    assert 0 < large.expected_particles() <= 20          # few per micrograph
+    args = large.simulate_args("/sim", "/out")
+    assert float(args[args.index("--p-carbon") + 1]) == 1.0
+    assert float(args[args.index("--n-ice-blobs") + 1]) > 1
+    irr = REGIMES["irregular"]
+    assert irr.model.endswith("6qt9.cif") and 0.15 <= irr.area_fraction <= 0.3
+    assert len(REGIMES) >= 4
+    for r in REGIMES.values():
+        assert 0 < r.n_train < r.n_micrographs
+        assert r.model in MODEL_DIAMETER_A
+
+
+def test_quick_regime_keeps_density_per_area_and_folders_differ():
+    q = next(iter(QUICK_REGIMES.values()))
+    full = REGIMES["crowded"]
+    assert q.size < full.size
+    assert q.expected_particles(1024) == pytest.approx(full.expected_particles(1024))
+    assert q.folder("/d") != full.folder("/d")
+    assert q.folder("/d") == next(iter(QUICK_REGIMES.values())).folder("/d")
+
+
+@pytest.mark.parametrize("model", sorted(MODEL_DIAMETER_A))
+def test_model_diameters_are_simulate_py_s(model):
+    """The tabulated diameters are what simulate.py derives from the model files."""
+    path = os.path.join(SIMULATOR, model)
+    if not os.path.exists(os.path.join(SIMULATOR, "simulate.py")) or not os.path.exists(path):
+        pytest.skip("simulator not found")
+    if model.endswith(".cif"):
+        pytest.importorskip("gemmi")
+    sys.path.insert(0, SIMULATOR)
+    try:
+        import simulate
+    finally:
+        sys.path.remove(SIMULATOR)
+    xyz, _, _ = simulate.read_model(path)
+    diameter = 2 * float(np.percentile(np.linalg.norm(xyz, axis=1), 99.5))
+    assert diameter == pytest.approx(MODEL_DIAMETER_A[model], abs=0.05)
+
+
+# ---------------------------------------------------------------------------- rows
+
+def test_row_ids_and_default_resolution():
+    assert matrix.row_id(dict(method="U-Net self-training", model="iteration 2")) == \
+        "unet/iteration 2"
+    assert matrix.row_id(dict(method="Topaz", model="resnet8 (0.3.20)")) == "topaz"
+    assert matrix.row_id(dict(method="Selective FixMatch", model="EMA teacher")) == "fixmatch"
+    ids = ["unet/baseline", "unet/iteration 2", "unet/iteration 10", "fixmatch", "topaz"]
+    assert matrix.resolve_row("unet/final", ids) == "unet/iteration 10"
+    assert matrix.resolve_row("unet/final", ["unet/baseline", "topaz"]) == "unet/baseline"
+    assert matrix.resolve_row("fixmatch", ids) == "fixmatch"
+    assert matrix.resolve_row("rescore", ids) is None
+
+
+# ---------------------------------------------------------------------------- pseudo-labels
+
+def test_one_to_one_matching_maximises_pairs():
+    truth = np.array([[0.0, 0.0], [8.0, 0.0]])
+    # point 0 is as close to both (and nearer to the first than point 1 is); the optimal
+    # assignment still pairs both points
+    pts = np.array([[4.0, 0.0], [-4.5, 0.0]])
+    pairs = matrix.match_one_to_one(pts, truth, 5.0)
+    assert sorted(pairs) == [(0, 1), (1, 0)]
+    assert matrix.match_one_to_one(np.zeros((0, 2)), truth, 5.0) == []
+    assert matrix.match_one_to_one(np.array([[100.0, 100.0]]), truth, 5.0) == []
+
+
+def test_pseudo_label_quality():
+    truth = {"mic_a": np.array([[10, 10, 0], [50, 50, 0], [90, 90, 0], [130, 130, 0.]]),
+             "mic_b": np.array([[20, 20, 0.]])}
+    labels = {"mic_a": truth["mic_a"][:1]}
+    pseudo = {"mic_a.mrc": np.array([[11, 10], [52, 49], [51, 50], [300, 300.]]),
+              "mic_b": [[20, 21]], "unknown.mrc": [[1, 1]], "mic_c": []}
+    q = matrix.pseudo_label_quality(pseudo, truth, labels, radius=5)
+    # matched: (11,10)->labelled, one of the two near (50,50), (20,21); 6 pseudo-positives
+    assert q["n_pseudo"] == 6 and q["n_matched"] == 3
+    assert q["precision"] == pytest.approx(3 / 6)
+    # unlabelled: 3 on mic_a + 1 on mic_b; found: (50,50) and (20,20)
+    assert q["n_unlabelled"] == 4 and q["recall"] == pytest.approx(2 / 4)
+
+
+def test_pseudo_files_scored_per_iteration(tmp_path):
+    truth = {"mic_0000": np.array([[10.0, 10.0, 0.0], [40.0, 40.0, 0.0]])}
+    ds = Dataset({"mic_0000": "unused.mrc"}, truth, diameter_px=10)
+    model = tmp_path / "unet" / "model"
+    model.mkdir(parents=True)
+    assert matrix.score_pseudo_labels(str(tmp_path / "unet"), ds, ["mic_0000"], {}) == {}
+    (model / "pseudo_positives_iteration_1.json").write_text(
+        json.dumps({"mic_0000.mrc": [[10, 11], [200, 200]]}))
+    (model / "pseudo_positives_iteration_2.json").write_text(
+        json.dumps({"mic_0000.mrc": [[10, 11, 0.9], [41, 40, 0.8]]}))
+    q = matrix.score_pseudo_labels(str(tmp_path / "unet"), ds, ["mic_0000"],
+                                   {"mic_0000": truth["mic_0000"][:1]})
+    assert sorted(q) == [1, 2]
+    assert q[1]["precision"] == 0.5 and q[1]["recall"] == 0.0
+    assert q[2]["precision"] == 1.0 and q[2]["recall"] == 1.0
+
+
+# ---------------------------------------------------------------------------- aggregation
+
+def _rec(regime, fraction, seed, row, best_f1, ap, f1, **kw):
+    return dict(regime=regime, fraction=fraction, seed=seed, row=row, n_labels=10,
+                best_f1=best_f1, ap=ap, f1=f1, train_s=60.0, pick_s_per_mic=1.0, **kw)
+
+
+def _records():
+    out = []
+    for seed, (b, a) in enumerate([(0.6, 0.5), (0.8, 0.7)]):
+        for f in (0.05, 0.2):
+            out += [_rec("crowded", f, seed, "unet/baseline", 0.3, 0.2, 0.1),
+                    _rec("crowded", f, seed, "unet/iteration 1", b - 0.1, a - 0.1, 0.4,
+                         pseudo_n=None, pseudo_precision=None, pseudo_recall=None),
+                    _rec("crowded", f, seed, "unet/iteration 2", b, a, 0.5, pseudo_n=100,
+                         pseudo_precision=0.9 - 0.1 * seed, pseudo_recall=0.5),
+                    _rec("crowded", f, seed, "fixmatch", 0.7, 0.6, 0.6)]
+    out += [_rec("crowded", f, 0, "topaz", 0.65, 0.75, 0.55) for f in (0.05, 0.2)]
+    out += [_rec("apoferritin", 0.05, 0, "unet/iteration 2", 0.9, 0.9, 0.9)]  # no Topaz row
+    return out
+
+
+def test_aggregate_means_and_spread():
+    agg = matrix.aggregate(_records()[::-1])   # order of the input does not matter
+    assert [(a["regime"], a["fraction"], a["row"]) for a in agg][:6] == [
+        ("apoferritin", 0.05, "unet/iteration 2"),
+        ("crowded", 0.05, "unet/baseline"), ("crowded", 0.05, "unet/iteration 1"),
+        ("crowded", 0.05, "unet/iteration 2"), ("crowded", 0.05, "fixmatch"),
+        ("crowded", 0.05, "topaz")]
+    it2 = next(a for a in agg if a["row"] == "unet/iteration 2" and a["regime"] == "crowded")
+    assert it2["n_runs"] == 2 and it2["seeds"] == [0, 1]
+    assert it2["best_f1"] == dict(mean=pytest.approx(0.7), min=0.6, max=0.8, n=2)
+    assert it2["pseudo_precision"]["mean"] == pytest.approx(0.85)
+    it1 = next(a for a in agg if a["row"] == "unet/iteration 1")
+    assert it1["pseudo_precision"] is None
+    topaz = next(a for a in agg if a["row"] == "topaz")
+    assert topaz["n_runs"] == 1 and topaz["ap"]["mean"] == 0.75
+
+
+def test_summary_default_minus_topaz_and_table():
+    agg = matrix.aggregate(_records())
+    summary = {s["regime"]: s for s in matrix.summarize(agg, "unet/final", "topaz")}
+    crowded = summary["crowded"]
+    assert [p["default_row"] for p in crowded["per_fraction"]] == ["unet/iteration 2"] * 2
+    assert crowded["per_fraction"][0]["best_f1"] == pytest.approx(0.7 - 0.65)
+    assert crowded["per_fraction"][1]["ap"] == pytest.approx(0.6 - 0.75)
+    assert crowded["mean"]["ap"] == pytest.approx(-0.15)
+    assert summary["apoferritin"]["per_fraction"][0]["best_f1"] is None
+    line = matrix.summary_line(crowded)
+    assert line.startswith("crowded: cryopick default (U-Net iteration 2) minus Topaz")
+    assert "best F1 +0.050 / +0.050" in line and "AP -0.150 / -0.150" in line
+    assert "at 5% / 20% labels" in line
+    assert "n/a" in matrix.summary_line(summary["apoferritin"])
+    # another default is one argument away
+    fm = {s["regime"]: s for s in matrix.summarize(agg, "fixmatch")}["crowded"]
+    assert fm["per_fraction"][0]["best_f1"] == pytest.approx(0.05)
+
+    text = matrix.table(agg)
+    assert "| crowded | 5% (10) | U-Net iteration 2 (default) | 2 | 0.700 (0.600-0.800) |" in text
+    row_it1 = next(line for line in text.splitlines() if "U-Net iteration 1 |" in line)
+    assert row_it1.count("n/a") == 3                       # pseudo-label files absent
+    row_it2 = next(line for line in text.splitlines()
+                   if "crowded | 5% (10) | U-Net iteration 2" in line)
+    assert "| 0.500 | 100 | 0.850 (0.800-0.900) | 0.500 | 60 |" in row_it2
+    row_topaz = next(line for line in text.splitlines() if "| Topaz |" in line)
+    assert "| 1 | 0.650 | 0.750 | 0.550 | - | - | - |" in row_topaz
+
+
+def test_quick_defaults():
+    a = matrix.parse_args(["--quick"])
+    assert a.regimes == list(QUICK_REGIMES) and a.fractions == [0.2] and a.seeds == [0]
+    assert a.profile == "quick" and a.out.endswith("matrix_quick")
+    b = matrix.parse_args([])
+    assert b.regimes == list(REGIMES) and b.fractions == [0.05, 0.2, 0.5]
+    assert b.seeds == [0, 1] and b.topaz_seed == 0 and b.profile == "full"
+    assert "topaz" in b.methods and "unet" in b.methods and "fixmatch" in b.methods
+    with pytest.raises(SystemExit):
+        matrix.parse_args(["--regimes", "nonsense"])
+
+
+def test_resume_reuses_only_matching_finished_pieces(tmp_path):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return dict(records=[], pseudo={1: dict(precision=0.5)}, errors=[], wall_s=1.0)
+
+    path = str(tmp_path / "cell" / "cryopick.json")
+    sig = dict(profile=dict(args=("--a", "1")), seed=0)
+    first, reused = matrix._cell(path, sig, compute, resume=True)
+    assert not reused and len(calls) == 1
+    again, reused = matrix._cell(path, sig, compute, resume=True)
+    assert reused and len(calls) == 1 and again["pseudo"] == {1: dict(precision=0.5)}
+    matrix._cell(path, dict(sig, seed=1), compute, resume=True)       # other settings
+    matrix._cell(path, dict(sig, seed=1), compute, resume=False)      # no --resume
+    assert len(calls) == 3
