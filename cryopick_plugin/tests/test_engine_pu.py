@@ -90,3 +90,13 @@ def test_pseudo_particle_centres_skip_hand_picked_ones_and_map_back():
     # one blob (the other lies on a label), at working (30, 20) -> original 2 * 30.5 - 0.5
     assert centres.shape == (1, 2)
     assert centres[0] == pytest.approx([60.5, 40.5])
+
+
+def test_the_seeds_bce_reads_unlabelled_pixels_as_background():
+    """When no particle count is known the PU objective falls back to the seed's BCE on masks
+    that hold UNLABELLED pixels: they must be background, never a target of 2."""
+    target, good, pn, _ = _scene()
+    as_bg = torch.where(target == UNLABELLED, torch.full_like(target, BACKGROUND), target)
+    for logits in (good, pn):
+        assert IgnoreMaskBCELoss()(logits, target).item() == pytest.approx(
+            IgnoreMaskBCELoss()(logits, as_bg).item(), rel=1e-6)

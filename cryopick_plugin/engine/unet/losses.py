@@ -8,7 +8,8 @@ from .masks import BACKGROUND, IGNORE, PARTICLE, UNLABELLED
 
 
 class IgnoreMaskBCELoss(nn.Module):
-    """BCE with logits averaged over pixels whose target is not IGNORE (-1).
+    """BCE with logits averaged over pixels whose target is not IGNORE (-1); UNLABELLED
+    pixels count as background.
 
     ``pos_weight`` > 1 counts particle pixels more, for when they are a small minority. With
     no valid pixel the loss is 0 (and its gradient 0), never NaN.
@@ -22,7 +23,8 @@ class IgnoreMaskBCELoss(nn.Module):
         valid = target != IGNORE
         if not valid.any():
             return logits.sum() * 0.0
-        t = target.clamp(min=0).to(logits.dtype)
+        # UNLABELLED pixels are background here, as in the seed (only PULoss tells them apart)
+        t = (target == PARTICLE).to(logits.dtype)
         pw = None if self.pos_weight is None else torch.as_tensor(
             self.pos_weight, dtype=logits.dtype, device=logits.device)
         # zero the ignored logits first: 0 * inf at an ignored pixel would make the loss NaN
