@@ -4,9 +4,10 @@ import json
 import numpy as np
 import pytest
 
-from cryopick_plugin.engine.io.coordinates import (assign_to_micrographs, detect_format,
-                                                match_to_micrographs, read_coordinates,
-                                                transform_coordinates, write_coordinates)
+from cryopick_plugin.engine.io.coordinates import (FORMATS, assign_to_micrographs,
+                                                   detect_format, match_to_micrographs,
+                                                   read_coordinates, stem,
+                                                   transform_coordinates, write_coordinates)
 from cryopick_plugin.engine.errors import CryopickInputError
 
 
@@ -75,14 +76,47 @@ def test_detection_txt_with_cryoppp_header(tmp_path):
         detect_format(str(tmp_path / "m.xyz"))
 
 
-@pytest.mark.parametrize("fmt", ["json", "star", "csv", "box", "txt"])
+# names real acquisition software writes: dots and dates (EPU), a space, a plain one
+ODD_NAMES = ("FoilHole_1.5_Data_2024.01.02", "mic b", "m1")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_write_read_round_trip(tmp_path, fmt):
-    tables = {"m1": np.array([[10.25, 20.5, 0.75], [30, 40, 0.5]]), "m2": np.array([[1, 2, 0.1]])}
+    tables = {ODD_NAMES[0]: np.array([[10.25, 20.5, 0.75], [30, 40, np.nan]]),
+              ODD_NAMES[1]: np.array([[1, 2, 0.125]]),
+              ODD_NAMES[2]: np.zeros((0, 3)),  # picked, nothing found: must not vanish
+              "mic_10": np.array([[7, 8, 0.5]])}
     target = tmp_path / (f"out.{fmt}" if fmt in ("json", "star") else "out")
     write_coordinates(str(target), tables, fmt=fmt, box_size=32)
     back = read_coordinates(str(target))
+    assert sorted(back) == sorted(tables)
     for k, v in tables.items():
         np.testing.assert_allclose(back[k][:, :2], v[:, :2], atol=0.01)
+        if fmt == "box":  # the format's limit: x y width height, no score column
+            assert np.isnan(back[k][:, 2]).all()
+        else:  # NaN (no score) stays NaN, not RELION's -999
+            np.testing.assert_allclose(back[k][:, 2], v[:, 2], atol=1e-5, equal_nan=True)
+
+
+def test_star_quotes_names_with_spaces_as_relion_does(tmp_path):
+    f = tmp_path / "p.star"
+    write_coordinates(str(f), {"mic b": np.array([[1, 2, 0.5]])}, fmt="star")
+    assert '"mic b" 1.00 2.00 0.50000' in f.read_text()
+    # RELION's own manual picks: quoted paths, -999 for "no figure of merit"
+    f.write_text("data_\nloop_\n_rlnMicrographName\n_rlnCoordinateX\n_rlnCoordinateY\n"
+                 "_rlnAutopickFigureOfMerit\n\"Movies/grid 2/FoilHole_3.5_Data.mrc\" 5 6 -999\n"
+                 "'a b.tiff' 7 8 0.25\n")
+    t = read_coordinates(str(f))
+    assert sorted(t) == ["FoilHole_3.5_Data", "a b"]
+    assert np.isnan(t["FoilHole_3.5_Data"][0, 2]) and t["a b"][0].tolist() == [7, 8, 0.25]
+
+
+def test_names_keep_their_dots_and_lose_only_file_extensions():
+    assert stem("FoilHole_1.5_Data_2024.01.02") == "FoilHole_1.5_Data_2024.01.02"
+    assert stem("FoilHole_1.5_Data") == "FoilHole_1.5_Data"
+    assert stem("/data/FoilHole_1.5_Data.MRC") == "FoilHole_1.5_Data"
+    for ext in (".mrc", ".tiff", ".png", ".star", ".box", ".json", ".txt", ".csv", ".eer"):
+        assert stem("a.b" + ext) == "a.b", ext
 
 
 def test_mixed_formats_rejected(tmp_path):

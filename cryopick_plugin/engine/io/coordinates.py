@@ -2,34 +2,50 @@
 
 In memory a coordinate table is a dict ``{micrograph name: array (N, 3)}`` with columns
 x (column), y (row), score (NaN when the file has none), in pixels of the micrograph the
-file was written for. The micrograph name is the file name without extension, so
-``mic_001.mrc``, ``mic_001.star`` and the JSON key ``"mic_001.png"`` all mean ``mic_001``.
+file was written for. The micrograph name is the file name without a known extension, so
+``mic_001.mrc``, ``mic_001.star`` and the JSON key ``"mic_001.png"`` all mean ``mic_001``;
+other dots belong to the name (``FoilHole_1.5_Data`` stays whole).
 
 Formats (``FORMATS``):
   json  the seed format ``{"image1.png": [[x, y], ...]}`` (optionally ``[x, y, score]``)
   csv   CryoPPP ``X-Coordinate,Y-Coordinate,Diameter`` per micrograph (optional score column)
-  star  RELION: one file with ``_rlnMicrographName`` or one file per micrograph
-  box   EMAN ``.box``: lower-left corner x, y, box width, box height (centre = corner + box/2)
+  star  RELION: one file with ``_rlnMicrographName`` or one file per micrograph; names with
+        spaces quoted, no score written as -999 (RELION's manual picks), micrographs without
+        coordinates in a second block of names
+  box   EMAN ``.box``: lower-left corner x, y, box width, box height (centre = corner + box/2);
+        written without scores (the format has no score column; a 5th column is read as one)
   txt   plain ``x y [score]`` per line, one file per micrograph
 """
 import csv
 import io
 import json
 import os
+import re
 
 import numpy as np
 
 from ..errors import CryopickInputError
 from .files import write_text_atomic
+from .images import IMAGE_EXTENSIONS
 
 FORMATS = ("json", "csv", "star", "box", "txt")
+# STAR block listing the micrographs that have no coordinates (RELION reads the first block)
+_EMPTY_BLOCK = "micrographs_without_coordinates"
 _EXTENSIONS = {".json": "json", ".csv": "csv", ".star": "star", ".box": "box",
                ".txt": "txt", ".coords": "txt", ".xy": "txt"}
 
 
+# what stem() strips: file types of micrographs and coordinate files. Any other dot is part
+# of the name (EPU writes FoilHole_1.5_Data_2024.01.02; splitext would cut it at ".02")
+_NAME_EXTENSIONS = frozenset(list(IMAGE_EXTENSIONS) + list(_EXTENSIONS) + [
+    ".eer", ".dm4", ".em", ".spi", ".hdf", ".cbox", ".pos"])
+
+
 def stem(name):
-    """Micrograph name of a path or JSON key: base name without extension."""
-    return os.path.splitext(os.path.basename(str(name)))[0]
+    """Micrograph name of a path or JSON key: base name without a known file extension."""
+    base = os.path.basename(str(name))
+    root, ext = os.path.splitext(base)
+    return root if ext.lower() in _NAME_EXTENSIONS else base
 
 
 def _table(rows, source):
@@ -126,6 +142,21 @@ def _read_csv(path):
     return {stem(path): _table(rows, path)}
 
 
+_STAR_TOKEN = re.compile(r'"([^"]*)"|\'([^\']*)\'|(\S+)')
+
+#: RELION's figure of merit of a pick without a score (manual picks)
+NO_SCORE = -999.0
+
+
+def _star_fields(line):
+    """Fields of a STAR data line; a quoted field ("mic b.mrc") keeps its spaces."""
+    return [next(g for g in m.groups() if g is not None) for m in _STAR_TOKEN.finditer(line)]
+
+
+def _star_quote(text):
+    return f'"{text}"' if not text or any(c.isspace() for c in text) else text
+
+
 def parse_star(path):
     """Minimal STAR reader: list of (block name, column names, rows of strings) for loops."""
     blocks, name, cols, rows, in_loop = [], None, None, None, False
@@ -148,14 +179,15 @@ def parse_star(path):
                 if in_loop and not rows:
                     cols.append(line.split()[0][1:])
             elif in_loop and cols is not None:
-                rows.append(line.split())
+                rows.append(_star_fields(line))
     if cols is not None:
         blocks.append((name, cols, rows))
     return blocks
 
 
 def _read_star(path):
-    blocks = [b for b in parse_star(path)
+    all_blocks = parse_star(path)
+    blocks = [b for b in all_blocks
               if "rlnCoordinateX" in b[1] and "rlnCoordinateY" in b[1]]
     if not blocks:
         raise CryopickInputError(
@@ -173,10 +205,18 @@ def _read_star(path):
                    float(row[iscore]) if iscore is not None else np.nan]
         except (ValueError, IndexError):
             raise CryopickInputError(f"{path}: row {i + 1} of the coordinate loop is malformed: {row}") from None
+        if rec[2] == NO_SCORE:
+            rec[2] = np.nan
         key = stem(row[imic]) if imic is not None else stem(path)
         grouped.setdefault(key, []).append(rec)
     if imic is None and not grouped:
         grouped[stem(path)] = []
+    # micrographs without picks: a loop of names only (written by write_coordinates)
+    for name, mcols, mrows in all_blocks:
+        if name == _EMPTY_BLOCK and "rlnMicrographName" in mcols:
+            j = mcols.index("rlnMicrographName")
+            for row in mrows:
+                grouped.setdefault(stem(row[j]), [])
     for key, recs in grouped.items():
         _merge(out, key, _table(recs, path))
     return out
@@ -367,7 +407,12 @@ def write_coordinates(path, table_by_mic, fmt=None, box_size=None):
                  "_rlnCoordinateY #3", "_rlnAutopickFigureOfMerit #4"]
         for name, t in table_by_mic.items():
             for x, y, s in t:
-                lines.append(f"{name} {x:.2f} {y:.2f} {s if np.isfinite(s) else -999:.5f}")
+                lines.append(f"{_star_quote(name)} {x:.2f} {y:.2f} "
+                             f"{s if np.isfinite(s) else NO_SCORE:.5f}")
+        empty = [name for name, t in table_by_mic.items() if not len(t)]
+        if empty:  # else "picked, found nothing" reads back as "never picked"
+            lines += ["", f"data_{_EMPTY_BLOCK}", "", "loop_", "_rlnMicrographName #1"]
+            lines += [_star_quote(name) for name in empty]
         write_text_atomic(path, "\n".join(lines) + "\n")
         return [path]
     if fmt == "box" and not box_size:
