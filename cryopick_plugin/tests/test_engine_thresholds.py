@@ -1,8 +1,10 @@
 """Lee & Liu threshold: close to the best-F1 threshold knowing only some particles."""
 import numpy as np
+import pytest
 
 from cryopick_plugin.engine.picking.metrics import evaluate
-from cryopick_plugin.engine.picking.thresholds import label_scores, lee_liu_threshold
+from cryopick_plugin.engine.picking.thresholds import (label_scores, lee_liu_estimate,
+                                                     lee_liu_threshold)
 
 
 def _scene(seed):
@@ -34,8 +36,67 @@ def test_threshold_is_near_the_best_f1_without_knowing_the_unlabelled():
         at_half = evaluate({m: p[p[:, 2] >= 0.2] for m, p in picks.items()}, truth, 10)["overall"]
         assert at["f1"] > full["best_f1"] - 0.06, (seed, threshold, at, full["best_f1"])
         assert at["f1"] > at_half["f1"] + 0.1  # far better than a careless low threshold
-        assert 0 < recall <= 1
+        # the recall returned is the labels' recall at that threshold, and estimates the
+        # true recall there (labels are a random 20% of the particles)
+        assert recall == pytest.approx((label_scores(picks, labels, 10) >= threshold).mean())
+        assert abs(recall - at["recall"]) < 0.15, (seed, recall, at)  # 2 sd of 40 labels
 
 
 def test_no_labels_gives_no_threshold():
     assert lee_liu_threshold({"a": np.zeros((0, 3))}, {"a": np.zeros((0, 2))}, 5) == (None, None)
+
+
+# hand-sized scenes: four picks on a line, labels on some of them (radius 5)
+LINE = np.array([[10, 10, 0.9], [50, 50, 0.8], [90, 90, 0.3], [130, 130, 0.2]])
+
+
+def test_two_labels_both_needed_and_the_threshold_keeps_them():
+    # labels on the 0.9 and 0.3 picks: above 0.3 only one of two is recovered, which the
+    # guard refuses to count from; just above 0.2, recall 1 with 3 picks -> N = 3, F1 = 1
+    found = lee_liu_estimate({"a": LINE}, {"a": LINE[[0, 2], :2]}, 5)
+    assert 0.2 < found["threshold"] <= 0.3
+    assert found["recall"] == 1.0 and found["n_particles"] == 3.0
+
+
+def test_labels_without_picks_lower_the_recall_not_the_threshold():
+    # three labels on picks of "a", three on "b" which has no picks at all: at most half
+    # the labels are recovered; just above 0.2: R = 0.5 with 3 picks -> N = 6
+    labels = {"a": LINE[:3, :2], "b": np.array([[1, 1], [20, 2], [40, 3]])}
+    found = lee_liu_estimate({"a": LINE}, labels, 5)
+    assert 0.2 < found["threshold"] <= 0.3
+    assert found["recall"] == 0.5 and found["n_particles"] == 6.0
+
+
+def test_no_label_recovered_gives_no_threshold():
+    # no pick near any label: nothing to estimate from, the caller's fixed threshold holds
+    far = {"a": np.array([[300, 300], [400, 400], [500, 500]])}
+    assert lee_liu_threshold({"a": LINE}, far, 5) == (None, None)
+    assert lee_liu_estimate({"a": LINE}, far, 5, n_particles=10) is None
+    assert lee_liu_threshold({"a": LINE}, {}, 5) == (None, None)
+
+
+def test_tied_scores_give_that_score():
+    tied = LINE.copy()
+    tied[:, 2] = 0.5
+    found = lee_liu_estimate({"a": tied}, {"a": tied[:3, :2]}, 5)
+    assert found == dict(threshold=0.5, recall=1.0, n_particles=4.0)
+
+
+def test_picks_without_a_score_are_ignored():
+    # an unscored pick (NaN) can be neither kept nor dropped by a threshold: the result is
+    # the one without it, never a NaN threshold, and a NaN neighbour does not hide a label
+    with_nan = np.r_[LINE, [[11, 10, np.nan], [200, 200, np.nan]]]
+    labels = {"a": LINE[:3, :2]}
+    assert lee_liu_estimate({"a": with_nan}, labels, 5) == lee_liu_estimate({"a": LINE}, labels, 5)
+    unscored = LINE.copy()
+    unscored[:, 2] = np.nan
+    assert lee_liu_threshold({"a": unscored}, labels, 5) == (None, None)
+
+
+def test_fewer_than_three_recovered_of_many_labels():
+    # 8 labels, only 2 near picks: recall never reaches the guard (3 labels), so the count
+    # comes from the lowest threshold: N = 4 picks / 0.25; F1 then keeps both recovered
+    labels = {"a": np.r_[LINE[[0, 2], :2], np.arange(12).reshape(6, 2) * 1000 + 500]}
+    found = lee_liu_estimate({"a": LINE}, labels, 5)
+    assert found["recall"] == 0.25 and found["n_particles"] == 16.0
+    assert 0.2 < found["threshold"] <= 0.3

@@ -29,11 +29,16 @@ def label_scores(picks, labels, radius):
     return np.array(out)
 
 
+def _scored(picks):
+    p = np.asarray(picks, dtype=np.float64).reshape(-1, 3)
+    return p[np.isfinite(p[:, 2])]
+
+
 def lee_liu_threshold(picks, labels, radius, n_candidates=200):
     """(threshold, estimated recall at it) maximising the estimated F1 (see above).
 
     ``picks``: {micrograph: (N, 3) [x, y, score]} picked with a low threshold on micrographs
-    that carry ``labels`` ({micrograph: (M, 2+)}). Returns (None, None) without labels or picks.
+    that carry ``labels`` ({micrograph: (M, 2+)}). (None, None) when lee_liu_estimate is None.
     """
     found = lee_liu_estimate(picks, labels, radius, n_candidates)
     return (None, None) if found is None else (found["threshold"], found["recall"])
@@ -42,14 +47,19 @@ def lee_liu_threshold(picks, labels, radius, n_candidates=200):
 def lee_liu_estimate(picks, labels, radius, n_candidates=200, n_particles=None):
     """dict(threshold, recall, n_particles) of the Lee & Liu criterion (see above); the
     number of particles is over all the micrographs of ``picks`` (given: used as it is, only
-    the best estimated F1 is searched). None without labels or picks."""
-    scores = np.concatenate([np.asarray(p).reshape(-1, 3)[:, 2] for p in picks.values()]
-                            or [np.zeros(0)])
+    the best estimated F1 is searched). None without labels or scored picks, or when no
+    pick is near any label (nothing to estimate from: the caller's fixed threshold holds)."""
+    # a pick without a score (NaN) cannot be kept or dropped by a threshold: ignore it
+    # (a NaN quantile made the threshold NaN, and a NaN neighbour hid a recovered label)
+    picks = {n: _scored(p) for n, p in picks.items()}
+    scores = np.concatenate([p[:, 2] for p in picks.values()] or [np.zeros(0)])
     best = label_scores(picks, labels, radius)
     if not len(scores) or not len(best):
         return None
     candidates = np.unique(np.quantile(scores, np.linspace(0.0, 0.995, n_candidates)))
     recall = np.array([(best >= c).mean() for c in candidates])
+    if recall.max() <= 0:
+        return None
     n_picks = np.array([(scores >= c).sum() for c in candidates])
     criterion = recall ** 2 / np.maximum(n_picks, 1)
     # n / R estimates the number of particles only where R rests on a few labels: with 8
@@ -57,8 +67,6 @@ def lee_liu_estimate(picks, labels, radius, n_candidates=200, n_particles=None):
     criterion[recall * len(best) < min(3, len(best))] = -1.0
     i = int(np.argmax(criterion))
     if n_particles is None:
-        if recall[i] <= 0:
-            return dict(threshold=float(candidates[i]), recall=0.0, n_particles=None)
         n_particles = n_picks[i] / recall[i]
     f1 = 2 * recall * n_particles / (n_picks + n_particles)
     j = int(np.argmax(f1))
