@@ -58,8 +58,10 @@ def test_picks_for_unknown_micrographs_need_allow_extra(tmp_path, capsys):
 
 
 def test_train_unet_then_pick_from_the_command_line(tmp_path, capsys):
-    from cryopick_plugin.engine.io.coordinates import read_coordinates
     from cryopick_plugin.engine.demo_data import make_demo_dataset
+    from cryopick_plugin.engine.io.coordinates import read_coordinates
+    from cryopick_plugin.engine.io.images import read_micrograph
+    from cryopick_plugin.engine.unet.picker import UNetPicker
 
     make_demo_dataset(str(tmp_path / "d"), n_micrographs=2, size=(192, 256),
                       particle_diameter_a=60, pixel_size=2.0, particles_per_micrograph=8)
@@ -77,7 +79,24 @@ def test_train_unet_then_pick_from_the_command_line(tmp_path, capsys):
     assert "[2/2] mic_001:" in capsys.readouterr().out
     picks = read_coordinates(str(tmp_path / "p.star"))
     assert sorted(picks) == ["mic_000", "mic_001"]
-    assert all(np.isfinite(v[:, 2]).all() for v in picks.values())  # scores written
+    # the command's picks are the model's picks on each micrograph, in its pixel frame, with
+    # their scores (STAR keeps 2 decimals of position and 5 of score); their quality is
+    # tested in test_engine_train_unet, this barely trained model has none
+    picker = UNetPicker.load(str(tmp_path / "m" / "final_model.pt"))
+    for name in ("mic_000", "mic_001"):
+        engine = picker.pick(read_micrograph(str(tmp_path / "d" / "micrographs" / f"{name}.mrc")),
+                             threshold=0.0)
+        assert len(engine) > 0 and picks[name].shape == engine.shape, name
+        np.testing.assert_allclose(picks[name][:, :2], engine[:, :2], atol=0.006)
+        np.testing.assert_allclose(picks[name][:, 2], engine[:, 2], atol=6e-6)
+    # without --threshold: the model's own threshold
+    assert main(["pick", "--model", str(tmp_path / "m" / "final_model.pt"), "--image-dir",
+                 str(tmp_path / "d" / "micrographs"), "--output", str(tmp_path / "own.json")]) == 0
+    own = read_coordinates(str(tmp_path / "own.json"))
+    for name in ("mic_000", "mic_001"):
+        engine = picker.pick(read_micrograph(str(tmp_path / "d" / "micrographs" / f"{name}.mrc")))
+        assert 0 < len(own[name]) == len(engine) < len(picks[name]), name
+        np.testing.assert_allclose(own[name][:, :2], engine[:, :2], atol=0.006)
 
 
 def test_train_unet_bad_threshold_fails_before_reading(tmp_path, capsys):
