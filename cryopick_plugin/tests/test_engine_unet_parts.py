@@ -92,16 +92,63 @@ def test_normalize_is_robust():
     assert np.all(normalize(np.ones((8, 8))) == 0)
 
 
-def test_tiled_inference_equals_whole_image():
+def _structured_unet():
+    """Fixed weights whose output varies over the image (He-normal init: probabilities over
+    the whole range; PyTorch's default init gives a nearly constant map that hides seams)."""
     torch.manual_seed(0)
-    model = UNet(base_features=4).eval()
-    img = np.random.default_rng(1).normal(size=(200, 300)).astype(np.float32)
-    whole = predict_probability_map(model, img, tile=512, margin=32)
-    tiled = predict_probability_map(model, img, tile=128, margin=32, batch_size=3)
-    assert whole.shape == tiled.shape == (200, 300)
-    # every output pixel comes from a tile where it is >= 32 px from the tile edge
+    model = UNet(base_features=4)
+    for m in model.modules():
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
+            torch.nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+            if m.bias is not None:
+                torch.nn.init.normal_(m.bias, 0, 0.1)
+    return model.eval()
+
+
+def _blobs(shape, n, seed):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:shape[0], 0:shape[1]]
+    img = rng.normal(0, 1, shape).astype(np.float32)
+    for x, y in rng.uniform((0, 0), (shape[1], shape[0]), (n, 2)):
+        img += 3 * np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / 50)
+    return img
+
+
+def test_tiled_inference_equals_whole_image(monkeypatch):
+    """The picker's own tiling (tile and margin as picker.py and tiling.py set them, read
+    from its call, not restated here) gives the map of one whole-image pass: each kept pixel
+    saw its whole receptive field."""
+    from cryopick_plugin.engine.unet import picker as picker_module
+    from cryopick_plugin.engine.unet import tiling
+    from cryopick_plugin.engine.unet.picker import UNetPicker
+
+    used, tiles = {}, []
+
+    def spy(model, image, **kwargs):
+        used.update(kwargs)
+        return predict_probability_map(model, image, **kwargs)
+
+    def count(model, batch, device):
+        tiles.extend(b.shape for b in batch)
+        return predict_logits(model, batch, device)
+
+    predict_logits = tiling.predict_logits_batch
+    monkeypatch.setattr(picker_module, "predict_probability_map", spy)
+    monkeypatch.setattr(tiling, "predict_logits_batch", count)
+    picker = UNetPicker(_structured_unet(), particle_diameter_px=24, working_diameter=24)
+    # a long strip: wider than the largest tile of a base-4 network (cheap: few rows)
+    img = _blobs((256, 2600), 300, seed=1)
+    tiled, factor = picker.probability_map(img)
+    margin = used["margin"]
+    assert factor == 1.0 and tiled.shape == img.shape
+    assert len(tiles) > 1, tiles  # really in several tiles
+    tiles.clear()
+    one = -(-(max(img.shape) + 2 * margin) // 16) * 16
+    whole = predict_probability_map(picker.model, normalize(img), tile=one, margin=margin)
+    assert len(tiles) == 1  # really one pass
+    assert tiled.std() > 0.1  # a map with structure, not a constant
     assert np.abs(whole - tiled).max() < 1e-4
-    small = predict_probability_map(model, img[:20, :30], tile=128, margin=16)
+    small = predict_probability_map(picker.model, img[:20, :30], margin=margin)
     assert small.shape == (20, 30)
 
 
