@@ -217,14 +217,29 @@ def test_rescoring_removes_injected_junk(trained, data):
 
 
 def test_resume_continues_after_the_last_epoch(data, tmp_path):
-    cfg = _cfg(data["diameter"], training={"epochs": 1, "steps_per_epoch": 2})
-    train_fixmatch(data["images"], data["labels"], str(tmp_path), cfg, log=lambda s: None)
+    """Epoch 2 resumed from epoch 1's checkpoint trains on from epoch 1's weights: the same
+    weights and losses as two epochs in one run (a resume that re-initialised the network,
+    or restored only the counters, would differ)."""
+    # no threshold search (dense picking, the slow part): only the training is compared
+    cfg = _cfg(data["diameter"], training={"epochs": 1, "steps_per_epoch": 2,
+                                           "auto_threshold": False})
+    out = tmp_path / "resumed"
+    train_fixmatch(data["images"], data["labels"], str(out), cfg, log=lambda s: None)
+    after_one = torch.load(out / "last_checkpoint.pt", weights_only=False)["student"]
     cfg.training.epochs = 2
     lines = []
-    r = train_fixmatch(data["images"], data["labels"], str(tmp_path), cfg, log=lines.append,
+    r = train_fixmatch(data["images"], data["labels"], str(out), cfg, log=lines.append,
                        resume=True)
     assert any("Resuming after epoch 1" in ln for ln in lines)
+    assert not any(ln.startswith("Epoch 1 ") for ln in lines)  # epoch 1 not trained again
     assert [e["epoch"] for e in r["history"]] == [1, 2]
+    whole = train_fixmatch(data["images"], data["labels"], str(tmp_path / "whole"), cfg,
+                           log=lambda s: None)
+    assert [e["l_sup"] for e in r["history"]] == [e["l_sup"] for e in whole["history"]]
+    resumed_w = torch.load(out / "last_checkpoint.pt", weights_only=False)["student"]
+    whole_w = torch.load(tmp_path / "whole" / "last_checkpoint.pt", weights_only=False)["student"]
+    assert all(torch.equal(resumed_w[k], whole_w[k]) for k in whole_w)
+    assert not all(torch.equal(resumed_w[k], after_one[k]) for k in after_one)  # it trained
 
 
 def test_resume_is_bit_exact_and_refuses_changed_settings(data, tmp_path):
