@@ -568,7 +568,7 @@ def _cmd_pick(args):
     if not todo and not done:  # every micrograph skipped up front: write nothing but the list
         _none_picked(args, paths, skipped, skip_file)
     set_threads(args.threads)
-    batch_size = args.batch_size or (256 if hasattr(picker, "patch_size") else 4)
+    batch_size = args.batch_size or (256 if hasattr(picker, "patch_size") else 1)
     out.start()
     n_picks, picked = 0, set()
     try:
@@ -671,7 +671,8 @@ def build_parser():
     p.add_argument("--box-size", type=int, default=0, help="for .box/.csv output (0: 1.5 diameters)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--batch-size", type=int, default=0,
-                   help="tiles (U-Net) or patches (classifier) per inference batch (0: 4 / 256)")
+                   help="tiles (U-Net) or patches (classifier) per inference batch (0: 1 / 256; "
+                        "U-Net tiles are as large as the memory budget allows)")
     p.add_argument("--pattern", help="glob on image file names")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--skip-existing", action="store_true",

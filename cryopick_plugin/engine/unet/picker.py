@@ -12,7 +12,7 @@ from ..io.files import read_torch_file, save_torch_atomic
 from ..picking.peaks import find_peaks
 from ..picking.scale import WorkingScale, to_original
 from .network import UNet
-from .tiling import predict_probability_map
+from .tiling import MARGIN, predict_probability_map
 
 MODEL_KIND = "cryopick-unet"
 FORMAT_VERSION = 1
@@ -32,9 +32,10 @@ class UNetPicker(WorkingScale):
         self.extra = dict(extra or {})
 
     # ------------------------------------------------------------------ picking
-    def probability_map(self, image, pixel_size=None, device="cpu", batch_size=4, tile=512):
+    def probability_map(self, image, pixel_size=None, device="cpu", batch_size=1, tile=None):
+        """Probability map of the working image (tiles: see tiling.py) and the binning."""
         work, factor = self.prepare(image, pixel_size)
-        return predict_probability_map(self.model, work, tile=tile, margin=96,
+        return predict_probability_map(self.model, work, tile=tile, margin=MARGIN,
                                        batch_size=batch_size, device=device), factor
 
     def peaks_from_map(self, prob, factor, threshold=None):
@@ -54,7 +55,7 @@ class UNetPicker(WorkingScale):
         return find_peaks(prob, threshold=self.threshold if threshold is None else threshold,
                           min_distance=self.min_distance_fraction * wd, disc_radius=wd / 3)
 
-    def pick(self, image, pixel_size=None, threshold=None, device="cpu", batch_size=4):
+    def pick(self, image, pixel_size=None, threshold=None, device="cpu", batch_size=1):
         """(N, 3) [x, y, score] in the micrograph's own pixel frame, best first."""
         h, w = np.shape(image)
         if min(h, w) < self.diameter_for(pixel_size):  # nothing to find; binning would break

@@ -2,14 +2,30 @@
 
 Each tile is predicted with a margin of context on every side and only its centre is kept,
 so each output pixel comes from a tile where it is at least ``margin`` pixels from the tile
-edge; memory is bounded by tile x tile x batch, not by the micrograph. The U-Net's receptive
+edge; memory is bounded by the largest tile, not by the micrograph. The U-Net's receptive
 field reaches about 107 px to each side; with a trained model a 96 px margin gave the same
 map as a whole-image pass, 48 px differed by up to 0.09 at the seams.
+
+Tiles are as few and as equal as the largest tile allows: a fixed 512 px tile spent 2.8x
+the work of the image itself on a 914 px micrograph (nine tiles, most of each a margin);
+the fewest equal tiles spend 1.5x.
 """
 import math
 
 import numpy as np
 import torch
+
+#: context kept around each tile's centre (working px); see the module docstring
+MARGIN = 96
+#: activation memory grows with tile area x base features: this many tile pixels times base
+#: features keeps a U-Net pass near 0.6 GB (base 16: tiles up to 1216 px; base 64: 608 px)
+TILE_BUDGET = 16 * 1216 ** 2
+
+
+def max_tile_for(base_features, multiple=16):
+    """The largest tile side (a multiple of ``multiple``) within TILE_BUDGET."""
+    side = int(math.sqrt(TILE_BUDGET / max(int(base_features), 1)))
+    return max(multiple * 8, side - side % multiple)
 
 
 def _pad(image, pads):
@@ -17,39 +33,76 @@ def _pad(image, pads):
     return np.pad(image, pads, mode=mode)
 
 
+def _steps(length, margin, max_tile, multiple):
+    """(step, count): the fewest equal steps covering ``length`` whose tiles (step + 2 x
+    margin) fit ``max_tile``; steps are multiples of ``multiple`` so that every tile's
+    poolings see the same pixel blocks as a whole-image pass would."""
+    count = 1
+    while True:
+        step = -(-math.ceil(length / count) // multiple) * multiple
+        if step + 2 * margin <= max_tile or step <= multiple:
+            return step, count
+        count += 1
+
+
+def inference_copy(model):
+    """An evaluation copy of a network, faster on the CPU, same outputs to float rounding:
+    each convolution absorbs the batch norm after it, and activations are channels-last
+    (measured 1.5x on 2 cores for the U-Net)."""
+    import copy
+
+    fast = copy.deepcopy(model).eval()
+    for seq in [m for m in fast.modules() if isinstance(m, torch.nn.Sequential)]:
+        layers = list(seq)
+        for i in range(len(layers) - 1):
+            conv, bn = layers[i], layers[i + 1]
+            if isinstance(conv, torch.nn.Conv2d) and isinstance(bn, torch.nn.BatchNorm2d):
+                seq[i] = _fold_batch_norm(conv, bn)
+                seq[i + 1] = torch.nn.Identity()
+    return fast.to(memory_format=torch.channels_last)
+
+
+@torch.no_grad()
+def _fold_batch_norm(conv, bn):
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    fused = torch.nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size,
+                            conv.stride, conv.padding, conv.dilation, conv.groups, bias=True)
+    fused.weight.copy_(conv.weight * scale[:, None, None, None])
+    bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
+    fused.bias.copy_((bias - bn.running_mean) * scale + bn.bias)
+    return fused.to(conv.weight.device)
+
+
 @torch.no_grad()
 def predict_logits_batch(model, batch, device):
-    return model(torch.from_numpy(np.ascontiguousarray(batch[:, None])).to(device))[:, 0]
+    x = torch.from_numpy(np.ascontiguousarray(batch[:, None])).to(device)
+    return model(x.contiguous(memory_format=torch.channels_last))[:, 0]
 
 
 @torch.no_grad()
-def predict_probability_map(model, image, tile=512, margin=96, batch_size=4, device="cpu"):
-    """Sigmoid probability map (float32, same shape as image) of a normalised image."""
+def predict_probability_map(model, image, tile=None, margin=MARGIN, batch_size=1,
+                            device="cpu"):
+    """Sigmoid probability map (float32, same shape as image) of a normalised image.
+
+    ``tile``: the largest tile side (default: max_tile_for the model's width).
+    """
     multiple = getattr(model, "multiple", 16)
+    tile = max_tile_for(getattr(model, "base_features", 64), multiple) if tile is None else tile
     if tile % multiple or margin % (multiple // 2) or tile <= 2 * margin:
-        # the step tile - 2 x margin must stay a multiple of the pooling factor, else the
-        # poolings of neighbouring tiles see different pixel blocks than a whole-image pass
         raise ValueError(f"tile ({tile}) must be a multiple of {multiple}, margin ({margin}) "
                          f"of {multiple // 2}, and tile > 2 x margin")
-    model.eval()
+    fast = inference_copy(model)
     image = np.asarray(image, dtype=np.float32)
     h, w = image.shape
-    if h + 2 * margin <= tile and w + 2 * margin <= tile:
-        # small enough for one pass; same reflected context at the borders as the tiles get
-        ph, pw = -(h + 2 * margin) % multiple, -(w + 2 * margin) % multiple
-        padded = _pad(image, ((margin, margin + ph), (margin, margin + pw)))
-        logits = predict_logits_batch(model, padded[None], device)[0]
-        return torch.sigmoid(logits).cpu().numpy()[margin:margin + h, margin:margin + w]
-
-    step = tile - 2 * margin
-    ny, nx = math.ceil(h / step), math.ceil(w / step)
-    padded = _pad(image, ((margin, ny * step - h + margin), (margin, nx * step - w + margin)))
-    out = np.zeros((ny * step, nx * step), dtype=np.float32)
-    corners = [(iy * step, ix * step) for iy in range(ny) for ix in range(nx)]
+    (sy, ny), (sx, nx) = (_steps(n, margin, tile, multiple) for n in (h, w))
+    padded = _pad(image, ((margin, ny * sy - h + margin), (margin, nx * sx - w + margin)))
+    out = np.zeros((ny * sy, nx * sx), dtype=np.float32)
+    corners = [(iy * sy, ix * sx) for iy in range(ny) for ix in range(nx)]
     for i in range(0, len(corners), batch_size):
         chunk = corners[i:i + batch_size]
-        batch = np.stack([padded[y:y + tile, x:x + tile] for y, x in chunk])
-        probs = torch.sigmoid(predict_logits_batch(model, batch, device)).cpu().numpy()
+        batch = np.stack([padded[y:y + sy + 2 * margin, x:x + sx + 2 * margin]
+                          for y, x in chunk])
+        probs = torch.sigmoid(predict_logits_batch(fast, batch, device)).cpu().numpy()
         for (y, x), p in zip(chunk, probs):
-            out[y:y + step, x:x + step] = p[margin:margin + step, margin:margin + step]
+            out[y:y + sy, x:x + sx] = p[margin:margin + sy, margin:margin + sx]
     return out[:h, :w]

@@ -1,0 +1,98 @@
+"""The faster inference paths give the same maps as the plain ones (issue 12).
+
+The U-Net is checked on a model trained for a few steps, so its map follows the image (an
+untrained net's map is nearly flat, and a wrong tile margin would pass on it).
+"""
+import numpy as np
+import pytest
+import torch
+
+from cryopick_plugin.engine.fixmatch.network import build_classifier
+from cryopick_plugin.engine.unet.network import UNet
+from cryopick_plugin.engine.unet.tiling import (MARGIN, TILE_BUDGET, _steps, inference_copy,
+                                                max_tile_for, predict_probability_map)
+
+
+def _blobs(h, w, n, rng):
+    """A normalised image of dark particle-sized blobs and their disc mask."""
+    img = rng.normal(size=(h, w)).astype(np.float32)
+    mask = np.zeros((h, w), np.float32)
+    yy, xx = np.mgrid[0:h, 0:w]
+    for x, y in zip(rng.uniform(10, w - 10, n), rng.uniform(10, h - 10, n)):
+        r2 = (xx - x) ** 2 + (yy - y) ** 2
+        img -= 1.5 * np.exp(-r2 / (2 * 8.0 ** 2))
+        mask[r2 < 100] = 1
+    return (img - img.mean()) / img.std(), mask
+
+
+@pytest.fixture(scope="module")
+def trained_unet():
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    img, mask = _blobs(512, 512, 80, rng)
+    model = UNet(base_features=8)
+    opt = torch.optim.Adam(model.parameters(), 3e-3)
+    for _ in range(20):
+        y, x = rng.integers(0, 512 - 80, 2)
+        xb = torch.from_numpy(np.ascontiguousarray(img[None, None, y:y + 80, x:x + 80]))
+        yb = torch.from_numpy(np.ascontiguousarray(mask[None, None, y:y + 80, x:x + 80]))
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(model(xb), yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return model.eval()
+
+
+def _whole_image_map(model, img, margin=MARGIN):
+    """The reference: one pass of the plain model over the reflect-padded image."""
+    h, w = img.shape
+    ph, pw = -(h + 2 * margin) % 16, -(w + 2 * margin) % 16
+    padded = np.pad(img, ((margin, margin + ph), (margin, margin + pw)), mode="reflect")
+    with torch.no_grad():
+        logits = model(torch.from_numpy(np.ascontiguousarray(padded[None, None])))
+    return torch.sigmoid(logits)[0, 0, margin:margin + h, margin:margin + w].numpy()
+
+
+def test_unet_tiles_at_the_production_margin_equal_a_whole_image_pass(trained_unet):
+    img, mask = _blobs(250, 370, 30, np.random.default_rng(1))
+    ref = _whole_image_map(trained_unet, img)
+    assert ref.std() > 0.05  # the map has structure: seams would show
+    # the production default (one tile here) and forced small tiles (2 x 3 tiles)
+    for tile in (None, 2 * MARGIN + 128):
+        out = predict_probability_map(trained_unet, img, tile=tile)
+        assert out.shape == img.shape
+        assert np.abs(out - ref).max() < 2e-5, tile
+    # a margin too small for the receptive field shows at the seams: the check can fail
+    short = predict_probability_map(trained_unet, img, tile=2 * 48 + 128, margin=48)
+    assert np.abs(short - ref).max() > 2e-4
+
+
+def test_folded_batch_norm_and_channels_last_give_the_same_outputs(trained_unet):
+    x = torch.from_numpy(_blobs(64, 80, 4, np.random.default_rng(2))[0][None, None])
+    fast = inference_copy(trained_unet)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.modules())
+    with torch.no_grad():
+        ref = trained_unet(x)
+        assert torch.allclose(fast(x.contiguous(memory_format=torch.channels_last)), ref,
+                              atol=1e-4, rtol=1e-4)
+        # the copy leaves the original (still used for training) untouched
+        assert any(isinstance(m, torch.nn.BatchNorm2d) for m in trained_unet.modules())
+    torch.manual_seed(0)
+    classifier = build_classifier().eval()
+    patches = torch.randn(3, 1, 64, 64)
+    with torch.no_grad():
+        assert torch.allclose(inference_copy(classifier)(patches), classifier(patches),
+                              atol=1e-4, rtol=1e-4)
+
+
+def test_tiles_are_few_equal_and_within_the_memory_budget():
+    for base in (16, 32, 64):
+        tile = max_tile_for(base)
+        assert tile % 16 == 0 and tile ** 2 * base <= TILE_BUDGET
+    tile = max_tile_for(16)
+    # a 1k micrograph binned to 914 px: one tile (the old fixed 512 px tiles needed nine)
+    assert _steps(914, MARGIN, tile, 16) == (928, 1)
+    # a 4k micrograph barely binned (3640 px): four tiles a side, each within the budget
+    step, count = _steps(3640, MARGIN, tile, 16)
+    assert count == 4 and step * count >= 3640 and step + 2 * MARGIN <= tile
+    assert (step - 16) * count < 3640  # no smaller step would do: the tiles are equal
