@@ -56,3 +56,9 @@ bench-matrix: setup
 bench-matrix-quick: setup
 	$(PY) -c "import gemmi" 2>/dev/null || $(PY) -m pip install -q gemmi
 	$(PY) -m benchmarks.matrix --quick $(MATRIX_ARGS) --out $(MATRIX_OUT)_quick
+
+# Picking speed and memory (not part of CI; benchmarks/speed.py): the U-Net, the classifier
+# and Topaz (preprocess + extract) on the same 1k and 4k micrographs, whole processes.
+.PHONY: bench-speed
+bench-speed: setup
+	$(PY) -m benchmarks.speed --out benchmark_output/speed

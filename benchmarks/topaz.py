@@ -245,13 +245,14 @@ def run_topaz(topaz_exe, train_mics, labels, test_mics, diameter_px, work_dir,
     env = _env(threads)
     dev = str(cfg["device"])
     scale = max(1, int(round(diameter_px / TARGET_DIAMETER_PX)))
-    logs, commands, peaks, cpu = {}, {}, [], {}
+    logs, commands, peaks, cpu, step_peak = {}, {}, [], {}, {}
 
     def step(key, cmd):
         logs[key] = os.path.join(work_dir, f"{key}.log")
         commands[key] = " ".join(map(str, cmd))
         seconds, mb = _run(cmd, logs[key], env)
         peaks.append(mb)
+        step_peak[key] = mb
         cpu[key] = _run.last_cpu_s
         return seconds
 
@@ -350,7 +351,9 @@ def run_topaz(topaz_exe, train_mics, labels, test_mics, diameter_px, work_dir,
         train_cpu_s=cpu.get("preprocess_train", 0.0) + cpu["train"],
         pick_cpu_s_per_mic=(cpu.get("preprocess_test", 0.0) + cpu.get("extract", 0.0))
         / max(len(test_mics), 1),
-        peak_mb=max(peaks), times=times, cpu_times=cpu, logs=logs, commands=commands, model=model,
+        peak_mb=max(peaks), pick_peak_mb=max(step_peak.get("preprocess_test", 0.0),
+                                             step_peak.get("extract", 0.0)),
+        times=times, cpu_times=cpu, logs=logs, commands=commands, model=model,
         scale=scale, train_radius=r, extract_radius=extract_radius, n_labels=n_labels,
         expected_per_micrograph=float(expected_per_micrograph), pi=pi_true, pi_arg=pi_arg,
         disc_pixels=k_true, topaz_disc_pixels=k_topaz, config=cfg, pretrained=pretrained,

@@ -36,7 +36,10 @@ def _launch(project, prot, label):
 
 #: CPU-sized training for the demo: a narrower U-Net and fewer epochs than the seed's defaults
 DEMO_TRAINING = dict(baseFeatures=16, initialEpochs=30, selfTrainingIterations=2,
-                     retrainEpochs=8, batchSize=8, cropsPerImage=8)
+                     retrainEpochs=8, batchSize=8, cropsPerImage=8,
+                     # what the user tells the form after a look at a few micrographs (the
+                     # demo places 60 per micrograph); it sets the PU objective's class prior
+                     expectedParticles=60)
 
 
 def run(out, n_micrographs=6, seed=0, training=None):

@@ -4,6 +4,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..device import inference_copy
+
 
 def build_classifier(backbone="resnet18", dropout=0.3):
     """ResNet with a 1-channel stem and a dropout + single-logit head; forward -> (B,)."""
@@ -28,9 +30,10 @@ class _Logit(nn.Module):
 def predict(model, patches, device="cpu", batch_size=256, logits=False):
     """Probabilities (or logits) for (N, H, W) numpy patches, in bounded batches."""
     model.eval()
+    fast = inference_copy(model)
     out = []
     for i in range(0, len(patches), batch_size):
         x = torch.from_numpy(np.ascontiguousarray(patches[i:i + batch_size, None])).to(device)
-        z = model(x).float()
+        z = fast(x.contiguous(memory_format=torch.channels_last)).float()
         out.append((z if logits else torch.sigmoid(z)).cpu().numpy())
     return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)

@@ -1,0 +1,189 @@
+"""Picking speed and memory side by side: cryopick's U-Net, its classifier and Topaz.
+
+    python -m benchmarks.speed [--out benchmark_output/speed] [--threads 2] [--quick]
+
+The same synthetic micrographs for every picker, at two samplings of one specimen: 1k x 1k
+with a 27 px particle (the binned real set of issue 11: EMPIAR-10017 at 7.08 A/px) and
+4k x 4k with the same particle at 108 px (the unbinned micrograph). Each picker runs as a
+whole process over all micrographs of a size, as a user would run it, so start-up, reading,
+binning and writing are counted: seconds per micrograph (wall and CPU), how many times as
+many micrographs per second as Topaz, and the peak resident memory of the process tree.
+
+- cryopick U-Net: base 16 (the CPU default), `cryopick pick`.
+- cryopick classifier: ResNet18 on 64 px patches (the CPU configuration), `cryopick pick`
+  (dense scoring on a grid of patches). At 4k it takes many minutes per micrograph, so it
+  runs there only with ``--classifier-4k``.
+- Topaz 0.3.20: `topaz preprocess` (binning to ~14 px per particle + its normalisation) and
+  `topaz extract` with a resnet8 (units 32: the architecture `topaz train` makes by default),
+  trained for a few updates first (the weights do not change the cost).
+
+Weights are untrained for cryopick too: the cost of a pass does not depend on them. With a
+GPU visible, every picker is timed on it as well.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+from benchmarks import topaz
+
+#: (micrograph side px, particle diameter px, micrographs): one specimen at two samplings
+SIZES = ((1024, 27.0, 4), (4096, 108.0, 2))
+QUICK_SIZES = ((1024, 27.0, 2), (4096, 108.0, 1))
+UNET = "cryopick U-Net (base 16)"
+CLASSIFIER = "cryopick classifier (ResNet18, 64 px patches)"
+TOPAZ = "Topaz (preprocess + extract, resnet8)"
+
+
+def write_micrographs(folder, size, diameter_px, count, seed=0):
+    """{name: path} of noisy micrographs holding dark particle-sized blobs (~20% of the area),
+    and {name: (N, 2) centres}."""
+    from cryopick_plugin.engine.io.images import write_mrc
+
+    rng = np.random.default_rng(seed)
+    os.makedirs(folder, exist_ok=True)
+    r = int(diameter_px)
+    yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
+    blob = np.exp(-(xx ** 2 + yy ** 2) / (2 * (diameter_px / 4) ** 2)).astype(np.float32)
+    n = int(0.2 * size ** 2 / (np.pi * diameter_px ** 2 / 4))
+    paths, centres = {}, {}
+    for i in range(count):
+        img = rng.normal(0, 1, (size, size)).astype(np.float32)
+        xy = rng.uniform(r, size - r - 1, (n, 2)).astype(int)
+        for x, y in xy:
+            img[y - r:y + r + 1, x - r:x + r + 1] -= blob
+        name = f"mic_{i:03d}"
+        paths[name] = os.path.join(folder, f"{name}.mrc")
+        write_mrc(paths[name], img, 1.0)
+        centres[name] = xy.astype(np.float64)
+    return paths, centres
+
+
+def cryopick_models(folder, diameter_px):
+    """{picker label: model file} of untrained cryopick models for this particle size."""
+    import torch
+
+    from cryopick_plugin.engine.fixmatch.network import build_classifier
+    from cryopick_plugin.engine.fixmatch.picker import PatchClassifier
+    from cryopick_plugin.engine.picking.scale import DEFAULT_WORKING_DIAMETER
+    from cryopick_plugin.engine.unet.network import UNet
+    from cryopick_plugin.engine.unet.picker import UNetPicker
+
+    torch.manual_seed(0)
+    os.makedirs(folder, exist_ok=True)
+    unet = os.path.join(folder, "unet_base16.pt")
+    UNetPicker(UNet(base_features=16), diameter_px, DEFAULT_WORKING_DIAMETER).save(unet)
+    classifier = os.path.join(folder, "classifier_patch64.pt")
+    PatchClassifier(build_classifier(), "resnet18", 0.3, diameter_px,
+                    DEFAULT_WORKING_DIAMETER, 64).save(classifier)
+    return {UNET: unet, CLASSIFIER: classifier}
+
+
+def time_cryopick(model, mic_dir, work, count, threads, device):
+    """One `cryopick pick` process over the folder: per-micrograph wall and CPU s, peak MB."""
+    out = os.path.join(work, "picks.json")
+    cmd = [sys.executable, "-m", "cryopick_plugin.cli", "pick", "--model", model,
+           "--image-dir", mic_dir, "--output", out, "--threads", threads, "--device", device]
+    seconds, mb = topaz._run(cmd, os.path.join(work, "pick.log"), topaz._env(threads))
+    return dict(s=seconds / count, cpu_s=topaz._run.last_cpu_s / count, peak_mb=mb)
+
+
+def time_topaz(exe, train, labels, mics, diameter_px, work, threads, device):
+    """Topaz trained for a few updates on ``train``, then preprocess + extract on ``mics``."""
+    config = dict(topaz.CONFIGS["smoke"], device=0 if device == "cuda" else -1)
+    expected = float(np.mean([len(v) for v in labels.values()])) * 2
+    res = topaz.run_topaz(exe, train, labels, mics, diameter_px, work, expected,
+                          config=config, threads=threads)
+    return dict(s=res["pick_s_per_mic"], cpu_s=res["pick_cpu_s_per_mic"],
+                peak_mb=res["pick_peak_mb"])
+
+
+def measure(out, sizes, threads, devices, classifier_4k, topaz_exe):
+    rows = []
+    for size, diameter, count in sizes:
+        base = os.path.join(out, f"{size}px")
+        mics, centres = write_micrographs(os.path.join(base, "micrographs"), size, diameter,
+                                          count)
+        models = cryopick_models(os.path.join(base, "models"), diameter)
+        # Topaz's training set: two 1k-like micrographs of the same particle, half labelled
+        train, train_centres = write_micrographs(os.path.join(base, "topaz_train"), 1024,
+                                                 diameter, 2, seed=1)
+        labels = {n: c[::2] for n, c in train_centres.items()}
+        for device in devices:
+            for label in (UNET, CLASSIFIER, TOPAZ):
+                row = dict(size=size, diameter_px=diameter, micrographs=count, device=device,
+                           picker=label)
+                work = os.path.join(base, device, label.split(" (")[0].replace(" ", "_"))
+                os.makedirs(work, exist_ok=True)
+                if label == CLASSIFIER and size > 2048 and not classifier_4k:
+                    rows.append(dict(row, skipped="not run at 4k (--classifier-4k)"))
+                    continue
+                start = time.time()
+                if label == TOPAZ:
+                    row.update(time_topaz(topaz_exe, train, labels, mics, diameter, work,
+                                          threads, device))
+                else:
+                    row.update(time_cryopick(models[label], os.path.dirname(mics["mic_000"]),
+                                             work, count, threads, device))
+                print(f"{size} px, {device}, {label}: {row['s']:.1f} s per micrograph, "
+                      f"{row['peak_mb']:.0f} MB ({time.time() - start:.0f} s)", flush=True)
+                rows.append(row)
+    return rows
+
+
+def table(rows):
+    """Markdown: one line per picker, size and device, with the speed ratio to Topaz."""
+    ref = {(r["size"], r["device"]): r["s"] for r in rows
+           if r["picker"] == TOPAZ and "s" in r}
+    lines = ["| micrograph | particle | device | picker | s / micrograph | CPU s / micrograph "
+             "| micrographs per s vs Topaz | peak MB |", "|---|---:|---|---|---:|---:|---:|---:|"]
+    for r in rows:
+        head = (f"| {r['size']}^2 ({r['micrographs']}) | {r['diameter_px']:.0f} px | "
+                f"{r['device']} | {r['picker']} |")
+        if "s" not in r:
+            lines.append(f"{head} {r['skipped']} | | | |")
+            continue
+        topaz_s = ref.get((r["size"], r["device"]))
+        ratio = f"{topaz_s / r['s']:.1f}x" if topaz_s else "-"
+        lines.append(f"{head} {r['s']:.1f} | {r['cpu_s']:.1f} | {ratio} | "
+                     f"{r['peak_mb']:.0f} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--out", default=os.path.join("benchmark_output", "speed"))
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--quick", action="store_true",
+                   help="fewer micrographs per size (2 at 1k, 1 at 4k)")
+    p.add_argument("--classifier-4k", action="store_true",
+                   help="also time the classifier on 4k micrographs (many minutes each)")
+    p.add_argument("--topaz-venv", default=topaz.DEFAULT_VENV,
+                   help="virtual environment for Topaz, created on first use")
+    args = p.parse_args(argv)
+
+    import torch
+
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    exe = topaz.ensure_topaz_env(args.topaz_venv)
+    start = time.time()
+    rows = measure(args.out, QUICK_SIZES if args.quick else SIZES, args.threads, devices,
+                   args.classifier_4k, exe)
+    md = (f"`python -m benchmarks.speed{' --quick' if args.quick else ''}` on "
+          f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, {args.threads} threads, "
+          f"wall time {(time.time() - start) / 60:.1f} min, load average before "
+          f"{os.getloadavg()[0]:.1f}\n\n{table(rows)}\n")
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "speed.md"), "w") as fh:
+        fh.write(md)
+    with open(os.path.join(args.out, "speed.json"), "w") as fh:
+        json.dump(rows, fh, indent=1)
+    print("\n" + md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
