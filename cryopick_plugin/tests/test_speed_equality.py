@@ -105,3 +105,21 @@ def test_tiles_are_few_equal_and_within_the_memory_budget():
     step, count = _steps(3640, MARGIN, tile, 16)
     assert count == 4 and step * count >= 3640 and step + 2 * MARGIN <= tile
     assert (step - 16) * count < 3640  # no smaller step would do: the tiles are equal
+
+
+def test_the_evaluation_copy_is_remade_when_the_weights_change():
+    torch.manual_seed(0)
+    model = UNet(base_features=4)
+    x = torch.randn(1, 1, 32, 32)
+    first = inference_copy(model)
+    assert inference_copy(model) is first  # reused while the weights stay
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    model.train()
+    model(x).mean().backward()
+    opt.step()  # in place, as training does between rounds of picking
+    model.eval()
+    fresh = inference_copy(model)
+    assert fresh is not first
+    with torch.no_grad():
+        assert torch.allclose(fresh(x), model(x), atol=1e-4, rtol=1e-4)
+        assert not torch.allclose(first(x), model(x), atol=1e-4, rtol=1e-4)
