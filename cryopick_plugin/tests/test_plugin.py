@@ -61,8 +61,8 @@ def test_engine_and_cli_import_no_scipion():
 
 
 # engine layers: a module may import its own subpackage or a lower layer, never a higher one
-ENGINE_LAYERS = {"errors": 0, "device": 1, "io": 1, "picking": 2, "demo_data": 2, "unet": 3,
-                 "fixmatch": 3, "pickers": 4}
+ENGINE_LAYERS = {"errors": 0, "device": 1, "io": 1, "picking": 2, "demo_data": 2, "pu": 2,
+                 "unet": 3, "fixmatch": 3, "pickers": 4}
 
 
 def _engine_imports():

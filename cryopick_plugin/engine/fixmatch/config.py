@@ -37,6 +37,9 @@ class DatasetConfig:
     # consistency loss only ever confirms "background"
     candidate_fraction: float = 0.5
     val_fraction: float = 0.2  # labelled positives held out for validation when no val set
+    # particles a micrograph holds, as the user estimates it (0: unknown); loss.negatives="pu"
+    # needs it for the share of random positions that are unlabelled particles
+    expected_particles: float = 0.0
 
 
 @dataclasses.dataclass
@@ -54,7 +57,9 @@ class LossConfig:
     # ours, against collapse with few labels (see docs/fixmatch.md)
     # "random": unlabelled patches at random positions away from the labels are negatives in
     # the supervised loss (most random positions are not particle centres); "none": the seed's
-    # positives-only supervised loss
+    # positives-only supervised loss; "pu": random positions are unlabelled, not background
+    # (nnPU risk with the share of them centred on a particle, from dataset.expected_particles:
+    # in crowded micrographs a third of the "random" negatives sit on a particle)
     negatives: str = "random"
     # average the consistency loss per pseudo-class, so the majority class (background) cannot
     # drown the few confident particles
@@ -110,7 +115,10 @@ class FixMatchConfig:
             (lo.consistency_weight >= 0, "loss.consistency_weight must be >= 0"),
             (0.5 <= lo.confidence_threshold <= 1, "loss.confidence_threshold must be within [0.5, 1]"),
             (lo.rampup_epochs >= 0, "loss.rampup_epochs must be >= 0"),
-            (lo.negatives in ("random", "none"), "loss.negatives must be 'random' or 'none'"),
+            (d.expected_particles >= 0, "dataset.expected_particles must be >= 0"),
+            (lo.negatives in NEGATIVES, f"loss.negatives must be one of {', '.join(NEGATIVES)}"),
+            (lo.negatives != "pu" or d.expected_particles > 0,
+             "loss.negatives=pu needs dataset.expected_particles (particles per micrograph)"),
             (o.lr > 0, "optimizer.lr must be > 0"),
             (o.weight_decay >= 0, "optimizer.weight_decay must be >= 0"),
             (t.epochs >= 1, "training.epochs must be >= 1"),
@@ -126,6 +134,7 @@ class FixMatchConfig:
 
 
 BACKBONES = ("resnet18", "resnet34", "resnet50")
+NEGATIVES = ("random", "none", "pu")
 SECTIONS = [f.name for f in dataclasses.fields(FixMatchConfig)]
 
 

@@ -33,6 +33,7 @@ from ..io.images import read_micrograph
 from ..picking.metrics import evaluate, roc_auc
 from ..picking.scale import downsample, normalize, to_original, to_working, working_factor
 from ..picking.thresholds import threshold_from_labels, threshold_from_validation
+from ..pu import background_risk
 from . import augment
 from .config import FixMatchConfig
 from .network import build_classifier, predict
@@ -111,6 +112,21 @@ def _patch_set(sources, positives, work, rng, wd, n_neg_per_pos=4, max_neg=2000)
     x = _extract(sources, items + negs)
     y = np.r_[np.ones(len(items)), np.zeros(len(negs))]
     return x, y
+
+
+def random_position_prior(shapes, n_labelled, expected, wd):
+    """The share of random positions (drawn away from the labels, as the negatives are)
+    that land within a quarter diameter of an unlabelled particle centre: close enough that
+    their patch is a particle patch. ``shapes``: working image shapes; ``n_labelled``:
+    labels per micrograph; ``expected``: particles per micrograph."""
+    near = np.pi * (wd / 4.0) ** 2
+    shares = []
+    for name, (h, w) in shapes.items():
+        n_labels = n_labelled.get(name, 0)
+        free_area = max(h * w - n_labels * np.pi * (wd / 2.0) ** 2, near)
+        shares.append(max(expected - n_labels, 0.0) * near / free_area)
+    # at most half: beyond that the micrograph is packed and 'random' means 'particle'
+    return float(min(np.mean(shares), 0.5)) if shares else 0.0
 
 
 def _auc_tolerance(best, y):
@@ -194,6 +210,14 @@ class SelectiveFixMatch:
         self._validation_patches()
         self.pos_items = [(n, x, y) for n, v in self.train_pos.items() for x, y in v]
         self.candidates = {n: blob_candidates(w, self.wd) for n, w in self.work.items()}
+        self.prior = 0.0
+        if cfg.loss.negatives == "pu":
+            self.prior = random_position_prior(
+                {n: w.shape for n, w in self.work.items()},
+                {n: len(self.positives.get(n, ())) for n in self.work},
+                d.expected_particles, self.wd)
+            log(f"Random positions as unlabelled (nnPU): {self.prior:.1%} of them expected on "
+                f"an unlabelled particle ({d.expected_particles:g} per micrograph)")
         log(f"{len(self.work)} micrographs, {self.n_labels} labelled particles "
             f"({len(self.pos_items)} for training); validation: {self.val_kind} "
             f"({int(self.val_y.sum())} positives, {int((1 - self.val_y).sum())} negatives)")
@@ -295,7 +319,7 @@ class SelectiveFixMatch:
         cfg, rng, gen = self.cfg, self.rng, self.gen
         pos = [self.pos_items[i] for i in rng.integers(0, len(self.pos_items), bp)]
         neg = (_sample_positions(rng, self.work, bp, self.train_pos, self.wd / 2.0)
-               if cfg.loss.negatives == "random" else [])
+               if cfg.loss.negatives != "none" else [])
         unl = self._unlabelled_batch(cfg.dataset.batch_size)
         xs = torch.from_numpy(_extract(self.sources, pos + neg + unl)[:, None]).to(self.device)
         n_sup = len(pos) + len(neg)
@@ -304,7 +328,10 @@ class SelectiveFixMatch:
             p_teacher = torch.sigmoid(self.teacher.model(augment.weak(xs[n_sup:], gen)))
         logits = self.student(torch.cat([sup_view, augment.strong(xs[n_sup:], gen)]))
         l_sup = _bce(logits[:len(pos)], 1.0)
-        if neg:
+        if neg and cfg.loss.negatives == "pu":  # random positions: unlabelled, not background
+            l_sup = 0.5 * (l_sup + background_risk(
+                _bce(logits[:len(pos)], 0.0), _bce(logits[len(pos):n_sup], 0.0), self.prior))
+        elif neg:
             l_sup = 0.5 * (l_sup + _bce(logits[len(pos):n_sup], 0.0))
         l_cons, mpos, mneg = _consistency(logits[n_sup:], p_teacher, tau,
                                           cfg.loss.class_balanced, len(unl))

@@ -4,6 +4,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..pu import unlabelled_risk
 from .masks import BACKGROUND, IGNORE, PARTICLE, UNLABELLED
 
 
@@ -76,7 +77,6 @@ class PULoss(nn.Module):
             if rp_pos is None:
                 risk = (1.0 - self.prior) * ru_neg
             else:
-                negative = ru_neg - self.prior * rp_neg
-                risk = self.prior * rp_pos + torch.where(negative >= 0, negative, -negative)
+                risk = unlabelled_risk(rp_pos, rp_neg, ru_neg, self.prior)
             total = total + n_unl * risk
         return total / n_valid
