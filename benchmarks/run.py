@@ -120,13 +120,19 @@ def run_unet(ds, train, test, labels, work, config, device, threads, extra=(), e
     return rows
 
 
-def run_fixmatch(ds, train, test, labels, work, config, device, threads, extra=()):
-    """Selective FixMatch: train, then pick the test micrographs with the EMA teacher."""
+def run_fixmatch(ds, train, test, labels, work, config, device, threads, extra=(),
+                 expected=None):
+    """Selective FixMatch: train, then pick the test micrographs with the EMA teacher.
+    ``expected``: particles per micrograph (None: the true mean, as Topaz gets); used by
+    ``--set loss.negatives=pu``."""
     os.makedirs(work, exist_ok=True)
+    if expected is None:
+        expected = expected_particles(ds, train)
     train_dir = ds.link(train, os.path.join(work, "train"))
     test_dir = ds.link(test, os.path.join(work, "test"))
     label_file = ds.write_labels(labels, os.path.join(work, "labels.json"))
-    sets = sum((["--set", f"{k}={v}"] for k, v in FIXMATCH_CONFIGS[config].items()), [])
+    values = dict(FIXMATCH_CONFIGS[config], **{"dataset.expected_particles": expected})
+    sets = sum((["--set", f"{k}={v}"] for k, v in values.items()), [])
     train_s, train_mb = _run(_cli(
         "train-fixmatch", "--image-dir", train_dir, "--coords-file", label_file,
         "--output-dir", work, "--exp-name", "model", "--particle-diameter", ds.diameter_px,
