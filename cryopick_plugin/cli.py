@@ -279,9 +279,19 @@ def _cmd_train_fixmatch(args):
 
 
 def _image_paths(folder, pattern=None):
+    """{micrograph name: path}; two files of one name (mic_a.mrc, mic_a.png) are an error,
+    not a silent choice: coordinates could not tell them apart."""
     from .engine.io.images import list_images, micrograph_name
 
-    return {micrograph_name(p): p for p in list_images(folder, pattern)}
+    paths = {}
+    for path in list_images(folder, pattern):
+        name = micrograph_name(path)
+        if name in paths:
+            raise CryopickInputError(
+                f"{folder}: two images are both micrograph '{name}' "
+                f"({os.path.basename(paths[name])}, {os.path.basename(path)}); keep one")
+        paths[name] = path
+    return paths
 
 
 def _shapes(paths):

@@ -407,3 +407,17 @@ def test_skip_unreadable_fails_when_nothing_could_be_picked(d, tmp_path, capsys)
     assert "cryopick: error: " in err and "none of the 1 micrograph could be picked" in err
     assert not out.exists()
     assert list(json.loads((tmp_path / "picks.skipped.json").read_text())) == ["bad"]
+
+
+def test_two_images_of_one_name_are_refused_not_one_dropped(d, tmp_path, capsys):
+    images = tmp_path / "twins"
+    images.mkdir()
+    shutil.copy(os.path.join(d["mics"], "mic_000.mrc"), images / "mic_a.mrc")
+    shutil.copy(os.path.join(d["mics"], "mic_001.mrc"), images / "mic_b.mrc")
+    import cv2
+
+    cv2.imwrite(str(images / "mic_a.png"), np.zeros((128, 160), np.uint8))
+    out = tmp_path / "out"
+    out.mkdir()
+    _fails(capsys, str(out), ["pick", "--model", d["unet"], "--image-dir", str(images),
+                              "--output", str(out / "picks.star")], "'mic_a'")
