@@ -6,7 +6,7 @@ import pyworkflow.protocol.params as params
 from pwem.protocols import ProtParticlePicking
 
 from .. import Plugin
-from ..engine.fixmatch.config import BACKBONES, FixMatchConfig, save_config
+from ..engine.fixmatch.config import BACKBONES, NEGATIVES, FixMatchConfig, save_config
 from ..engine.io.plots import plot_fixmatch_history
 from ..engine.io import files
 from ..objects import CryopickModel
@@ -103,11 +103,22 @@ class CryopickProtTrainFixMatch(TrainingInputs, ProtParticlePicking):
                             f"epochs. Default {d.loss.rampup_epochs}, the original method's. "
                             "Keep it about a fifth of the epochs; shorten it with short "
                             "trainings.")
-        group.addParam("randomNegatives", params.BooleanParam, default=True,
-                       expertLevel=params.LEVEL_ADVANCED, label="Random positions as background?",
-                       help="Use patches at random positions as background in the supervised "
-                            "loss. Default Yes (ours). No: the original positives-only loss, "
-                            "which can collapse to 'everything is a particle' with few labels.")
+        group.addParam("negatives", params.EnumParam, choices=list(NEGATIVES),
+                       default=NEGATIVES.index(d.loss.negatives),
+                       expertLevel=params.LEVEL_ADVANCED, label="Random positions are",
+                       help="What patches at random positions teach the supervised loss. "
+                            f"random: background (default, ours). none: nothing, the original "
+                            "positives-only loss, which can collapse to 'everything is a "
+                            "particle' with few labels. pu: unlabelled, a known share of them "
+                            "on a particle (positive-unlabelled risk): for crowded micrographs, "
+                            "where a third of the random positions sit on an unpicked "
+                            "particle; needs Particles per micrograph.")
+        group.addParam("expectedParticles", params.FloatParam,
+                       default=d.dataset.expected_particles, condition="negatives == 2",
+                       expertLevel=params.LEVEL_ADVANCED, label="Particles per micrograph",
+                       help="About how many particles one micrograph holds (count a few by "
+                            "eye). Sets the share of random positions that land on a "
+                            "particle for 'pu'.")
         group.addParam("classBalanced", params.BooleanParam, default=True,
                        expertLevel=params.LEVEL_ADVANCED, label="Class-balanced consistency?",
                        help="Average the consistency loss per pseudo-class so the abundant "
@@ -176,7 +187,8 @@ class CryopickProtTrainFixMatch(TrainingInputs, ProtParticlePicking):
         lo.confidence_threshold = self.confidenceThreshold.get()
         lo.consistency_weight = self.consistencyWeight.get()
         lo.rampup_epochs = self.rampupEpochs.get()
-        lo.negatives = "random" if self.randomNegatives.get() else "none"
+        lo.negatives = NEGATIVES[self.negatives.get()]
+        d.expected_particles = self.expectedParticles.get()
         lo.class_balanced = bool(self.classBalanced.get())
         o.lr, o.weight_decay = self.learningRate.get(), self.weightDecay.get()
         t.epochs, t.steps_per_epoch = self.epochs.get(), self.stepsPerEpoch.get()
