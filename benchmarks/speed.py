@@ -169,13 +169,14 @@ def main(argv=None):
 
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     exe = topaz.ensure_topaz_env(args.topaz_venv)
-    start = time.time()
+    start, load = time.time(), os.getloadavg()[0]
     rows = measure(args.out, QUICK_SIZES if args.quick else SIZES, args.threads, devices,
                    args.classifier_4k, exe)
     md = (f"`python -m benchmarks.speed{' --quick' if args.quick else ''}` on "
           f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, {args.threads} threads, "
-          f"wall time {(time.time() - start) / 60:.1f} min, load average before "
-          f"{os.getloadavg()[0]:.1f}\n\n{table(rows)}\n")
+          f"wall time {(time.time() - start) / 60:.1f} min, load average {load:.1f} before and "
+          f"{os.getloadavg()[0]:.1f} after (above 2, other jobs shared the cores: compare "
+          f"the CPU seconds)\n\n{table(rows)}\n")
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "speed.md"), "w") as fh:
         fh.write(md)
