@@ -107,7 +107,7 @@ class CryopickProtTrainFixMatch(TrainingInputs, ProtParticlePicking):
                        default=NEGATIVES.index(d.loss.negatives),
                        expertLevel=params.LEVEL_ADVANCED, label="Random positions are",
                        help="What patches at random positions teach the supervised loss. "
-                            f"random: background (default, ours). none: nothing, the original "
+                            "random: background (default, ours). none: nothing, the original "
                             "positives-only loss, which can collapse to 'everything is a "
                             "particle' with few labels. pu: unlabelled, a known share of them "
                             "on a particle (positive-unlabelled risk): for crowded micrographs, "

@@ -6,7 +6,6 @@ import os
 import cv2
 import numpy as np
 import pytest
-import torch
 from pyworkflow.tests import BaseTest, setupTestProject
 
 from cryopick_plugin.cli import main
@@ -20,20 +19,13 @@ from cryopick_plugin.engine.picking.metrics import evaluate
 from cryopick_plugin.engine.picking.scale import to_original
 from cryopick_plugin.engine.unet.config import UNetTrainConfig
 from cryopick_plugin.engine.unet.training import train_unet
-from cryopick_plugin.protocols import (CryopickProtEvaluate, CryopickProtImportCoordinates,
-                                       CryopickProtImportMicrographs)
+from cryopick_plugin.protocols import CryopickProtEvaluate, CryopickProtImportMicrographs
+from cryopick_plugin.tests.tiny_data import tiny_labelled_set
 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    out = tmp_path_factory.mktemp("branches")
-    m = make_demo_dataset(str(out), n_micrographs=3, size=(256, 384), pixel_size=2.0,
-                          particle_diameter_a=64.0, particles_per_micrograph=20,
-                          label_fraction=0.5, n_labelled_micrographs=2, snr=1.0, seed=2)
-    images = {n[:-4]: read_micrograph(str(out / "micrographs" / n)) for n in m["micrographs"]}
-    return dict(out=out, images=images, diameter=m["particle_diameter_px"],
-                labels=read_coordinates(str(out / "labels" / "coordinates.json")),
-                truth=read_coordinates(str(out / "truth" / "coordinates.json")))
+    return tiny_labelled_set(tmp_path_factory.mktemp("branches"))
 
 
 def _fixmatch_cfg(diameter, **sections):

@@ -11,15 +11,13 @@ import torch
 from cryopick_plugin.engine.fixmatch import augment
 from cryopick_plugin.engine.fixmatch.picker import PatchClassifier
 from cryopick_plugin.engine.fixmatch.teacher import EMATeacher
-from cryopick_plugin.engine.io.coordinates import read_coordinates
-from cryopick_plugin.engine.demo_data import make_demo_dataset
 from cryopick_plugin.engine.errors import CryopickInputError
 from cryopick_plugin.engine.fixmatch.config import (FixMatchConfig, config_from_dict,
                                                     load_config, seed_behaviour, set_value)
-from cryopick_plugin.engine.io.images import read_micrograph
 from cryopick_plugin.engine.picking.metrics import roc_auc
 from cryopick_plugin.engine.pickers import load_picker
 from cryopick_plugin.engine.fixmatch.training import _consistency, train_fixmatch
+from cryopick_plugin.tests.tiny_data import tiny_labelled_set
 
 CONFIG_YAML = os.path.join(os.path.dirname(__file__), "..", "configs", "selective_fixmatch.yaml")
 
@@ -150,14 +148,7 @@ TINY = {"dataset": {"patch_size": 32, "batch_size": 16, "num_workers": 2},
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    out = tmp_path_factory.mktemp("fmdata")
-    m = make_demo_dataset(str(out), n_micrographs=3, size=(256, 384), pixel_size=2.0,
-                          particle_diameter_a=64.0, particles_per_micrograph=20,
-                          label_fraction=0.5, n_labelled_micrographs=2, snr=1.0, seed=2)
-    images = {n[:-4]: read_micrograph(str(out / "micrographs" / n)) for n in m["micrographs"]}
-    return dict(out=out, images=images, diameter=m["particle_diameter_px"],
-                labels=read_coordinates(str(out / "labels" / "coordinates.json")),
-                truth=read_coordinates(str(out / "truth" / "coordinates.json")))
+    return tiny_labelled_set(tmp_path_factory.mktemp("fmdata"))
 
 
 def _cfg(diameter, **overrides):

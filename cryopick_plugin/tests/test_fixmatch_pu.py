@@ -5,13 +5,11 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from cryopick_plugin.engine.demo_data import make_demo_dataset
 from cryopick_plugin.engine.errors import CryopickInputError
 from cryopick_plugin.engine.fixmatch.config import config_from_dict
 from cryopick_plugin.engine.fixmatch.training import random_position_prior, train_fixmatch
-from cryopick_plugin.engine.io.coordinates import read_coordinates
-from cryopick_plugin.engine.io.images import read_micrograph
 from cryopick_plugin.engine.pu import background_risk
+from cryopick_plugin.tests.tiny_data import tiny_labelled_set
 
 
 def _as_background(logits):
@@ -63,12 +61,8 @@ def test_pu_negatives_need_the_particle_count():
 def test_training_uses_the_pu_risk_for_the_random_positions(tmp_path):
     """Same seed, same draws: only the supervised loss of the random positions differs."""
     torch.set_num_threads(2)
-    m = make_demo_dataset(str(tmp_path / "data"), n_micrographs=2, size=(256, 384),
-                          pixel_size=2.0, particle_diameter_a=64.0, particles_per_micrograph=20,
-                          label_fraction=0.5, n_labelled_micrographs=2, snr=1.0, seed=2)
-    images = {n[:-4]: read_micrograph(str(tmp_path / "data" / "micrographs" / n))
-              for n in m["micrographs"]}
-    labels = read_coordinates(str(tmp_path / "data" / "labels" / "coordinates.json"))
+    data = tiny_labelled_set(tmp_path, n_micrographs=2)
+    images, labels = data["images"], data["labels"]
     runs = {}
     for negatives in ("random", "pu"):
         cfg = config_from_dict({
@@ -77,7 +71,7 @@ def test_training_uses_the_pu_risk_for_the_random_positions(tmp_path):
             "training": {"epochs": 1, "steps_per_epoch": 3, "early_stopping_patience": 1,
                          "auto_threshold": False},
             "loss": {"rampup_epochs": 1, "negatives": negatives}})
-        cfg.dataset.particle_diameter = m["particle_diameter_px"]
+        cfg.dataset.particle_diameter = data["diameter"]
         lines = []
         runs[negatives] = train_fixmatch(images, labels, str(tmp_path / negatives), cfg,
                                          log=lines.append)
