@@ -13,6 +13,7 @@ from pyworkflow.tests import BaseTest, setupTestProject
 from cryopick_plugin.constants import SCORE_ATTR
 from cryopick_plugin.convert import micrograph_key
 from cryopick_plugin.engine.io.coordinates import read_coordinates, write_coordinates
+from cryopick_plugin.engine.io.files import read_torch_file
 from cryopick_plugin.engine.demo_data import make_demo_dataset
 from cryopick_plugin.protocols import (CryopickProtEvaluate, CryopickProtImportCoordinates,
                                        CryopickProtImportMicrographs, CryopickProtPick,
@@ -57,13 +58,22 @@ class TestFixMatchChain(BaseTest):
         cls.launchProtocol(cls.mixed)
 
     def test_train_pick_and_rescore(self):
+        # complete picks as the validation coordinates input: they choose the threshold
         train = self.newProtocol(CryopickProtTrainFixMatch,
                                  inputMicrographs=self.imp.outputMicrographs,
                                  inputCoordinates=self.imp.outputCoordinates,
+                                 validationCoordinates=self.truth.outputCoordinates,
                                  patchSize=32, batchSize=16, epochs=6, stepsPerEpoch=6,
                                  rampupEpochs=2, useGpu=False)
         self.launchProtocol(train)
         model = train.outputModel
+        with open(train._getExtraPath("fixmatch", "results.json")) as fh:
+            results = json.load(fh)
+        val = results["validation_picking"]  # the validation micrographs were picked...
+        self.assertEqual(val["n_truth"], sum(len(t) for t in self.truth_tables.values()))
+        # ...and their best-F1 threshold is the model's
+        threshold = read_torch_file(model.getPath())["threshold"]
+        self.assertAlmostEqual(threshold, val["best_threshold"], places=4)
         self.assertTrue(model.exists())
         self.assertEqual(model.getMethod(), "fixmatch")
         for name in ("best_model.pt", "best_model_ema.pt", "last_checkpoint.pt", "results.json"):
