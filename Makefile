@@ -50,11 +50,9 @@ MATRIX_ARGS = --simulator $(SIMULATOR) --data-root $(BENCH_DATA_ROOT)
 .PHONY: bench-matrix bench-matrix-quick
 
 bench-matrix: setup
-	$(PY) -c "import gemmi" 2>/dev/null || $(PY) -m pip install -q gemmi
 	$(PY) -m benchmarks.matrix $(MATRIX_ARGS) --out $(MATRIX_OUT)
 
 bench-matrix-quick: setup
-	$(PY) -c "import gemmi" 2>/dev/null || $(PY) -m pip install -q gemmi
 	$(PY) -m benchmarks.matrix --quick $(MATRIX_ARGS) --out $(MATRIX_OUT)_quick
 
 # Picking speed and memory (not part of CI; benchmarks/speed.py): the U-Net, the classifier

@@ -36,7 +36,8 @@ setup(
         "torchvision",
         "pyyaml",
     ],
-    extras_require={"test": ["pytest"]},
+    # gemmi: the benchmark simulator reads atomic models (its tests run in the suite)
+    extras_require={"test": ["pytest", "gemmi"]},
     entry_points={
         "pyworkflow.plugin": ["cryopick_plugin = cryopick_plugin"],
         "console_scripts": ["cryopick = cryopick_plugin.cli:main"],
