@@ -205,7 +205,8 @@ def test_quick_defaults():
     b = matrix.parse_args([])
     assert b.regimes == list(REGIMES) and b.fractions == [0.05, 0.2, 0.5]
     assert b.seeds == [0, 1] and b.topaz_seed == 0 and b.profile == "full"
-    assert "topaz" in b.methods and "unet" in b.methods and "fixmatch" in b.methods
+    assert "topaz" in b.methods and "unet" in b.methods and "fixmatch" not in b.methods
+    assert matrix.parse_args(["--methods", "unet", "fixmatch"]).methods == ["unet", "fixmatch"]
     with pytest.raises(SystemExit):
         matrix.parse_args(["--regimes", "nonsense"])
 
@@ -226,3 +227,22 @@ def test_resume_reuses_only_matching_finished_pieces(tmp_path):
     matrix._cell(path, dict(sig, seed=1), compute, resume=True)       # other settings
     matrix._cell(path, dict(sig, seed=1), compute, resume=False)      # no --resume
     assert len(calls) == 3
+
+
+def test_topaz_cells_do_not_depend_on_cryopick_settings():
+    a = matrix.parse_args([])
+    b = matrix.parse_args(["--unet-args", "--initial-epochs 5"])
+    profile = matrix.PROFILES["full"]
+    other = dict(profile, unet_args=("--retrain-epochs", "1"))
+
+    def sig(group, args, prof):
+        return matrix.cell_signature(group, "/data", 0.2, 0, ["x"], prof, args)
+
+    # another U-Net setting reruns cryopick's cells only
+    assert sig("topaz", a, profile) == sig("topaz", b, other)
+    assert sig("cryopick", a, profile) != sig("cryopick", b, profile)
+    assert sig("cryopick", a, profile) != sig("cryopick", a, other)
+    # another Topaz setting reruns Topaz
+    slower = dict(profile, topaz=dict(profile["topaz"], num_epochs=3))
+    assert sig("topaz", a, profile) != sig("topaz", a, slower)
+    assert sig("cryopick", a, profile) == sig("cryopick", a, slower)

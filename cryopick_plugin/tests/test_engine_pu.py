@@ -4,6 +4,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
+from cryopick_plugin.engine.unet.config import UNetTrainConfig
 from cryopick_plugin.engine.unet.losses import IgnoreMaskBCELoss, PULoss
 from cryopick_plugin.engine.unet.masks import (BACKGROUND, IGNORE, PARTICLE, UNLABELLED,
                                                coordinates_to_mask, disc_area)
@@ -81,6 +82,26 @@ def test_runaway_cap_keeps_the_most_confident_pixels():
     capped = _cap_pseudo_positives(prob, positive, 10)
     assert capped.sum() == 10 and prob[capped].min() > prob[positive & ~capped].max()
     assert _cap_pseudo_positives(prob, positive, 1000).sum() == positive.sum()
+
+
+def test_reliable_negatives_leave_room_for_the_expected_particles():
+    from cryopick_plugin.engine.unet.training import (NEGATIVE_MARGIN, _reliable_negatives,
+                                                      negative_share_cap)
+
+    # a confident model: 90% of the pixels below the negative threshold, but particles
+    # are expected on 20% of them, so at most 1 - 2 x 0.2 = 60% become background
+    prob = np.linspace(0.0, 0.1, 1000).reshape(20, 50) ** 2 * 5
+    cfg = UNetTrainConfig(negative_quantile=0.5)
+    assert (prob < cfg.negative_threshold).mean() > 0.85
+    cap = negative_share_cap(expected_particles=4, disc=50, n_pixels=1000)
+    assert cap == pytest.approx(1 - NEGATIVE_MARGIN * 0.2)
+    neg = _reliable_negatives(prob, cfg, cap)
+    assert neg.sum() == 600 and prob[neg].max() <= prob[~neg].min()  # the least particle-like
+    assert _reliable_negatives(prob, cfg).mean() > 0.85  # uncapped: the seed's rule
+    # no particle count: no cap; a count covering everything: no negatives at all
+    assert negative_share_cap(0, 50, 1000) is None
+    assert negative_share_cap(40, 50, 1000) == 0.0
+    assert not _reliable_negatives(prob, cfg, 0.0).any()
 
 
 def test_pseudo_particle_centres_skip_hand_picked_ones_and_map_back():

@@ -36,6 +36,9 @@ from .picker import UNetPicker
 _RESUMABLE_ANYWAY = ("device",)
 # particles never cover more than this share of a micrograph (crowded real data: about 0.35)
 MAX_PARTICLE_SHARE = 0.6
+# reliable negatives leave the expected particles' area this many times over (see
+# negative_share_cap)
+NEGATIVE_MARGIN = 2.0
 # what else a checkpoint must share with the run that resumes it (the training data)
 _SAME_DATA = ("n_micrographs", "n_labels", "working_factor")
 
@@ -133,16 +136,37 @@ def _validate_picker(picker, val_images, val_truth, radius, device):
                 best_threshold=result.get("best_threshold"), n_truth=result["n_truth"])
 
 
-def _reliable_negatives(prob, cfg):
+def _lowest(prob, share):
+    """The ``share`` of the pixels with the lowest probabilities, by rank, not "<= the
+    quantile's value": on a saturated map (half the pixels at 1.0) that would take every
+    pixel."""
+    lowest = np.zeros(prob.size, dtype=bool)
+    lowest[np.argsort(prob, axis=None, kind="stable")[:int(share * prob.size)]] = True
+    return lowest.reshape(prob.shape)
+
+
+def _reliable_negatives(prob, cfg, max_share=1.0):
+    """Pixels below the negative threshold, plus the lowest negative_quantile; never more
+    than ``max_share`` of the pixels (the least particle-like ones)."""
     negative = prob < cfg.negative_threshold
     if cfg.negative_quantile > 0:
-        # by rank, not "<= the quantile's value": on a saturated map (half the pixels at
-        # 1.0) that would make every pixel a negative
-        k = int(cfg.negative_quantile * prob.size)
-        lowest = np.zeros(prob.size, dtype=bool)
-        lowest[np.argsort(prob, axis=None, kind="stable")[:k]] = True
-        negative |= lowest.reshape(prob.shape)
+        negative |= _lowest(prob, cfg.negative_quantile)
+    if negative.mean() > max_share:
+        negative = _lowest(prob, max_share)
     return negative
+
+
+def negative_share_cap(expected_particles, disc, n_pixels):
+    """Most of a micrograph that may become reliable background in a self-training round:
+    what the expected particles leave, less the same area again as a margin. A confident
+    model scores the particles it missed below the negative threshold; taking every such
+    pixel as background taught it they are background (measured: reliable negatives grew
+    to 72% of an irregular-particle set with particles on 20%, and the third round lost AP
+    0.80 -> 0.71). None without a particle count (the seed's rule alone)."""
+    if not expected_particles:
+        return None
+    coverage = min(1.0, expected_particles * disc / n_pixels)
+    return max(0.0, 1.0 - NEGATIVE_MARGIN * coverage)
 
 
 def _phase_name(iteration):
@@ -344,7 +368,10 @@ class SelfTraining:
                                                      expected * self.disc) for n in names}
             centres = {n: _pseudo_particle_centres(positive[n], self.original[n], self.factor)
                        for n in names}
-        negative = {n: _reliable_negatives(probs[n], cfg) & ~positive[n] for n in names}
+        caps = {n: negative_share_cap(expected, self.disc, probs[n].size) for n in names}
+        negative = {n: _reliable_negatives(probs[n], cfg,
+                                           1.0 if caps[n] is None else caps[n]) & ~positive[n]
+                    for n in names}
         files.write_json_atomic(os.path.join(self.output_dir, files.unet_pseudo_positives(it)),
                                 {n: c.tolist() for n, c in centres.items()})
         log(f"   Pseudo-particles: {sum(len(c) for c in centres.values())}")
