@@ -97,7 +97,8 @@ def run_unet(ds, train, test, labels, work, config, device, threads, extra=(), e
         *sum(([f"--{k.replace('_', '-')}", v] for k, v in cfg.items()), []), *extra),
         os.path.join(work, "train.log"))
     with open(os.path.join(model_dir, files.UNET_SUMMARY)) as fh:
-        n_iter = len(json.load(fh)["iterations"]) - 1
+        summary = json.load(fh)
+    n_iter = len(summary["iterations"]) - 1
     rows = []
     models = [files.UNET_BASELINE] + [files.unet_iteration_model(i) for i in range(1, n_iter + 1)]
     for model in models:
@@ -109,7 +110,10 @@ def run_unet(ds, train, test, labels, work, config, device, threads, extra=(), e
                                     "--threshold", 0.02, "--device", device,
                                     "--threads", threads),
                                os.path.join(work, f"pick_{model[:-3]}.log"))
-        threshold = files.read_torch_file(os.path.join(model_dir, model))["threshold"]
+        # the threshold chosen at the end of training is stored in final_model.pt (the last
+        # round's weights), not in the round's own file, saved before it was chosen
+        threshold = summary["pick_threshold"] if model == models[-1] else \
+            files.read_torch_file(os.path.join(model_dir, model))["threshold"]
         picks = read_coordinates(out)
         rows.append(dict(method="U-Net self-training",
                          model="baseline" if model.startswith("baseline") else

@@ -9,7 +9,8 @@ from .. import Plugin
 from ..engine.errors import CryopickInputError
 from ..engine.io import files
 from ..engine.io.plots import plot_training_history
-from ..engine.unet.config import OBJECTIVES, PSEUDO_LABELS, UNetTrainConfig, to_flags
+from ..engine.unet.config import (OBJECTIVES, PSEUDO_LABELS, RETRAIN_REST, UNetTrainConfig,
+                                  to_flags)
 from ..objects import CryopickModel
 from .training_inputs import TrainingInputs, host_gpu_note, host_has_gpu
 
@@ -52,7 +53,9 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
                        help="About how many particles a micrograph holds (like Topaz's -n); a "
                             "rough count is enough. The positive-unlabelled objective uses it "
                             "to know what share of the unpicked area is particle, and "
-                            "self-training never adds more pseudo-particles than it leaves. "
+                            "self-training never adds more pseudo-particles than it leaves, "
+                            "and the picking threshold keeps 15% more picks than particles on "
+                            "the training micrographs. "
                             "0 (default): estimated from the labels halfway through phase 1 "
                             "(less reliable with few labels; the log says what was used).")
         group.addParam("objective", params.EnumParam, choices=list(OBJECTIVES),
@@ -70,6 +73,15 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
                        help="discs (default): a label disc at each predicted particle scoring "
                             "above the positive threshold (touching particles stay apart). "
                             "pixels: the original method's; every pixel above it.")
+        group.addParam("retrainRest", params.EnumParam, choices=list(RETRAIN_REST),
+                       default=RETRAIN_REST.index(DEFAULTS.retrain_rest),
+                       expertLevel=params.LEVEL_ADVANCED, label="Uncertain pixels in retraining",
+                       help="In each self-training round, the pixels that are neither a "
+                            "particle (hand-picked or pseudo) nor reliable background. "
+                            "ignored: the original method's. unlabelled: the "
+                            "positive-unlabelled objective again, knowing how many particles "
+                            "are still to be found (needs the objective nnpu and a particle "
+                            "count, given or estimated).")
         group = form.addGroup("Training phases", help="Phase 1 (supervised) and the "
                                                       "self-training rounds.")
         group.addParam("initialEpochs", params.IntParam, default=DEFAULTS.initial_epochs, label="Initial epochs",
@@ -167,7 +179,8 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
             base_features=self.baseFeatures.get(), crops_per_image=self.cropsPerImage.get(),
             seed=self.randomSeed.get(), expected_particles=self.expectedParticles.get(),
             objective=OBJECTIVES[self.objective.get()],
-            pseudo_labels=PSEUDO_LABELS[self.pseudoLabels.get()])
+            pseudo_labels=PSEUDO_LABELS[self.pseudoLabels.get()],
+            retrain_rest=RETRAIN_REST[self.retrainRest.get()])
 
     def _trainArgs(self):
         import shlex  # every path quoted: a project folder may be "my project"

@@ -44,13 +44,18 @@ def test_benchmark_harness_runs(tmp_path, capsys):
     # model's own threshold (P / R / F1) and over the whole ranking (AP)
     outputs = [(work / "unet" / "picks_baseline_model.json", work / "unet" / "model" /
                 files.UNET_BASELINE),
+               # the last round is the final model: its threshold is the one chosen after
+               # training (final_model.pt), not the default its own file was saved with
                (work / "unet" / "picks_model_iteration_1.json", work / "unet" / "model" /
-                files.unet_iteration_model(1)),
+                files.UNET_FINAL),
                (work / "fixmatch" / "picks.json", work / "fixmatch" / "model" /
                 files.FIXMATCH_BEST_EMA),
                (work / "rescore" / "rescored.json", work / "fixmatch" / "model" /
                 files.FIXMATCH_BEST_EMA)]
     radius = saved["meta"]["diameter_px"] / 2
+    chosen = files.read_torch_file(str(work / "unet" / "model" / files.UNET_FINAL))["threshold"]
+    assert chosen != files.read_torch_file(str(work / "unet" / "model" /
+                                               files.unet_iteration_model(1)))["threshold"]
     for r, (picks_file, model) in zip(saved["results"], outputs):
         picks = read_coordinates(str(picks_file))
         assert sorted(picks) == test, picks_file

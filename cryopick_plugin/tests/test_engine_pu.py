@@ -4,6 +4,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
+from cryopick_plugin.engine.picking.scale import to_working
 from cryopick_plugin.engine.unet.config import UNetTrainConfig
 from cryopick_plugin.engine.unet.losses import IgnoreMaskBCELoss, PULoss
 from cryopick_plugin.engine.unet.masks import (BACKGROUND, IGNORE, PARTICLE, UNLABELLED,
@@ -121,3 +122,70 @@ def test_the_seeds_bce_reads_unlabelled_pixels_as_background():
     for logits in (good, pn):
         assert IgnoreMaskBCELoss()(logits, target).item() == pytest.approx(
             IgnoreMaskBCELoss()(logits, as_bg).item(), rel=1e-6)
+
+
+def test_pseudo_particles_and_picks_must_look_like_the_hand_picked_ones_in_density(tmp_path):
+    """A confident peak on a blob far denser than any labelled particle (ice contamination)
+    is neither made a pseudo-particle nor picked; one on an unlabelled particle is both. The
+    range travels with the model file."""
+    from cryopick_plugin.tests.tiny_data import tiny_labelled_set
+    from cryopick_plugin.engine.picking.density import density_range
+    from cryopick_plugin.engine.unet.picker import UNetPicker
+    from cryopick_plugin.engine.unet.training import SelfTraining
+
+    data = tiny_labelled_set(tmp_path)
+    cfg = UNetTrainConfig(particle_diameter=data["diameter"], base_features=2,
+                          initial_epochs=1, self_training_iterations=0).validate()
+    st = SelfTraining(data["images"], data["labels"], str(tmp_path / "run"), cfg, None, None,
+                      lambda line: None)
+    picker = st.picker
+    assert picker.density_range is not None
+    name = sorted(st.labelled)[0]
+    work = st.work[name]
+    labelled = to_working(np.asarray(data["labels"][name])[:, :2], st.factor)
+    # an unlabelled true particle, far from every label
+    truth = to_working(np.asarray(data["truth"][name])[:, :2], st.factor)
+    distance = np.min(np.hypot(*(truth[:, None, :] - labelled[None, :, :]).T), axis=0)
+    particle = truth[np.argmax(distance)]
+    # a dense blob (contamination) on empty ice in a copy of the image
+    d = picker.working_diameter
+    yy, xx = np.mgrid[0:work.shape[0], 0:work.shape[1]]
+    far = np.min(np.hypot(xx[..., None] - truth[:, 0], yy[..., None] - truth[:, 1]), axis=-1)
+    iy, ix = np.unravel_index(np.argmax(far), far.shape)
+    st.work[name] = work.copy()
+    st.work[name][np.hypot(xx - ix, yy - iy) < d] -= 8 * work.std()
+    prob = np.zeros(work.shape, dtype=np.float32)
+    for x, y in (particle, (ix, iy)):
+        prob[np.hypot(xx - x, yy - y) < d / 2] = 0.99
+    st.unlike_labels = 0
+    peaks = st._pseudo_particles(prob, name, None)
+    assert len(peaks) == 1 and np.hypot(*(peaks[0, :2] - particle)) < d / 4
+    assert st.unlike_labels == 1
+    both = picker.peaks_working(prob, 0.5)
+    assert len(both) == 2 and len(picker.like_labels(st.work[name], both)) == 1
+    # saved and loaded, the model keeps the range; without one, both are kept
+    picker.save(str(tmp_path / "m.pt"))
+    again = UNetPicker.load(str(tmp_path / "m.pt"))
+    assert np.allclose(again.density_range, picker.density_range)
+    assert len(again.like_labels(st.work[name], both)) == 1
+    picker.density_range = None
+    assert len(st._pseudo_particles(prob, name, None)) == 2
+    assert density_range(np.zeros((4, 2))) is None  # too few labels for a range
+    low, high = density_range(np.array([[0.0, 1.0]] * 4 + [[1.0, 3.0]]))
+    assert np.allclose(low, [-0.5, 0.0]) and np.allclose(high, [1.5, 4.0])
+
+
+def test_a_corrupt_density_range_in_a_model_file_is_refused(tmp_path):
+    from cryopick_plugin.engine.errors import CryopickInputError
+    from cryopick_plugin.engine.unet.network import UNet
+    from cryopick_plugin.engine.unet.picker import UNetPicker
+
+    picker = UNetPicker(UNet(base_features=2), 32, 24, density_range=[[0, 0], [1, 1]])
+    path = str(tmp_path / "m.pt")
+    picker.save(path)
+    assert UNetPicker.load(path).density_range == [[0.0, 0.0], [1.0, 1.0]]
+    for bad in ("junk", [[0, 0], [1]], [[0, float("nan")], [1, 1]]):
+        picker.density_range = bad
+        picker.save(path)
+        with pytest.raises(CryopickInputError, match="corrupt density range"):
+            UNetPicker.load(path)

@@ -100,3 +100,33 @@ def test_fewer_than_three_recovered_of_many_labels():
     found = lee_liu_estimate({"a": LINE}, labels, 5)
     assert found["recall"] == 0.25 and found["n_particles"] == 16.0
     assert 0.2 < found["threshold"] <= 0.3
+
+
+def test_count_threshold_keeps_the_surplus_of_picks_and_beats_the_labels_when_they_score_high():
+    from cryopick_plugin.engine.picking.thresholds import (COUNT_SURPLUS,
+                                                         threshold_from_count)
+    lines = []
+    for seed in range(3):
+        truth, picks, labels = _scene(seed)
+        # a model that trained on its labels: they score above every other particle
+        trained = {}
+        for m, p in picks.items():
+            p = p.copy()
+            near = np.min(np.hypot(*(p[:, None, :2] - labels[m][None]).T), axis=0) < 3
+            p[near, 2] = 0.99
+            trained[m] = p
+        t = threshold_from_count(lambda m: trained[m], sorted(trained), 50, lines.append)
+        kept = sum(int((p[:, 2] >= t).sum()) for p in trained.values())
+        assert kept == round(COUNT_SURPLUS * 50 * 4)  # distinct random scores: exact
+        at = evaluate({m: p[p[:, 2] >= t] for m, p in trained.items()}, truth, 10)["overall"]
+        full = evaluate(trained, truth, 10)["overall"]
+        by_labels, _ = lee_liu_threshold(trained, labels, radius=10)
+        at_labels = evaluate({m: p[p[:, 2] >= by_labels] for m, p in trained.items()},
+                             truth, 10)["overall"]
+        assert at["f1"] > full["best_f1"] - 0.05, (seed, at, full["best_f1"])
+        assert at["f1"] > at_labels["f1"] + 0.05, (seed, at, at_labels)
+    assert "50 per micrograph" in lines[0]
+    # fewer picks than the count asks for: the lowest score; none: no threshold
+    assert threshold_from_count(lambda m: np.array([[1, 1, 0.7], [5, 5, 0.4]]), ["a"], 10,
+                                lines.append) == 0.4
+    assert threshold_from_count(lambda m: np.zeros((0, 3)), ["a"], 10, lines.append) is None

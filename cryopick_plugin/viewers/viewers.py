@@ -50,9 +50,12 @@ class CryopickViewer(Viewer):
 
 
 # ---------------------------------------------------------------------- training
-def _threshold_origin(validated, auto):
+def _threshold_origin(validated, auto, origin=None):
     if validated:
         return "best F1 on the validation coordinates"
+    if origin == "count":
+        return ("set from the expected particles per micrograph (15% more picks than "
+                "particles on the training micrographs)")
     if auto:
         return "estimated from the hand-picked labels (Lee & Liu's criterion)"
     return "the fixed default"
@@ -80,7 +83,8 @@ def unet_view(prot, master=None):
     auto = (s.get("config") or {}).get("auto_threshold", True)
     lines = list(prot.summary())
     lines.append(f"The picking threshold {_f(s.get('pick_threshold'))} is "
-                 f"{_threshold_origin(validated, auto)}; 'cryopick - pick particles' uses it "
+                 f"{_threshold_origin(validated, auto, s.get('threshold_origin'))}; "
+                 "'cryopick - pick particles' uses it "
                  "unless you set another.")
     return ResultsView(f"U-Net training: {prot.getRunName()}", unet_history_figure(s),
                        headers, rows, lines, master)

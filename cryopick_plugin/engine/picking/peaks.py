@@ -6,12 +6,13 @@ from scipy.spatial import cKDTree
 from ..errors import CryopickInputError
 
 
-def disc_mean(prob_map, radius):
+def disc_mean(prob_map, radius, clip=True):
     """Mean of the map over a disc of ``radius`` px around every pixel.
 
     The matched filter of a U-Net trained on disc masks: its maximum is at the centre of a
     predicted disc even when the prediction is flat (saturated) or ring-shaped inside it,
-    where the raw map's local maxima scatter over the whole disc.
+    where the raw map's local maxima scatter over the whole disc. ``clip``: to [0, 1] (a
+    probability map); off for any other image.
     """
     import cv2
 
@@ -21,7 +22,7 @@ def disc_mean(prob_map, radius):
     kernel /= kernel.sum()
     out = cv2.filter2D(np.asarray(prob_map, dtype=np.float32), -1, kernel,
                        borderType=cv2.BORDER_REFLECT)
-    return np.clip(out, 0.0, 1.0)
+    return np.clip(out, 0.0, 1.0) if clip else out
 
 
 def find_peaks(prob_map, threshold=0.5, min_distance=10.0, smooth_sigma=0.0, disc_radius=0.0):

@@ -11,9 +11,10 @@ from typing import Optional
 from ..errors import CryopickInputError
 from ..picking.scale import DEFAULT_WORKING_DIAMETER
 
-SEED_PARTICLE_RADIUS = 10.0
+SEED_PARTICLE_RADIUS = 10.0  # the seed's --particle-radius default, when no diameter is given
 OBJECTIVES = ("nnpu", "bce")
-PSEUDO_LABELS = ("discs", "pixels")  # the seed's --particle-radius default, when no diameter is given
+PSEUDO_LABELS = ("discs", "pixels")
+RETRAIN_REST = ("ignored", "unlabelled")
 
 
 def _setting(default, help, seed=False):
@@ -59,6 +60,10 @@ class UNetTrainConfig:
         "discs", "what a confident prediction becomes in self-training: discs (a label disc at "
                  "each peak scoring above the positive threshold, no more than the expected "
                  "particles) or pixels (the seed's: every pixel above it)")
+    retrain_rest: str = _setting(
+        "ignored", "in self-training, the pixels neither particle nor reliable background: "
+                   "ignored (the seed's) or unlabelled (the PU objective again, with the "
+                   "particles not yet found as its prior; needs a particle count)")
     particle_diameter: float = _setting(
         0.0, "particle diameter in pixels (0: 2 x particle radius)")
     pixel_size: float = _setting(
@@ -72,8 +77,10 @@ class UNetTrainConfig:
         0.5, "picking threshold stored in the model when no validation labels are given and "
              "the threshold is not chosen from the labels")
     auto_threshold: bool = _setting(
-        True, "without validation labels, choose the picking threshold from the hand-picked "
-              "labels (estimated F1 on the labelled micrographs); off: --pick-threshold")
+        True, "without validation labels, choose the picking threshold: with --expected-"
+              "particles, keep 15% more picks than particles on the training micrographs; "
+              "without, the best F1 estimated from the hand-picked labels; off: "
+              "--pick-threshold")
     seed: int = _setting(0, "random seed (runs with the same seed repeat exactly)")
 
     def radius(self):
@@ -107,6 +114,8 @@ class UNetTrainConfig:
             (self.working_diameter > 0, "working diameter must be > 0"),
             (self.objective in OBJECTIVES, f"objective must be one of {', '.join(OBJECTIVES)}"),
             (self.expected_particles >= 0, "expected particles must be >= 0"),
+            (self.retrain_rest in RETRAIN_REST,
+             f"retrain rest must be one of {', '.join(RETRAIN_REST)}"),
             (self.pseudo_labels in PSEUDO_LABELS,
              f"pseudo labels must be one of {', '.join(PSEUDO_LABELS)}"),
         ]

@@ -2,13 +2,16 @@
 
 The file holds the weights plus everything needed to use them on other micrographs: the
 particle size it was trained for (pixels of the training micrographs, and their pixel size
-when known), the working diameter, and the picking threshold and minimum distance.
+when known), the working diameter, the picking threshold and minimum distance, and the
+local density range of the hand-picked particles (picks outside it are junk; see
+picking/density.py).
 """
 
 import numpy as np
 
 from ..errors import CryopickInputError
 from ..io.files import read_torch_file, save_torch_atomic
+from ..picking.density import local_density, within
 from ..picking.peaks import find_peaks
 from ..picking.scale import WorkingScale, to_original
 from .network import UNet
@@ -22,7 +25,7 @@ class UNetPicker(WorkingScale):
     """Weights + picking settings. ``particle_diameter_px`` is in training micrograph pixels."""
 
     def __init__(self, model, particle_diameter_px, working_diameter, pixel_size=None,
-                 threshold=0.5, min_distance_fraction=0.5, extra=None):
+                 threshold=0.5, min_distance_fraction=0.5, extra=None, density_range=None):
         self.model = model
         self.particle_diameter_px = float(particle_diameter_px)
         self.working_diameter = float(working_diameter)
@@ -30,6 +33,7 @@ class UNetPicker(WorkingScale):
         self.threshold = float(threshold)
         self.min_distance_fraction = float(min_distance_fraction)
         self.extra = dict(extra or {})
+        self.density_range = density_range  # [low, high] per density feature, or None
 
     # ------------------------------------------------------------------ picking
     def probability_map(self, image, pixel_size=None, device="cpu", batch_size=1, tile=None):
@@ -37,10 +41,6 @@ class UNetPicker(WorkingScale):
         work, factor = self.prepare(image, pixel_size)
         return predict_probability_map(self.model, work, tile=tile, margin=MARGIN,
                                        batch_size=batch_size, device=device), factor
-
-    def peaks_from_map(self, prob, factor, threshold=None):
-        """Picks, micrograph pixels, from a probability map of the working image."""
-        return to_original(self.peaks_working(prob, threshold), factor)
 
     def peaks_working(self, prob, threshold=None):
         """(N, 3) [x, y, score] peaks of a working-image probability map, best first."""
@@ -55,14 +55,24 @@ class UNetPicker(WorkingScale):
         return find_peaks(prob, threshold=self.threshold if threshold is None else threshold,
                           min_distance=self.min_distance_fraction * wd, disc_radius=wd / 3)
 
+    def like_labels(self, work, peaks):
+        """The working-frame ``peaks`` whose local density in ``work`` is within the
+        hand-picked particles' range (all of them when the model has none)."""
+        if self.density_range is None or not len(peaks):
+            return peaks
+        return peaks[within(local_density(work, peaks[:, :2], self.working_diameter),
+                            self.density_range)]
+
     def pick(self, image, pixel_size=None, threshold=None, device="cpu", batch_size=1):
         """(N, 3) [x, y, score] in the micrograph's own pixel frame, best first."""
         h, w = np.shape(image)
         if min(h, w) < self.diameter_for(pixel_size):  # nothing to find; binning would break
             raise CryopickInputError(f"image {w}x{h} px is smaller than one particle "
                                      f"({self.diameter_for(pixel_size):.3g} px across)")
-        prob, factor = self.probability_map(image, pixel_size, device, batch_size)
-        return self.peaks_from_map(prob, factor, threshold)
+        work, factor = self.prepare(image, pixel_size)
+        prob = predict_probability_map(self.model, work, margin=MARGIN, batch_size=batch_size,
+                                       device=device)
+        return to_original(self.like_labels(work, self.peaks_working(prob, threshold)), factor)
 
     # ------------------------------------------------------------------ files
     def save(self, path):
@@ -72,7 +82,7 @@ class UNetPicker(WorkingScale):
                      particle_diameter_px=self.particle_diameter_px,
                      working_diameter=self.working_diameter, pixel_size=self.pixel_size,
                      threshold=self.threshold, min_distance_fraction=self.min_distance_fraction,
-                     extra=self.extra)
+                     extra=self.extra, density_range=self.density_range)
         return save_torch_atomic(state, path)
 
     @classmethod
@@ -95,4 +105,19 @@ class UNetPicker(WorkingScale):
         model.to(device).eval()
         return cls(model, state["particle_diameter_px"], state["working_diameter"],
                    state.get("pixel_size"), state.get("threshold", 0.5),
-                   state.get("min_distance_fraction", 0.5), state.get("extra"))
+                   state.get("min_distance_fraction", 0.5), state.get("extra"),
+                   _density_range(state.get("density_range"), path))
+
+
+def _density_range(value, path):
+    """A model file's density range: None (older files) or two lists of two numbers."""
+    if value is None:
+        return None
+    try:
+        low, high = (np.asarray(v, dtype=np.float64) for v in value)
+        ok = low.shape == high.shape == (2,) and np.all(np.isfinite(low + high))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise CryopickInputError(f"{path}: corrupt density range {value!r}")
+    return [low.tolist(), high.tolist()]

@@ -21,10 +21,11 @@ from ..errors import CryopickInputError
 from ..io import files
 from ..io.coordinates import check_training_labels
 from ..picking.metrics import evaluate
+from ..picking.density import density_range, local_density
 from ..picking.scale import to_working
 from ..picking.scale import to_original
-from ..picking.thresholds import (lee_liu_estimate, threshold_from_labels,
-                                   threshold_from_validation)
+from ..picking.thresholds import (lee_liu_estimate, threshold_from_count,
+                                   threshold_from_labels, threshold_from_validation)
 from .config import UNetTrainConfig
 from .losses import IgnoreMaskBCELoss, PULoss
 from .masks import (BACKGROUND, IGNORE, PARTICLE, UNLABELLED, combine_labels,
@@ -201,6 +202,9 @@ class SelfTraining:
             f"{mask_radius:.1f} px")
         self.pu = cfg.objective == "nnpu"
         self.disc = disc_area(mask_radius)
+        # picks (and pseudo-particles) must look like the labels in density (see
+        # picking/density.py); every model saved from here on keeps the range
+        self.picker.density_range = self._label_density_range()
         # unlabelled pixels: an unknown mix for the PU objective, background for the seed's
         self.original = {
             n: coordinates_to_mask(to_working(labels[n], self.factor) if n in labels else [],
@@ -306,9 +310,19 @@ class SelfTraining:
         if len(peaks) and len(labelled):
             distance = cKDTree(labelled).query(peaks[:, :2])[0]
             peaks = peaks[distance > 0.5 * self.picker.working_diameter]
+        n_peaks = len(peaks)
+        peaks = self.picker.like_labels(self.work[name], peaks)
+        self.unlike_labels += n_peaks - len(peaks)
         if expected:
             peaks = peaks[:max(0, int(round(expected)) - len(labelled))]
         return peaks
+
+    def _label_density_range(self):
+        """density_range of the hand-picked particles (None: too few, no check)."""
+        features = [local_density(self.work[n], to_working(
+            np.asarray(self.labels[n], dtype=np.float64)[:, :2], self.factor),
+            self.picker.working_diameter) for n in self.labelled]
+        return density_range(np.concatenate(features) if features else np.zeros((0, 2)))
 
     def _estimate_particles(self):
         """Particles per micrograph from picks of the current model (Lee & Liu's count)."""
@@ -357,7 +371,11 @@ class SelfTraining:
         log("B. Generating pseudo-labels...")
         expected = self.summary["expected_particles"] if self.pu else None
         if cfg.pseudo_labels == "discs":
+            self.unlike_labels = 0
             centres = {n: self._pseudo_particles(probs[n], n, expected) for n in names}
+            if self.unlike_labels:
+                log(f"   Confident peaks left out: {self.unlike_labels} (local density unlike "
+                    "any hand-picked particle's: contamination, carbon)")
             positive = {n: coordinates_to_mask(centres[n], probs[n].shape,
                                                self.mask_radius) == PARTICLE for n in names}
             centres = {n: to_original(c, self.factor)[:, :2] for n, c in centres.items()}
@@ -380,18 +398,19 @@ class SelfTraining:
         log(f"   Avg pseudo-positive coverage: {100 * pos_cov:.2f}%")
         log(f"   Avg reliable-negative coverage: {100 * neg_cov:.2f}%")
         log("C. Combining labels...")
-        # the rest is ignored, as in the seed, with either objective: a PU prior on the
-        # uncertain rest was unstable (the crowded benchmark regime collapsed to "all
-        # particle" in the third round); the PU objective's part is a phase 1 confident
-        # enough on unlabelled particles for pseudo-positives to appear at all
-        combined = {n: combine_labels(self.original[n], positive[n], negative[n])
+        # the rest (neither particle nor reliable background): ignored, as in the seed, or
+        # unlabelled under the PU objective, with the particles not yet found as its prior
+        rest_unlabelled = cfg.retrain_rest == "unlabelled" and self.pu and bool(expected)
+        combined = {n: combine_labels(self.original[n], positive[n], negative[n],
+                                      rest=UNLABELLED if rest_unlabelled else IGNORE)
                     for n in names}
         fr = np.mean([label_fractions(combined[n]) for n in names], axis=0)
         log(f"   Positive pixels: {100 * fr[0]:.2f}%")
         log(f"   Negative pixels: {100 * fr[1]:.2f}%")
-        log(f"   Ignored pixels: {100 * fr[2]:.2f}%")
+        log(f"   {'Unlabelled' if rest_unlabelled else 'Ignored'} pixels: {100 * fr[2]:.2f}%")
         log("D. Retraining...")
-        loss_fn = IgnoreMaskBCELoss()
+        loss_fn = self._loss([combined[n] for n in names], names) if rest_unlabelled \
+            else IgnoreMaskBCELoss()
         optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.learning_rate)
         losses = _train_epochs(self.model, optimizer, loss_fn,
                                [self.work[n] for n in names], [combined[n] for n in names],
@@ -402,20 +421,32 @@ class SelfTraining:
             ignored_pixels=float(fr[2]), losses=losses))
 
     def choose_threshold(self):
-        """Validation micrographs: their best-F1 threshold; else, unless fixed, Lee & Liu's
-        from picks on the labelled micrographs."""
+        """Validation micrographs: their best-F1 threshold; else, unless fixed, from the
+        particle count when one was given (threshold_from_count), or the best estimated F1
+        on the labelled micrographs. An estimated count is not used: it comes from the same
+        labels, with the same bias (see picking/thresholds.py)."""
         cfg, picker = self.cfg, self.picker
         threshold = None
         if self.val_images:
             threshold = threshold_from_validation(self.summary["iterations"][-1]["validation"],
                                                   self.log)
+            origin = "validation"
         elif cfg.auto_threshold:
-            threshold = threshold_from_labels(
-                lambda n: picker.pick(self.images[n], threshold=0.05, device=cfg.device),
-                {n: self.labels[n] for n in self.labelled}, cfg.diameter() / 2, self.log,
-                "the labels", per_micrograph=self.summary["expected_particles"])
+            def pick(n):
+                return picker.pick(self.images[n], threshold=0.05, device=cfg.device)
+
+            if cfg.expected_particles:
+                threshold = threshold_from_count(pick, self.names, cfg.expected_particles,
+                                                 self.log)
+                origin = "count"
+            else:
+                threshold = threshold_from_labels(
+                    pick, {n: self.labels[n] for n in self.labelled}, cfg.diameter() / 2,
+                    self.log, "the labels", per_micrograph=self.summary["expected_particles"])
+                origin = "labels"
         if threshold is not None:
             picker.threshold = threshold
+            self.summary["threshold_origin"] = origin
 
     def write_outputs(self):
         final = os.path.join(self.output_dir, files.UNET_FINAL)
