@@ -134,6 +134,36 @@ def test_threshold_from_the_labels_unless_fixed(data, tmp_path):
                        UNetTrainConfig(**dict(cfg, auto_threshold=False, pick_threshold=0.4)),
                        log=lambda ln: None)
     assert fixed["pick_threshold"] == 0.4
+    # told the particle count: the threshold keeps 15% more picks than particles on the
+    # training micrographs (10 per micrograph here: 23 picks over the two)
+    lines = []
+    counted = train_unet(images, labels, str(tmp_path / "c"),
+                         UNetTrainConfig(**dict(cfg, expected_particles=10)), log=lines.append)
+    assert any(ln.startswith("Picking threshold from the particle count") for ln in lines)
+    assert counted["threshold_origin"] == "count" and auto["threshold_origin"] == "labels"
+    picker = UNetPicker.load(str(tmp_path / "c" / "final_model.pt"))
+    picks = [picker.pick(img, threshold=0.05) for img in images.values()]
+    scores = np.sort(np.concatenate([p[:, 2] for p in picks]))[::-1]
+    assert counted["pick_threshold"] == pytest.approx(scores[min(23, len(scores)) - 1])
+
+
+def test_retraining_can_keep_the_pu_objective(data, tmp_path):
+    images, labels, _ = data
+    lines = []
+    cfg = dict(TINY, self_training_iterations=1, expected_particles=10,
+               positive_threshold=0.5, retrain_rest="unlabelled")
+    train_unet(images, labels, str(tmp_path), UNetTrainConfig(**cfg), log=lines.append)
+    round_log = lines[lines.index("C. Combining labels..."):]
+    assert any(ln.startswith("   Unlabelled pixels:") for ln in round_log)
+    assert any("PU objective" in ln for ln in round_log)  # the rest's prior, after the round
+    lines = []
+    train_unet(images, labels, str(tmp_path / "seed"), UNetTrainConfig(**dict(
+        cfg, retrain_rest="ignored")), log=lines.append)
+    round_log = lines[lines.index("C. Combining labels..."):]
+    assert any(ln.startswith("   Ignored pixels:") for ln in round_log)
+    assert not any("PU objective" in ln for ln in round_log)
+    with pytest.raises(CryopickInputError, match="retrain rest"):
+        UNetTrainConfig(**dict(cfg, retrain_rest="background")).validate()
 
 
 # a picker that learns in seconds: high SNR, base 8, 12 epochs (F1 about 0.8 at its own
