@@ -170,8 +170,9 @@ def test_pseudo_particles_and_picks_must_look_like_the_hand_picked_ones_in_densi
     assert len(again.like_labels(st.work[name], both)) == 1
     picker.density_range = None
     assert len(st._pseudo_particles(prob, name, None)) == 2
-    assert density_range(np.zeros((4, 2))) is None  # too few labels for a range
-    low, high = density_range(np.array([[0.0, 1.0]] * 4 + [[1.0, 3.0]]))
+    from cryopick_plugin.engine.picking.density import MIN_LABELS
+    assert density_range(np.zeros((MIN_LABELS - 1, 2))) is None  # too few for a range
+    low, high = density_range(np.array([[0.0, 1.0]] * (MIN_LABELS - 1) + [[1.0, 3.0]]))
     assert np.allclose(low, [-0.5, 0.0]) and np.allclose(high, [1.5, 4.0])
 
 
