@@ -102,8 +102,16 @@ PROFILES = {
 
 
 SIZING = """
-The full matrix is 12 cells (4 regimes x 3 budgets), each 2 cryopick runs (U-Net with 4 pick
-processes, FixMatch) and 1 Topaz run, all on 2 threads, one after the other.
+The full matrix is 12 cells (4 regimes x 3 budgets), each 2 cryopick runs (U-Net with 3 pick
+processes, one per label seed) and 1 Topaz run, all on 2 threads, one after the other
+(FixMatch only with --methods ... fixmatch).
+
+2026-12-02, second run (U-Net 80 + 2 x 20 epochs, shared machine): a U-Net run took 136-400 s
+of wall time (CPU 237-462 s), a Topaz run 145-496 s (CPU 233-460 s); Topaz's apoferritin and
+irregular runs are the longest. 24 U-Net runs and 12 Topaz runs come to about 2 h on a free
+machine by these figures: over the 1.5 h aimed for. Not yet cut down.
+
+Earlier sizing (morning of 2026-12-02, U-Net 20 + 3 x 5 epochs, with FixMatch):
 
 Measured on 2026-12-02 while the 2 cores were shared with another engineer's jobs (load
 7-10: wall times 3-5x, CPU times ~2x those of a free machine, so they were used for the
