@@ -106,10 +106,11 @@ The full matrix is 12 cells (4 regimes x 3 budgets), each 2 cryopick runs (U-Net
 processes, one per label seed) and 1 Topaz run, all on 2 threads, one after the other
 (FixMatch only with --methods ... fixmatch).
 
-2026-12-02, second run (U-Net 80 + 2 x 20 epochs, shared machine): a U-Net run took 136-400 s
-of wall time (CPU 237-462 s), a Topaz run 145-496 s (CPU 233-460 s); Topaz's apoferritin and
-irregular runs are the longest. 24 U-Net runs and 12 Topaz runs come to about 2 h on a free
-machine by these figures: over the 1.5 h aimed for. Not yet cut down.
+2026-12-02, second run (U-Net 80 + 2 x 20 epochs): on the machine alone, a U-Net run took
+136-152 s of wall time and a Topaz run 136-145 s (apoferritin and large-carbon at 50%,
+crowded at 20%); runs sharing the machine with experiments took up to 3x that. 24 U-Net runs
+and 12 Topaz runs at those figures come to about 1.4 h: an estimate, the whole matrix was not
+run in one go.
 
 Earlier sizing (morning of 2026-12-02, U-Net 20 + 3 x 5 epochs, with FixMatch):
 
