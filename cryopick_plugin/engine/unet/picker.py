@@ -39,8 +39,11 @@ class UNetPicker(WorkingScale):
     def probability_map(self, image, pixel_size=None, device="cpu", batch_size=1, tile=None):
         """Probability map of the working image (tiles: see tiling.py) and the binning."""
         work, factor = self.prepare(image, pixel_size)
+        return self._working_map(work, device, batch_size, tile), factor
+
+    def _working_map(self, work, device="cpu", batch_size=1, tile=None):
         return predict_probability_map(self.model, work, tile=tile, margin=MARGIN,
-                                       batch_size=batch_size, device=device), factor
+                                       batch_size=batch_size, device=device)
 
     def peaks_working(self, prob, threshold=None):
         """(N, 3) [x, y, score] peaks of a working-image probability map, best first."""
@@ -70,9 +73,8 @@ class UNetPicker(WorkingScale):
             raise CryopickInputError(f"image {w}x{h} px is smaller than one particle "
                                      f"({self.diameter_for(pixel_size):.3g} px across)")
         work, factor = self.prepare(image, pixel_size)
-        prob = predict_probability_map(self.model, work, margin=MARGIN, batch_size=batch_size,
-                                       device=device)
-        return to_original(self.like_labels(work, self.peaks_working(prob, threshold)), factor)
+        peaks = self.peaks_working(self._working_map(work, device, batch_size), threshold)
+        return to_original(self.like_labels(work, peaks), factor)
 
     # ------------------------------------------------------------------ files
     def save(self, path):

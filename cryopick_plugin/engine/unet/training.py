@@ -146,13 +146,13 @@ def _lowest(prob, share):
     return lowest.reshape(prob.shape)
 
 
-def _reliable_negatives(prob, cfg, max_share=1.0):
+def _reliable_negatives(prob, cfg, max_share=None):
     """Pixels below the negative threshold, plus the lowest negative_quantile; never more
-    than ``max_share`` of the pixels (the least particle-like ones)."""
+    than ``max_share`` of the pixels (the least particle-like ones; None: no cap)."""
     negative = prob < cfg.negative_threshold
     if cfg.negative_quantile > 0:
         negative |= _lowest(prob, cfg.negative_quantile)
-    if negative.mean() > max_share:
+    if max_share is not None and negative.mean() > max_share:
         negative = _lowest(prob, max_share)
     return negative
 
@@ -386,10 +386,9 @@ class SelfTraining:
                                                      expected * self.disc) for n in names}
             centres = {n: _pseudo_particle_centres(positive[n], self.original[n], self.factor)
                        for n in names}
-        caps = {n: negative_share_cap(expected, self.disc, probs[n].size) for n in names}
-        negative = {n: _reliable_negatives(probs[n], cfg,
-                                           1.0 if caps[n] is None else caps[n]) & ~positive[n]
-                    for n in names}
+        negative = {n: _reliable_negatives(
+            probs[n], cfg, negative_share_cap(expected, self.disc, probs[n].size))
+            & ~positive[n] for n in names}
         files.write_json_atomic(os.path.join(self.output_dir, files.unet_pseudo_positives(it)),
                                 {n: c.tolist() for n, c in centres.items()})
         log(f"   Pseudo-particles: {sum(len(c) for c in centres.values())}")
