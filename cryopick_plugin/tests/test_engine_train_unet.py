@@ -290,3 +290,26 @@ def test_reliable_negatives_from_the_quantile_when_the_model_is_unsure():
     assert neg.sum() == 50 and neg.ravel()[:50].all()  # the least particle-like half
     with pytest.raises(CryopickInputError, match="negative quantile"):
         UNetTrainConfig(negative_quantile=1.0).validate()
+
+
+def test_particle_crops_hold_a_particle():
+    from cryopick_plugin.engine.unet.masks import UNLABELLED
+    from cryopick_plugin.engine.unet.training import _random_crops
+
+    image = np.arange(200 * 150, dtype=np.float32).reshape(200, 150)
+    mask = np.full(image.shape, UNLABELLED, dtype=np.int8)
+    mask[180:186, 5:11] = PARTICLE  # one small particle in a corner
+    args = ([image], [mask], 40, 32)
+    _, on = _random_crops(np.random.default_rng(1), *args, particle_share=1.0)
+    assert all((m == PARTICLE).any() for m in on)
+    _, anywhere = _random_crops(np.random.default_rng(1), *args)
+    assert sum((m == PARTICLE).any() for m in anywhere) < 10  # uniform crops rarely do
+    # half and half: the share is a probability per crop
+    _, half = _random_crops(np.random.default_rng(2), [image], [mask], 400, 32, 0.5)
+    assert 0.4 < np.mean([(m == PARTICLE).any() for m in half]) < 0.7
+    # share 0 draws exactly the seed's crops (no extra random numbers)
+    a, _ = _random_crops(np.random.default_rng(3), *args)
+    b, _ = _random_crops(np.random.default_rng(3), *args, particle_share=0.0)
+    assert np.array_equal(a, b)
+    with pytest.raises(CryopickInputError, match="particle crops"):
+        UNetTrainConfig(particle_crops=1.5).validate()

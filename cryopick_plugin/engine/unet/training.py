@@ -48,8 +48,23 @@ def _print(line):
     print(line, flush=True)
 
 
-def _random_crops(rng, images, masks, n_per_image, crop):
-    """Random crops (with flips / 90-degree rotations) of every image with its mask.
+def _crop_origin(rng, mask, crop, on_particle):
+    """Top-left corner of a crop: uniform, or (``on_particle``) placed so that a random
+    particle pixel lies somewhere inside it (uniform when the mask has none)."""
+    h, w = mask.shape
+    if on_particle:
+        ys, xs = np.nonzero(mask == PARTICLE)
+        if len(ys):
+            i = int(rng.integers(0, len(ys)))
+            y0 = int(rng.integers(max(0, ys[i] - crop + 1), min(ys[i], h - crop) + 1))
+            x0 = int(rng.integers(max(0, xs[i] - crop + 1), min(xs[i], w - crop) + 1))
+            return y0, x0
+    return int(rng.integers(0, h - crop + 1)), int(rng.integers(0, w - crop + 1))
+
+
+def _random_crops(rng, images, masks, n_per_image, crop, particle_share=0.0):
+    """Random crops (with flips / 90-degree rotations) of every image with its mask; a
+    ``particle_share`` of them hold a particle pixel.
 
     Images smaller than a crop are padded; padded pixels are IGNORED in the mask.
     """
@@ -62,7 +77,9 @@ def _random_crops(rng, images, masks, n_per_image, crop):
             mask = np.pad(mask, ((0, ph), (0, pw)), mode="constant", constant_values=IGNORE)
             h, w = img.shape
         for _ in range(n_per_image):
-            y, x = rng.integers(0, h - crop + 1), rng.integers(0, w - crop + 1)
+            # no draw at share 0: the seed's crops, exactly
+            on_particle = particle_share > 0 and rng.random() < particle_share
+            y, x = _crop_origin(rng, mask, crop, on_particle)
             a, b = img[y:y + crop, x:x + crop], mask[y:y + crop, x:x + crop]
             k = int(rng.integers(0, 4))
             a, b = np.rot90(a, k), np.rot90(b, k)
@@ -80,7 +97,8 @@ def _train_epochs(model, optimizer, loss_fn, images, masks, epochs, cfg, rng, lo
     losses = []
     total_epochs = total_epochs or epochs
     for epoch in range(first_epoch, first_epoch + epochs):
-        x, y = _random_crops(rng, images, masks, cfg.crops_per_image, cfg.crop_size)
+        x, y = _random_crops(rng, images, masks, cfg.crops_per_image, cfg.crop_size,
+                             cfg.particle_crops)
         total, n = 0.0, 0
         for i in range(0, len(x), cfg.batch_size):
             xb = torch.from_numpy(x[i:i + cfg.batch_size, None]).to(cfg.device)
