@@ -318,7 +318,8 @@ class SelfTraining:
     def _pseudo_particles(self, prob, name, expected):
         """Working-frame peaks scoring above the positive threshold, away from the hand-picked
         particles, best first; with a particle count, no more than it leaves unlabelled (a
-        runaway guard: retraining on more would confirm the excess)."""
+        runaway guard: retraining on more would confirm the excess). Also returns how many
+        confident peaks were left out for their density (unlike the labels)."""
         from scipy.spatial import cKDTree
 
         peaks = self.picker.peaks_working(prob, self.cfg.positive_threshold)
@@ -328,12 +329,11 @@ class SelfTraining:
         if len(peaks) and len(labelled):
             distance = cKDTree(labelled).query(peaks[:, :2])[0]
             peaks = peaks[distance > 0.5 * self.picker.working_diameter]
-        n_peaks = len(peaks)
-        peaks = self.picker.like_labels(self.work[name], peaks)
-        self.unlike_labels += n_peaks - len(peaks)
+        like = self.picker.like_labels(self.work[name], peaks)
+        n_unlike = len(peaks) - len(like)
         if expected:
-            peaks = peaks[:max(0, int(round(expected)) - len(labelled))]
-        return peaks
+            like = like[:max(0, int(round(expected)) - len(labelled))]
+        return like, n_unlike
 
     def _label_density_range(self):
         """density_range of the hand-picked particles (None: too few, no check)."""
@@ -389,11 +389,12 @@ class SelfTraining:
         log("B. Generating pseudo-labels...")
         expected = self.summary["expected_particles"] if self.pu else None
         if cfg.pseudo_labels == "discs":
-            self.unlike_labels = 0
-            centres = {n: self._pseudo_particles(probs[n], n, expected) for n in names}
-            if self.unlike_labels:
-                log(f"   Confident peaks left out: {self.unlike_labels} (local density unlike "
-                    "any hand-picked particle's: contamination, carbon)")
+            found = {n: self._pseudo_particles(probs[n], n, expected) for n in names}
+            centres = {n: c for n, (c, _) in found.items()}
+            unlike = sum(k for _, k in found.values())
+            if unlike:
+                log(f"   Confident peaks left out: {unlike} (local density unlike any "
+                    "hand-picked particle's: contamination, carbon)")
             positive = {n: coordinates_to_mask(centres[n], probs[n].shape,
                                                self.mask_radius) == PARTICLE for n in names}
             centres = {n: to_original(c, self.factor)[:, :2] for n, c in centres.items()}
