@@ -14,31 +14,18 @@ from cryopick_plugin.constants import SCORE_ATTR
 from cryopick_plugin.convert import micrograph_key
 from cryopick_plugin.engine.io.coordinates import read_coordinates, write_coordinates
 from cryopick_plugin.engine.io.files import read_torch_file
-from cryopick_plugin.engine.demo_data import make_demo_dataset
 from cryopick_plugin.protocols import (CryopickProtEvaluate, CryopickProtImportCoordinates,
-                                       CryopickProtImportMicrographs, CryopickProtPick,
-                                       CryopickProtRescore, CryopickProtTrainFixMatch)
+                                       CryopickProtPick, CryopickProtRescore,
+                                       CryopickProtTrainFixMatch)
+from cryopick_plugin.tests.tiny_data import import_tiny_project
 
 
 class TestFixMatchChain(BaseTest):
     @classmethod
     def setUpClass(cls):
         setupTestProject(cls)
-        data = os.path.join(cls.outputPath, "data")
-        make_demo_dataset(data, n_micrographs=3, size=(256, 384), pixel_size=2.0,
-                          particle_diameter_a=64.0, particles_per_micrograph=20,
-                          label_fraction=0.5, n_labelled_micrographs=2, snr=1.0, seed=2)
-        cls.imp = cls.newProtocol(CryopickProtImportMicrographs,
-                                  filesPath=os.path.join(data, "micrographs"), samplingRate=2.0,
-                                  coordinatesPath=os.path.join(data, "labels", "coordinates.json"),
-                                  particleDiameter=64.0)
-        cls.launchProtocol(cls.imp)
+        data = import_tiny_project(cls)
         cls.truth_tables = read_coordinates(os.path.join(data, "truth", "coordinates.json"))
-        cls.truth = cls.newProtocol(CryopickProtImportCoordinates,
-                                    inputMicrographs=cls.imp.outputMicrographs,
-                                    coordinatesPath=os.path.join(data, "truth", "coordinates.star"),
-                                    particleDiameter=64.0)
-        cls.launchProtocol(cls.truth)
         # true particles plus as many junk positions on empty ice (a diameter from any particle)
         rng = np.random.default_rng(1)
         mixed, cls.junk = {}, {}

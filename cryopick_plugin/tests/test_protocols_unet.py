@@ -9,32 +9,16 @@ import os
 from pyworkflow.tests import BaseTest, setupTestProject
 
 from cryopick_plugin.constants import SCORE_ATTR
-from cryopick_plugin.engine.demo_data import make_demo_dataset
 from cryopick_plugin.engine.unet.picker import UNetPicker
-from cryopick_plugin.protocols import (CryopickProtEvaluate, CryopickProtImportCoordinates,
-                                       CryopickProtImportMicrographs, CryopickProtPick,
-                                       CryopickProtTrainUNet)
+from cryopick_plugin.protocols import CryopickProtEvaluate, CryopickProtPick, CryopickProtTrainUNet
+from cryopick_plugin.tests.tiny_data import import_tiny_project
 
 
 class TestUNetChain(BaseTest):
     @classmethod
     def setUpClass(cls):
         setupTestProject(cls)
-        data = os.path.join(cls.outputPath, "data")
-        cls.m = make_demo_dataset(data, n_micrographs=3, size=(256, 384), pixel_size=2.0,
-                                  particle_diameter_a=64.0, particles_per_micrograph=20,
-                                  label_fraction=0.5, n_labelled_micrographs=2, snr=1.0,
-                                  seed=2)
-        cls.imp = cls.newProtocol(CryopickProtImportMicrographs,
-                                  filesPath=os.path.join(data, "micrographs"), samplingRate=2.0,
-                                  coordinatesPath=os.path.join(data, "labels", "coordinates.json"),
-                                  particleDiameter=64.0)
-        cls.launchProtocol(cls.imp)
-        cls.truth = cls.newProtocol(CryopickProtImportCoordinates,
-                                    inputMicrographs=cls.imp.outputMicrographs,
-                                    coordinatesPath=os.path.join(data, "truth", "coordinates.star"),
-                                    particleDiameter=64.0)
-        cls.launchProtocol(cls.truth)
+        import_tiny_project(cls)
 
     def test_warnings_before_a_slow_or_weak_training(self):
         n = self.imp.outputCoordinates.getSize()

@@ -24,16 +24,15 @@ from pyworkflow.viewer import DESKTOP_TKINTER
 
 import cryopick_plugin.protocols as protocols
 from cryopick_plugin.constants import SCORE_ATTR
-from cryopick_plugin.engine.demo_data import make_demo_dataset
 from cryopick_plugin.engine.io.files import read_torch_file
 from cryopick_plugin.protocols import (CryopickProtEvaluate, CryopickProtFilterByScore,
-                                       CryopickProtImportCoordinates,
-                                       CryopickProtImportMicrographs, CryopickProtPick,
-                                       CryopickProtTrainFixMatch, CryopickProtTrainUNet)
+                                       CryopickProtPick, CryopickProtTrainFixMatch,
+                                       CryopickProtTrainUNet)
 from cryopick_plugin.viewers import (CryopickEvaluationViewer, CryopickModelViewer,
                                      CryopickPicksViewer, CryopickTrainingViewer)
 from cryopick_plugin.viewers.picks import PicksView
 from cryopick_plugin.viewers.views import ResultsView
+from cryopick_plugin.tests.tiny_data import import_tiny_project
 from cryopick_plugin.viewers.viewers import launch_filter
 
 
@@ -53,20 +52,7 @@ class TestViewers(BaseTest):
     @classmethod
     def setUpClass(cls):
         setupTestProject(cls)
-        data = os.path.join(cls.outputPath, "data")
-        make_demo_dataset(data, n_micrographs=3, size=(256, 384), pixel_size=2.0,
-                          particle_diameter_a=64.0, particles_per_micrograph=20,
-                          label_fraction=0.5, n_labelled_micrographs=2, snr=1.0, seed=2)
-        cls.imp = cls.newProtocol(CryopickProtImportMicrographs,
-                                  filesPath=os.path.join(data, "micrographs"), samplingRate=2.0,
-                                  coordinatesPath=os.path.join(data, "labels", "coordinates.json"),
-                                  particleDiameter=64.0)
-        cls.launchProtocol(cls.imp)
-        cls.truth = cls.newProtocol(CryopickProtImportCoordinates,
-                                    inputMicrographs=cls.imp.outputMicrographs,
-                                    coordinatesPath=os.path.join(data, "truth", "coordinates.star"),
-                                    particleDiameter=64.0)
-        cls.launchProtocol(cls.truth)
+        import_tiny_project(cls)
         common = dict(inputMicrographs=cls.imp.outputMicrographs,
                       inputCoordinates=cls.imp.outputCoordinates, useGpu=False)
         # validation coordinates: the viewer then has per-phase precision / recall / F1

@@ -14,3 +14,30 @@ def tiny_labelled_set(out, n_micrographs=3):
     return dict(out=out, images=images, diameter=m["particle_diameter_px"],
                 labels=read_coordinates(str(out / "labels" / "coordinates.json")),
                 truth=read_coordinates(str(out / "truth" / "coordinates.json")))
+
+
+def import_tiny_project(test):
+    """In a Scipion test class's project (after setupTestProject): tiny_labelled_set's
+    micrographs imported with their hand-picked labels (``test.imp``) and the complete truth
+    imported as coordinates (``test.truth``), both launched as Scipion launches them.
+    Returns the dataset folder."""
+    import os
+
+    from cryopick_plugin.protocols import (CryopickProtImportCoordinates,
+                                           CryopickProtImportMicrographs)
+
+    data = os.path.join(test.outputPath, "data")
+    make_demo_dataset(data, n_micrographs=3, size=(256, 384), pixel_size=2.0,
+                      particle_diameter_a=64.0, particles_per_micrograph=20,
+                      label_fraction=0.5, n_labelled_micrographs=2, snr=1.0, seed=2)
+    test.imp = test.newProtocol(CryopickProtImportMicrographs,
+                                filesPath=os.path.join(data, "micrographs"), samplingRate=2.0,
+                                coordinatesPath=os.path.join(data, "labels", "coordinates.json"),
+                                particleDiameter=64.0)
+    test.launchProtocol(test.imp)
+    test.truth = test.newProtocol(CryopickProtImportCoordinates,
+                                  inputMicrographs=test.imp.outputMicrographs,
+                                  coordinatesPath=os.path.join(data, "truth", "coordinates.star"),
+                                  particleDiameter=64.0)
+    test.launchProtocol(test.truth)
+    return data
