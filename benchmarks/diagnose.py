@@ -13,7 +13,6 @@ counts above / below the threshold, the kinds of the best-scoring picks in order
 misses: what to fix, before changing anything.
 """
 import argparse
-import json
 import os
 
 import numpy as np

@@ -23,7 +23,7 @@ import numpy as np
 
 from benchmarks.datasets import Dataset
 from cryopick_plugin.engine.io import files
-from cryopick_plugin.engine.io.coordinates import read_coordinates
+from cryopick_plugin.engine.io.coordinates import read_coordinates, write_coordinates
 from cryopick_plugin.engine.picking.metrics import evaluate
 
 CONFIGS = {
@@ -184,6 +184,8 @@ def run_topaz_row(ds, train, test, labels, work, config, threads, venv=None):
     r = topaz.run_topaz(exe, {n: ds.micrographs[n] for n in train}, labels,
                         {n: ds.micrographs[n] for n in test}, ds.diameter_px, work, expected,
                         config, threads)
+    # kept like the U-Net's picks files, for benchmarks/diagnose.py (scores are logits)
+    write_coordinates(os.path.join(work, "picks_topaz.json"), r["picks"], fmt="json")
     return dict(method="Topaz", model=f"{r['config']['model']} ({topaz.TOPAZ_VERSION})",
                 threshold=r["threshold"], picks=r["picks"], train_s=r["train_s"],
                 pick_s_per_mic=r["pick_s_per_mic"], peak_mb=r["peak_mb"])
