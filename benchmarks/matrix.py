@@ -1,6 +1,6 @@
 """Benchmark matrix: cryopick and Topaz side by side on simulated data that look like real data.
 
-    python -m benchmarks.matrix          # 4 regimes x 3 label budgets, ~1.5 h (make bench-matrix)
+    python -m benchmarks.matrix          # 4 regimes x 3 label budgets, 1.5-2.2 h (make bench-matrix)
     python -m benchmarks.matrix --quick  # a few minutes: one tiny regime, one budget
                                          # (make bench-matrix-quick)
 
@@ -105,6 +105,12 @@ SIZING = """
 The full matrix is 12 cells (4 regimes x 3 budgets), each 2 cryopick runs (U-Net with 3 pick
 processes, one per label seed) and 1 Topaz run, all on 2 threads, one after the other
 (FixMatch only with --methods ... fixmatch).
+
+2026-12-02, third run (the same profile, on another machine of the same kind): alone on the
+machine a U-Net run took 220-250 s (crowded, apoferritin) and a Topaz run 193-216 s, so the
+whole matrix (24 + 12 runs) comes to about 2.2 h here, not the 1.5 h aimed at: machines of
+this kind differ by up to 1.6x. Run with `--seeds 0` first (1.3 h here) and add seed 1 with
+`--resume`, which reuses every finished cell.
 
 2026-12-02, second run (U-Net 80 + 2 x 20 epochs): on the machine alone, a U-Net run took
 136-152 s of wall time and a Topaz run 136-145 s (apoferritin and large-carbon at 50%,
