@@ -13,13 +13,12 @@ counts above / below the threshold, the kinds of the best-scoring picks in order
 misses: what to fix, before changing anything.
 """
 import argparse
-import os
 
 import numpy as np
 
 from benchmarks.datasets import Dataset
 from benchmarks.matrix import match_one_to_one
-from cryopick_plugin.engine.io.coordinates import read_coordinates
+from cryopick_plugin.engine.io.coordinates import read_coordinates, stem
 
 # simulate.py's label map values (its truth files say so under "label_codes")
 LABEL_NAMES = {1: "carbon", 2: "ice contamination", 3: "aggregate", 4: "fragment"}
@@ -38,8 +37,7 @@ def classify(picks, truth, diameter, label_map=None):
     """Kinds of the picks ((N, 3) x, y, score) and of the true particles ((M, 2+)): a list
     of N pick kinds and a list of M "found" / "missed (touching)" / "missed (isolated)"."""
     picks = np.asarray(picks, dtype=np.float64).reshape(-1, 3)
-    truth = np.asarray(truth, dtype=np.float64).reshape(-1, np.shape(truth)[-1] if
-                                                         np.size(truth) else 2)[:, :2]
+    truth = np.asarray(truth, dtype=np.float64).reshape(len(truth), -1)[:, :2]
     matched = dict(match_one_to_one(picks[:, :2], truth, diameter / 2))
     kinds = []
     for i, (x, y, _) in enumerate(picks):
@@ -112,7 +110,7 @@ def main(argv=None):
     ds = Dataset.from_folder(args.data)
     picks = {}
     for key, table in read_coordinates(args.picks).items():
-        name = os.path.splitext(os.path.basename(key))[0]
+        name = stem(key)
         if name not in ds.truth:
             raise SystemExit(f"{args.picks}: micrograph {key!r} is not in {args.data}")
         if np.shape(table)[-1] < 3:

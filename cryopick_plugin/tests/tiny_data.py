@@ -4,12 +4,16 @@ from cryopick_plugin.engine.io.coordinates import read_coordinates
 from cryopick_plugin.engine.io.images import read_micrograph
 
 
+# 256 x 384 micrographs at 2 A/px, a 32 px particle, 20 per micrograph, half of the particles
+# of the first two labelled, high SNR
+TINY_SET = dict(size=(256, 384), pixel_size=2.0, particle_diameter_a=64.0,
+                particles_per_micrograph=20, label_fraction=0.5, n_labelled_micrographs=2,
+                snr=1.0, seed=2)
+
+
 def tiny_labelled_set(out, n_micrographs=3):
-    """256 x 384 micrographs at 2 A/px, a 32 px particle, 20 per micrograph, half of the
-    particles of the first two labelled, high SNR: dict(out, images, diameter, labels, truth)."""
-    m = make_demo_dataset(str(out), n_micrographs=n_micrographs, size=(256, 384),
-                          pixel_size=2.0, particle_diameter_a=64.0, particles_per_micrograph=20,
-                          label_fraction=0.5, n_labelled_micrographs=2, snr=1.0, seed=2)
+    """TINY_SET's micrographs: dict(out, images, diameter, labels, truth)."""
+    m = make_demo_dataset(str(out), n_micrographs=n_micrographs, **TINY_SET)
     images = {n[:-4]: read_micrograph(str(out / "micrographs" / n)) for n in m["micrographs"]}
     return dict(out=out, images=images, diameter=m["particle_diameter_px"],
                 labels=read_coordinates(str(out / "labels" / "coordinates.json")),
@@ -27,17 +31,16 @@ def import_tiny_project(test):
                                            CryopickProtImportMicrographs)
 
     data = os.path.join(test.outputPath, "data")
-    make_demo_dataset(data, n_micrographs=3, size=(256, 384), pixel_size=2.0,
-                      particle_diameter_a=64.0, particles_per_micrograph=20,
-                      label_fraction=0.5, n_labelled_micrographs=2, snr=1.0, seed=2)
+    make_demo_dataset(data, n_micrographs=3, **TINY_SET)
     test.imp = test.newProtocol(CryopickProtImportMicrographs,
-                                filesPath=os.path.join(data, "micrographs"), samplingRate=2.0,
+                                filesPath=os.path.join(data, "micrographs"),
+                                samplingRate=TINY_SET["pixel_size"],
                                 coordinatesPath=os.path.join(data, "labels", "coordinates.json"),
-                                particleDiameter=64.0)
+                                particleDiameter=TINY_SET["particle_diameter_a"])
     test.launchProtocol(test.imp)
     test.truth = test.newProtocol(CryopickProtImportCoordinates,
                                   inputMicrographs=test.imp.outputMicrographs,
                                   coordinatesPath=os.path.join(data, "truth", "coordinates.star"),
-                                  particleDiameter=64.0)
+                                  particleDiameter=TINY_SET["particle_diameter_a"])
     test.launchProtocol(test.truth)
     return data

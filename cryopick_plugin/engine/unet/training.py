@@ -48,17 +48,16 @@ def _print(line):
     print(line, flush=True)
 
 
-def _crop_origin(rng, mask, crop, on_particle):
-    """Top-left corner of a crop: uniform, or (``on_particle``) placed so that a random
-    particle pixel lies somewhere inside it (uniform when the mask has none)."""
-    h, w = mask.shape
-    if on_particle:
-        ys, xs = np.nonzero(mask == PARTICLE)
-        if len(ys):
-            i = int(rng.integers(0, len(ys)))
-            y0 = int(rng.integers(max(0, ys[i] - crop + 1), min(ys[i], h - crop) + 1))
-            x0 = int(rng.integers(max(0, xs[i] - crop + 1), min(xs[i], w - crop) + 1))
-            return y0, x0
+def _crop_origin(rng, shape, crop, particle_pixels=None):
+    """Top-left corner of a crop: uniform, or placed so that one of ``particle_pixels``
+    ((ys, xs), drawn at random) lies somewhere inside it (uniform when there are none)."""
+    h, w = shape
+    if particle_pixels is not None and len(particle_pixels[0]):
+        ys, xs = particle_pixels
+        i = int(rng.integers(0, len(ys)))
+        y0 = int(rng.integers(max(0, ys[i] - crop + 1), min(ys[i], h - crop) + 1))
+        x0 = int(rng.integers(max(0, xs[i] - crop + 1), min(xs[i], w - crop) + 1))
+        return y0, x0
     return int(rng.integers(0, h - crop + 1)), int(rng.integers(0, w - crop + 1))
 
 
@@ -76,10 +75,11 @@ def _random_crops(rng, images, masks, n_per_image, crop, particle_share=0.0):
             img = np.pad(img, ((0, ph), (0, pw)), mode="constant")
             mask = np.pad(mask, ((0, ph), (0, pw)), mode="constant", constant_values=IGNORE)
             h, w = img.shape
+        particles = np.nonzero(mask == PARTICLE) if particle_share > 0 else None
         for _ in range(n_per_image):
             # no draw at share 0: the seed's crops, exactly
             on_particle = particle_share > 0 and rng.random() < particle_share
-            y, x = _crop_origin(rng, mask, crop, on_particle)
+            y, x = _crop_origin(rng, (h, w), crop, particles if on_particle else None)
             a, b = img[y:y + crop, x:x + crop], mask[y:y + crop, x:x + crop]
             k = int(rng.integers(0, 4))
             a, b = np.rot90(a, k), np.rot90(b, k)
