@@ -439,9 +439,10 @@ def timing_table(cells, meta_regimes=()):
     lines = ["| regime | method | runs | wall s per run | CPU s per run |",
              "|---|---|---:|---:|---:|"]
     for (regime, method), ts in groups.items():
+        cpu = [t["cpu_s"] for t in ts if t.get("cpu_s") is not None]
         lines.append(f"| {regime} | {method} | {len(ts)} | "
                      f"{np.mean([t['wall_s'] for t in ts]):.0f} | "
-                     f"{np.mean([t['cpu_s'] for t in ts]):.0f} |")
+                     f"{f'{np.mean(cpu):.0f}' if cpu else 'n/a'} |")
     for regime, total in totals.items():
         lines.append(f"| {regime} | all (simulation {sim.get(regime, 0):.0f} s) | | "
                      f"{total + sim.get(regime, 0):.0f} | |")
@@ -567,8 +568,13 @@ def run_group(group, methods, ds, train, test, labels, work, key, profile, args,
     else:
         rows, pseudo = run_cryopick(ds, train, test, labels, work, methods, profile,
                                     key["seed"], args, errors, log, timings)
+    cpu_s = _children_cpu_s() - cpu0
+    if args.jobs > 1:  # the children of concurrent runs are counted together: unknown
+        cpu_s = None
+        for t in timings.values():
+            t["cpu_s"] = None
     return dict(records=_records(rows, ds, test, key, pseudo), pseudo=pseudo, errors=errors,
-                timings=timings, wall_s=time.time() - t0, cpu_s=_children_cpu_s() - cpu0)
+                timings=timings, wall_s=time.time() - t0, cpu_s=cpu_s)
 
 
 def _records(rows, ds, test, key, pseudo):
@@ -652,7 +658,10 @@ def parse_args(argv=None):
                    help="folder of simulate.py and its models (default ../shared/bench)")
     p.add_argument("--out", help="default benchmark_output/matrix (--quick: .../matrix_quick)")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=2, help="threads of each process")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="runs at the same time (each with --threads threads); with more "
+                        "than one, CPU times per run are not recorded")
     p.add_argument("--topaz-venv", help="Topaz's virtual environment (default: that of "
                                         "benchmarks.topaz, created on first use)")
     p.add_argument("--unet-args", default="", help="extra train-unet flags for every run")
@@ -687,7 +696,7 @@ def main(argv=None):
     log(f"matrix: regimes {', '.join(args.regimes)}; budgets "
         f"{', '.join(_pct(f) for f in args.fractions)}; cryopick seeds {args.seeds}, Topaz "
         f"seed {args.topaz_seed}; methods {' '.join(args.methods)}; profile {args.profile}")
-    records, errors, pseudo_all, meta_regimes, cells = [], [], [], [], []
+    records, errors, pseudo_all, meta_regimes, cells, tasks = [], [], [], [], [], []
     for name in args.regimes:
         regime = known[name]
         folder, sim_per_mic = simulate(regime, args.simulator, args.data_root, log=log)
@@ -723,30 +732,45 @@ def main(argv=None):
                     key = dict(regime=name, fraction=fraction, seed=seed, n_labels=n_labels)
 
                     def compute(group=group, methods=methods, work=work, labels=labels,
-                                key=key):
+                                key=key, ds=ds, train=train, test=test):
                         return run_group(group, methods, ds, train, test, labels, work, key,
                                          profile, args, log)
 
-                    log(f"{name} {_pct(fraction)} ({n_labels} labels) seed {seed}: {group}")
-                    cell, reused = _cell(os.path.join(work, f"{group}.json"), signature,
-                                         compute, args.resume)
-                    records += cell["records"]
-                    errors += [f"{name} {_pct(fraction)} seed {seed}: {e}"
-                               for e in cell["errors"]]
-                    cells.append(dict(regime=name, fraction=fraction, seed=seed, group=group,
-                                      wall_s=cell["wall_s"], cpu_s=cell.get("cpu_s"),
-                                      timings=cell.get("timings", {}), reused=reused))
-                    for it, q in sorted(cell["pseudo"].items()):
-                        pseudo_all.append(dict(regime=name, fraction=fraction, seed=seed,
-                                               iteration=int(it), **q))
-                    for r in cell["records"]:
-                        log(f"   {row_label(r['row'])}: best F1 {r['best_f1']:.3f} AP "
-                            f"{r['ap']:.3f} F1 {r['f1']:.3f}")
-                    log(f"   {group} took {cell['wall_s']:.0f} s (CPU "
-                        f"{cell.get('cpu_s') or 0:.0f} s; " + ", ".join(
-                            f"{k} {v['wall_s']:.0f} s / CPU {v['cpu_s']:.0f} s"
-                            for k, v in cell.get("timings", {}).items()) + ")" +
-                        (" (reused)" if reused else ""))
+                    tasks.append(dict(key=key, group=group, signature=signature,
+                                      path=os.path.join(work, f"{group}.json"),
+                                      compute=compute))
+
+    def run_task(task):
+        key = task["key"]
+        log(f"{key['regime']} {_pct(key['fraction'])} ({key['n_labels']} labels) seed "
+            f"{key['seed']}: {task['group']}")
+        cell, reused = _cell(task["path"], task["signature"], task["compute"], args.resume)
+        for r in cell["records"]:
+            log(f"   {key['regime']} {_pct(key['fraction'])} seed {key['seed']} "
+                f"{row_label(r['row'])}: best F1 {r['best_f1']:.3f} AP {r['ap']:.3f} "
+                f"F1 {r['f1']:.3f}")
+        log(f"   {key['regime']} {_pct(key['fraction'])} seed {key['seed']}: {task['group']} "
+            f"took {cell['wall_s']:.0f} s" + (" (reused)" if reused else ""))
+        return cell, reused
+
+    if args.jobs > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            done = list(pool.map(run_task, tasks))
+    else:
+        done = [run_task(t) for t in tasks]
+    for task, (cell, reused) in zip(tasks, done):
+        key = task["key"]
+        name, fraction, seed = key["regime"], key["fraction"], key["seed"]
+        records += cell["records"]
+        errors += [f"{name} {_pct(fraction)} seed {seed}: {e}" for e in cell["errors"]]
+        cells.append(dict(regime=name, fraction=fraction, seed=seed, group=task["group"],
+                          wall_s=cell["wall_s"], cpu_s=cell.get("cpu_s"),
+                          timings=cell.get("timings", {}), reused=reused))
+        for it, q in sorted(cell["pseudo"].items()):
+            pseudo_all.append(dict(regime=name, fraction=fraction, seed=seed,
+                                   iteration=int(it), **q))
 
     agg = aggregate(records)
     summaries = summarize(agg, args.default_method)
@@ -755,7 +779,7 @@ def main(argv=None):
         command="python -m benchmarks.matrix " + " ".join(sys.argv[1:] if argv is None
                                                          else argv),
         date=time.strftime("%Y-%m-%d %H:%M:%S"), host=platform.node(),
-        cpu_count=os.cpu_count(), threads=args.threads, device=args.device,
+        cpu_count=os.cpu_count(), threads=args.threads, jobs=args.jobs, device=args.device,
         profile=args.profile, profile_values=profile, methods=args.methods,
         default_method=args.default_method, reference_method=REFERENCE_METHOD,
         fractions=args.fractions, seeds=args.seeds, topaz_seed=args.topaz_seed,
@@ -781,7 +805,9 @@ def main(argv=None):
         table(agg, args.default_method), "",
         *[summary_line(s) for s in summaries], "",
         f"Times ({args.threads} threads; per run of a method: training and picking, whole "
-        "processes; CPU: user + system of those processes):", "",
+        "processes; CPU: user + system of those processes" + (
+            f"; {args.jobs} runs at a time, so a run's wall time includes the sharing and a "
+            "regime's total adds up overlapping runs" if args.jobs > 1 else "") + "):", "",
         timing_table(cells, meta_regimes),
         *(["", "Errors:", *[f"- {e}" for e in errors]] if errors else [])])
     with open(os.path.join(args.out, "results.json"), "w") as fh:

@@ -205,6 +205,7 @@ def test_quick_defaults():
     b = matrix.parse_args([])
     assert b.regimes == list(REGIMES) and b.fractions == [0.05, 0.2, 0.5]
     assert b.seeds == [0, 1] and b.topaz_seed == 0 and b.profile == "full"
+    assert b.jobs == 1 and matrix.parse_args(["--jobs", "2"]).jobs == 2
     assert "topaz" in b.methods and "unet" in b.methods and "fixmatch" not in b.methods
     assert matrix.parse_args(["--methods", "unet", "fixmatch"]).methods == ["unet", "fixmatch"]
     with pytest.raises(SystemExit):
@@ -246,3 +247,14 @@ def test_topaz_cells_do_not_depend_on_cryopick_settings():
     slower = dict(profile, topaz=dict(profile["topaz"], num_epochs=3))
     assert sig("topaz", a, profile) != sig("topaz", a, slower)
     assert sig("cryopick", a, profile) == sig("cryopick", a, slower)
+
+
+def test_timing_table_without_cpu_times():
+    """Runs made side by side (--jobs) have no CPU time of their own: n/a, not a crash."""
+    cells = [dict(regime="crowded", wall_s=100.0,
+                  timings={"U-Net": dict(wall_s=90.0, cpu_s=None)}),
+             dict(regime="crowded", wall_s=120.0,
+                  timings={"U-Net": dict(wall_s=110.0, cpu_s=None)})]
+    text = matrix.timing_table(cells)
+    assert "| crowded | U-Net | 2 | 100 | n/a |" in text
+    assert "| crowded | all (simulation 0 s) | | 220 | |" in text

@@ -175,6 +175,57 @@ def test_pseudo_particles_and_picks_must_look_like_the_hand_picked_ones_in_densi
     assert np.allclose(low, [-0.5, 0.0]) and np.allclose(high, [1.5, 4.0])
 
 
+def test_picks_of_atypical_density_rank_below_typical_ones(tmp_path):
+    """Two equally confident peaks, both inside the labels' density range, one far outside
+    their typical range (carbon): that one keeps ATYPICAL_SCORE of its score and ranks second,
+    or drops out at a threshold above its lowered score. Older model files (no typical
+    range) keep every score."""
+    import torch
+    from cryopick_plugin.engine.picking.density import (ATYPICAL_SCORE, TYPICAL_SIGMAS,
+                                                        density_range, typical_range)
+    from cryopick_plugin.engine.unet.network import UNet
+    from cryopick_plugin.engine.unet.picker import UNetPicker
+
+    rng = np.random.default_rng(0)
+    # the image's left half is ice, its right half dark like carbon; the labels sit on ice
+    # but for one dark one, which stretches the range, not the typical range
+    image = np.zeros((96, 96), dtype=np.float32)
+    image[:, 48:] = -1.0
+    picker = UNetPicker(UNet(base_features=2), 24, 24, threshold=0.3)
+    work = picker.prepare(image)[0]
+    ice, dark = float(work[48, 20]), float(work[48, 72])
+    labels = ice + (ice - dark) * rng.normal(0.0, 0.05, (40, 2))
+    labels[0] = dark - 0.02 * (ice - dark)
+    low, high = typical_range(labels)
+    assert np.allclose(low, labels.mean(0) - TYPICAL_SIGMAS * labels.std(0, ddof=1))
+    assert density_range(labels)[0][0] < dark < low[0]
+    picker.density_range, picker.density_typical = density_range(labels), [low, high]
+    prob = np.zeros_like(work)
+    yy, xx = np.mgrid[0:96, 0:96]
+    for x in (20, 72):
+        prob[np.hypot(xx - x, yy - 48) < 8] = 0.9
+    picker._working_map = lambda *a, **k: prob
+    picks = picker.pick(image, threshold=0.05)
+    assert len(picks) == 2 and picks[0, 0] == pytest.approx(20, abs=1)
+    assert picks[1, 2] == pytest.approx(ATYPICAL_SCORE * picks[0, 2])
+    assert len(picker.pick(image)) == 1  # 0.9 x 0.25 is below the threshold 0.3
+    # the raw ranking stays for the self-training's pseudo-particles
+    peaks = picker.peaks_working(prob, 0.05)
+    assert len(peaks) == 2 and peaks[0, 2] == peaks[1, 2] == pytest.approx(picks[0, 2])
+    assert np.array_equal(picker.like_labels(work, peaks), peaks)
+    path = str(tmp_path / "m.pt")
+    picker.save(path)
+    again = UNetPicker.load(path)
+    assert np.allclose(again.density_typical, [low, high])
+    state = torch.load(path, weights_only=True)
+    del state["density_typical"]
+    torch.save(state, path)
+    older = UNetPicker.load(path)
+    older._working_map = lambda *a, **k: prob
+    assert older.density_typical is None
+    assert np.allclose(older.pick(image, threshold=0.05)[:, 2], peaks[:, 2])
+
+
 def test_a_corrupt_density_range_in_a_model_file_is_refused(tmp_path):
     from cryopick_plugin.engine.errors import CryopickInputError
     from cryopick_plugin.engine.unet.network import UNet

@@ -313,3 +313,38 @@ def test_particle_crops_hold_a_particle():
     assert np.array_equal(a, b)
     with pytest.raises(CryopickInputError, match="particle crops"):
         UNetTrainConfig(particle_crops=1.5).validate()
+
+
+def test_weight_average_is_the_running_mean_of_the_updates(data, tmp_path):
+    """WeightAverage follows (1 + n) / (10 + n) up to its decay; a phase's saved model is the
+    average, not the last update's weights."""
+    from cryopick_plugin.engine.unet.training import WeightAverage
+
+    model = torch.nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        model.weight.fill_(0.0)
+    average = WeightAverage(model, decay=0.5)
+    expected = 0.0
+    for n, value in enumerate((1.0, 2.0, 3.0), start=1):
+        with torch.no_grad():
+            model.weight.fill_(value)
+        average.update()
+        decay = min(0.5, (1 + n) / (10 + n))
+        expected = decay * expected + (1 - decay) * value
+    assert average.average["weight"].item() == pytest.approx(expected)
+    average.apply()
+    assert model.weight.item() == pytest.approx(expected) and expected not in (0.0, 3.0)
+
+    images, labels, _ = data
+    cfg = dict(TINY, self_training_iterations=1)
+    plain = train_unet(images, labels, str(tmp_path / "plain"), UNetTrainConfig(**cfg),
+                       log=lambda l: None)
+    averaged = train_unet(images, labels, str(tmp_path / "avg"),
+                          UNetTrainConfig(**dict(cfg, weight_average=0.9)), log=lambda l: None)
+    # the same updates (same losses), another saved model
+    assert averaged["iterations"][0]["losses"] == plain["iterations"][0]["losses"]
+    wa = torch.load(tmp_path / "plain" / "baseline_model.pt", weights_only=True)["state_dict"]
+    wb = torch.load(tmp_path / "avg" / "baseline_model.pt", weights_only=True)["state_dict"]
+    assert not all(torch.equal(wa[k], wb[k]) for k in wa)
+    with pytest.raises(CryopickInputError, match="weight average"):
+        UNetTrainConfig(weight_average=1.0).validate()

@@ -81,6 +81,11 @@ class UNetTrainConfig:
     particle_crops: float = _setting(
         0.0, "share of the training crops placed on a (hand-picked or pseudo-) particle; "
              "the rest anywhere (0: the seed's uniform crops)")
+    # ours: with few labels the loss jumps from batch to batch and the last update's weights
+    # are a noisy draw; their running average is a steadier model
+    weight_average: float = _setting(
+        0.0, "decay of a running average of the weights over each phase's updates, which "
+             "then becomes the phase's model (0: off, the seed's last weights)")
     working_diameter: float = _setting(DEFAULT_WORKING_DIAMETER,
                                        "particle diameter in pixels after binning")
     pick_threshold: float = _setting(
@@ -122,6 +127,7 @@ class UNetTrainConfig:
              "crop size must be a multiple of 16, at least 16"),
             (self.crops_per_image >= 1, "crops per image must be >= 1"),
             (0 <= self.particle_crops <= 1, "particle crops must be within [0, 1]"),
+            (0 <= self.weight_average < 1, "weight average must be within [0, 1)"),
             (self.working_diameter > 0, "working diameter must be > 0"),
             (self.objective in OBJECTIVES, f"objective must be one of {', '.join(OBJECTIVES)}"),
             (self.expected_particles >= 0, "expected particles must be >= 0"),

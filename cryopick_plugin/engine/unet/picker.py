@@ -3,15 +3,15 @@
 The file holds the weights plus everything needed to use them on other micrographs: the
 particle size it was trained for (pixels of the training micrographs, and their pixel size
 when known), the working diameter, the picking threshold and minimum distance, and the
-local density range of the hand-picked particles (picks outside it are junk; see
-picking/density.py).
+local density range of the hand-picked particles (picks outside it are junk) and their
+typical range (picks outside it rank lower; see picking/density.py).
 """
 
 import numpy as np
 
 from ..errors import CryopickInputError
 from ..io.files import read_torch_file, save_torch_atomic
-from ..picking.density import local_density, within
+from ..picking.density import ATYPICAL_SCORE, local_density, within
 from ..picking.peaks import find_peaks
 from ..picking.scale import WorkingScale, to_original
 from .network import UNet
@@ -25,7 +25,8 @@ class UNetPicker(WorkingScale):
     """Weights + picking settings. ``particle_diameter_px`` is in training micrograph pixels."""
 
     def __init__(self, model, particle_diameter_px, working_diameter, pixel_size=None,
-                 threshold=0.5, min_distance_fraction=0.5, extra=None, density_range=None):
+                 threshold=0.5, min_distance_fraction=0.5, extra=None, density_range=None,
+                 density_typical=None):
         self.model = model
         self.particle_diameter_px = float(particle_diameter_px)
         self.working_diameter = float(working_diameter)
@@ -34,6 +35,7 @@ class UNetPicker(WorkingScale):
         self.min_distance_fraction = float(min_distance_fraction)
         self.extra = dict(extra or {})
         self.density_range = density_range  # [low, high] per density feature, or None
+        self.density_typical = density_typical  # the same, narrower: full score inside
 
     # ------------------------------------------------------------------ picking
     def probability_map(self, image, pixel_size=None, device="cpu", batch_size=1, tile=None):
@@ -58,13 +60,22 @@ class UNetPicker(WorkingScale):
         return find_peaks(prob, threshold=self.threshold if threshold is None else threshold,
                           min_distance=self.min_distance_fraction * wd, disc_radius=wd / 3)
 
-    def like_labels(self, work, peaks):
+    def like_labels(self, work, peaks, rescore=False):
         """The working-frame ``peaks`` whose local density in ``work`` is within the
-        hand-picked particles' range (all of them when the model has none)."""
-        if self.density_range is None or not len(peaks):
+        hand-picked particles' range (all of them when the model has none). ``rescore``:
+        also lower the scores of those outside the labels' typical range (ATYPICAL_SCORE),
+        best first again."""
+        if not len(peaks) or (self.density_range is None and
+                              (self.density_typical is None or not rescore)):
             return peaks
-        return peaks[within(local_density(work, peaks[:, :2], self.working_diameter),
-                            self.density_range)]
+        density = local_density(work, peaks[:, :2], self.working_diameter)
+        keep = within(density, self.density_range)
+        peaks, density = peaks[keep], density[keep]
+        if rescore and self.density_typical is not None:
+            peaks = peaks.copy()
+            peaks[~within(density, self.density_typical), 2] *= ATYPICAL_SCORE
+            peaks = peaks[np.argsort(-peaks[:, 2], kind="stable")]
+        return peaks
 
     def pick(self, image, pixel_size=None, threshold=None, device="cpu", batch_size=1):
         """(N, 3) [x, y, score] in the micrograph's own pixel frame, best first."""
@@ -73,8 +84,11 @@ class UNetPicker(WorkingScale):
             raise CryopickInputError(f"image {w}x{h} px is smaller than one particle "
                                      f"({self.diameter_for(pixel_size):.3g} px across)")
         work, factor = self.prepare(image, pixel_size)
-        peaks = self.peaks_working(self._working_map(work, device, batch_size), threshold)
-        return to_original(self.like_labels(work, peaks), factor)
+        threshold = self.threshold if threshold is None else threshold
+        peaks = self.like_labels(
+            work, self.peaks_working(self._working_map(work, device, batch_size), threshold),
+            rescore=True)
+        return to_original(peaks[peaks[:, 2] >= threshold], factor)
 
     # ------------------------------------------------------------------ files
     def save(self, path):
@@ -84,7 +98,8 @@ class UNetPicker(WorkingScale):
                      particle_diameter_px=self.particle_diameter_px,
                      working_diameter=self.working_diameter, pixel_size=self.pixel_size,
                      threshold=self.threshold, min_distance_fraction=self.min_distance_fraction,
-                     extra=self.extra, density_range=self.density_range)
+                     extra=self.extra, density_range=self.density_range,
+                     density_typical=self.density_typical)
         return save_torch_atomic(state, path)
 
     @classmethod
@@ -108,7 +123,8 @@ class UNetPicker(WorkingScale):
         return cls(model, state["particle_diameter_px"], state["working_diameter"],
                    state.get("pixel_size"), state.get("threshold", 0.5),
                    state.get("min_distance_fraction", 0.5), state.get("extra"),
-                   _density_range(state.get("density_range"), path))
+                   _density_range(state.get("density_range"), path),
+                   _density_range(state.get("density_typical"), path))
 
 
 def _density_range(value, path):

@@ -21,7 +21,7 @@ from ..errors import CryopickInputError
 from ..io import files
 from ..io.coordinates import check_training_labels
 from ..picking.metrics import evaluate
-from ..picking.density import density_range, local_density
+from ..picking.density import density_range, local_density, typical_range
 from ..picking.scale import to_working
 from ..picking.scale import to_original
 from ..picking.thresholds import (lee_liu_estimate, threshold_from_count,
@@ -91,8 +91,31 @@ def _random_crops(rng, images, masks, n_per_image, crop, particle_share=0.0):
     return np.stack(xs)[order], np.stack(ys)[order]
 
 
+class WeightAverage:
+    """Exponential moving average of a model's weights (and batch-norm statistics) over its
+    updates; ``apply()`` puts the average into the model. The decay starts low
+    ((1 + n) / (10 + n) after n updates) so that the random start is soon forgotten."""
+
+    def __init__(self, model, decay):
+        self.model, self.decay, self.updates = model, float(decay), 0
+        self.average = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    @torch.no_grad()
+    def update(self):
+        self.updates += 1
+        decay = min(self.decay, (1.0 + self.updates) / (10.0 + self.updates))
+        for key, value in self.model.state_dict().items():
+            if value.dtype.is_floating_point:
+                self.average[key].mul_(decay).add_(value.detach(), alpha=1.0 - decay)
+            else:
+                self.average[key].copy_(value)
+
+    def apply(self):
+        self.model.load_state_dict(self.average)
+
+
 def _train_epochs(model, optimizer, loss_fn, images, masks, epochs, cfg, rng, log, indent="",
-                  first_epoch=1, total_epochs=None):
+                  first_epoch=1, total_epochs=None, average=None):
     model.train()
     losses = []
     total_epochs = total_epochs or epochs
@@ -107,6 +130,8 @@ def _train_epochs(model, optimizer, loss_fn, images, masks, epochs, cfg, rng, lo
             loss = loss_fn(model(xb), yb)
             loss.backward()
             optimizer.step()
+            if average is not None:
+                average.update()
             total, n = total + float(loss.detach()) * len(xb), n + len(xb)
         losses.append(total / max(n, 1))
         log(f"{indent}Epoch {epoch}/{total_epochs} - Loss: {losses[-1]:.4f}")
@@ -220,9 +245,12 @@ class SelfTraining:
             f"{mask_radius:.1f} px")
         self.pu = cfg.objective == "nnpu"
         self.disc = disc_area(mask_radius)
-        # picks (and pseudo-particles) must look like the labels in density (see
-        # picking/density.py); every model saved from here on keeps the range
-        self.picker.density_range = self._label_density_range()
+        # picks (and pseudo-particles) must look like the labels in density, and picks that
+        # look unlike most of them rank lower (see picking/density.py); every model saved
+        # from here on keeps both ranges
+        density = self._label_density()
+        self.picker.density_range = density_range(density)
+        self.picker.density_typical = typical_range(density)
         # unlabelled pixels: an unknown mix for the PU objective, background for the seed's
         self.original = {
             n: coordinates_to_mask(to_working(labels[n], self.factor) if n in labels else [],
@@ -275,6 +303,10 @@ class SelfTraining:
         self.log(f"Resuming after {_phase_name(len(theirs['iterations']) - 1)} from "
                  f"{self.checkpoint}")
 
+    def _weight_average(self):
+        return WeightAverage(self.model, self.cfg.weight_average) \
+            if self.cfg.weight_average else None
+
     def _end_phase(self, model_name, entry):
         """Save the phase's model, validate it, record it, checkpoint (a resume point)."""
         self.picker.save(os.path.join(self.output_dir, model_name))
@@ -293,6 +325,7 @@ class SelfTraining:
         cfg, log = self.cfg, self.log
         log("Phase 1: Initial Supervised Training")
         optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.learning_rate)
+        average = self._weight_average()
         images = [self.work[n] for n in self.labelled]
         masks = [self.original[n] for n in self.labelled]
         entry = dict(iteration=0, losses=[])
@@ -305,14 +338,17 @@ class SelfTraining:
             entry["losses"] += _train_epochs(self.model, optimizer, IgnoreMaskBCELoss(),
                                              images, [_as_background(m) for m in masks],
                                              first, cfg, self.rng, log,
-                                             total_epochs=cfg.initial_epochs)
+                                             total_epochs=cfg.initial_epochs, average=average)
             epochs -= first
             self.summary["expected_particles"] = self._estimate_particles()
         loss_fn = self._loss(masks, self.labelled)
         entry["prior"] = getattr(loss_fn, "prior", None)
         entry["losses"] += _train_epochs(self.model, optimizer, loss_fn, images, masks, epochs,
                                          cfg, self.rng, log, first_epoch=cfg.initial_epochs -
-                                         epochs + 1, total_epochs=cfg.initial_epochs)
+                                         epochs + 1, total_epochs=cfg.initial_epochs,
+                                         average=average)
+        if average is not None:
+            average.apply()
         self._end_phase(files.UNET_BASELINE, entry)
 
     def _pseudo_particles(self, prob, name, expected):
@@ -335,12 +371,12 @@ class SelfTraining:
             like = like[:max(0, int(round(expected)) - len(labelled))]
         return like, n_unlike
 
-    def _label_density_range(self):
-        """density_range of the hand-picked particles (None: too few, no check)."""
+    def _label_density(self):
+        """(N, 2) local density of the hand-picked particles (picking/density.py)."""
         features = [local_density(self.work[n], to_working(
             np.asarray(self.labels[n], dtype=np.float64)[:, :2], self.factor),
             self.picker.working_diameter) for n in self.labelled]
-        return density_range(np.concatenate(features) if features else np.zeros((0, 2)))
+        return np.concatenate(features) if features else np.zeros((0, 2))
 
     def _estimate_particles(self):
         """Particles per micrograph from picks of the current model (Lee & Liu's count)."""
@@ -430,9 +466,13 @@ class SelfTraining:
         loss_fn = self._loss([combined[n] for n in names], names) if rest_unlabelled \
             else IgnoreMaskBCELoss()
         optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.learning_rate)
+        average = self._weight_average()
         losses = _train_epochs(self.model, optimizer, loss_fn,
                                [self.work[n] for n in names], [combined[n] for n in names],
-                               cfg.retrain_epochs, cfg, self.rng, log, indent="   ")
+                               cfg.retrain_epochs, cfg, self.rng, log, indent="   ",
+                               average=average)
+        if average is not None:
+            average.apply()
         self._end_phase(files.unet_iteration_model(it), dict(
             iteration=it, pseudo_positive_coverage=pos_cov, reliable_negative_coverage=neg_cov,
             positive_pixels=float(fr[0]), negative_pixels=float(fr[1]),
