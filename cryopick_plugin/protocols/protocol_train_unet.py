@@ -137,6 +137,15 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
                             "Default 8 (the original method's: 4), as measured in our "
                             "benchmark matrix. On a GPU with memory to spare, 16 gives "
                             "smoother training.")
+        group.addParam("weightAverage", params.FloatParam, default=DEFAULTS.weight_average,
+                       expertLevel=params.LEVEL_ADVANCED, label="Weight averaging",
+                       help="Each phase ends with a running average of its weights instead "
+                            "of the last step's; this is how quickly the average forgets "
+                            f"(0.9-0.999). Default {DEFAULTS.weight_average:g} (ours): with "
+                            "few labels the loss jumps from step to step and the last "
+                            "weights are a noisy draw; in our benchmark matrix the average "
+                            "picked better with a few dozen labels. 0: the last weights (the "
+                            "original method).")
         group.addParam("cropsPerImage", params.IntParam, default=DEFAULTS.crops_per_image,
                        expertLevel=params.LEVEL_ADVANCED, label="Crops per micrograph per epoch",
                        help="Random crops (flipped and rotated) taken from each micrograph in "
@@ -181,6 +190,7 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
             negative_threshold=self.negativeThreshold.get(),
             negative_quantile=self.negativeQuantile.get(),
             base_features=self.baseFeatures.get(), crops_per_image=self.cropsPerImage.get(),
+            weight_average=self.weightAverage.get(),
             seed=self.randomSeed.get(), expected_particles=self.expectedParticles.get(),
             objective=OBJECTIVES[self.objective.get()],
             pseudo_labels=PSEUDO_LABELS[self.pseudoLabels.get()],

@@ -337,8 +337,8 @@ def test_weight_average_is_the_running_mean_of_the_updates(data, tmp_path):
 
     images, labels, _ = data
     cfg = dict(TINY, self_training_iterations=1)
-    plain = train_unet(images, labels, str(tmp_path / "plain"), UNetTrainConfig(**cfg),
-                       log=lambda l: None)
+    plain = train_unet(images, labels, str(tmp_path / "plain"),
+                       UNetTrainConfig(**dict(cfg, weight_average=0.0)), log=lambda l: None)
     averaged = train_unet(images, labels, str(tmp_path / "avg"),
                           UNetTrainConfig(**dict(cfg, weight_average=0.9)), log=lambda l: None)
     # the same updates (same losses), another saved model

@@ -82,10 +82,11 @@ class UNetTrainConfig:
         0.0, "share of the training crops placed on a (hand-picked or pseudo-) particle; "
              "the rest anywhere (0: the seed's uniform crops)")
     # ours: with few labels the loss jumps from batch to batch and the last update's weights
-    # are a noisy draw; their running average is a steadier model
+    # are a noisy draw; their running average is a steadier model (benchmark matrix, 5%
+    # labels, round 2: AP +0.12 crowded, +0.18 large-carbon, -0.004 apoferritin)
     weight_average: float = _setting(
-        0.0, "decay of a running average of the weights over each phase's updates, which "
-             "then becomes the phase's model (0: off, the seed's last weights)")
+        0.99, "decay of a running average of the weights over each phase's updates, which "
+              "then becomes the phase's model (0: the seed's last weights)")
     working_diameter: float = _setting(DEFAULT_WORKING_DIAMETER,
                                        "particle diameter in pixels after binning")
     pick_threshold: float = _setting(
