@@ -658,8 +658,10 @@ def parse_args(argv=None):
                    help="folder of simulate.py and its models (default ../shared/bench)")
     p.add_argument("--out", help="default benchmark_output/matrix (--quick: .../matrix_quick)")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--threads", type=int, default=2, help="threads of each process")
-    p.add_argument("--jobs", type=int, default=1,
+    # two single-threaded runs side by side did 1.3x the work of one two-threaded run at a
+    # time on 2 cores (SIZING)
+    p.add_argument("--threads", type=int, default=1, help="threads of each process")
+    p.add_argument("--jobs", type=int, default=2,
                    help="runs at the same time (each with --threads threads); with more "
                         "than one, CPU times per run are not recorded")
     p.add_argument("--topaz-venv", help="Topaz's virtual environment (default: that of "

@@ -205,7 +205,7 @@ def test_quick_defaults():
     b = matrix.parse_args([])
     assert b.regimes == list(REGIMES) and b.fractions == [0.05, 0.2, 0.5]
     assert b.seeds == [0, 1] and b.topaz_seed == 0 and b.profile == "full"
-    assert b.jobs == 1 and matrix.parse_args(["--jobs", "2"]).jobs == 2
+    assert (b.jobs, b.threads) == (2, 1) and matrix.parse_args(["--jobs", "1"]).jobs == 1
     assert "topaz" in b.methods and "unet" in b.methods and "fixmatch" not in b.methods
     assert matrix.parse_args(["--methods", "unet", "fixmatch"]).methods == ["unet", "fixmatch"]
     with pytest.raises(SystemExit):
