@@ -496,31 +496,61 @@ def _cmd_rescore(args):
     from .engine.io.images import read_micrograph
     from .engine.picking.scale import box_size_for
 
-    out = PicksOutput(args.output, args.format, args.box_size)  # checks it can be written
+    out = PicksOutput(args.output, args.format, args.box_size,
+                      keep_existing=args.skip_existing)  # checks it can be written
+    skip_file = skipped_path(args.output)
+    if args.skip_unreadable or os.path.exists(skip_file):
+        _check_output(skip_file, "--output")
     device = resolve_device(args.device)
     model = PatchClassifier.load(args.model, device)
     threshold = model.threshold if args.threshold is None else args.threshold
     _check_scale(model, args.pixel_size)
-    out.box_size = args.box_size or box_size_for(model.diameter_for(args.pixel_size or None))
+    diameter = model.diameter_for(args.pixel_size or None)
+    out.box_size = args.box_size or box_size_for(diameter)
     paths = _image_paths(args.image_dir, args.pattern)
-    shapes = _image_shapes(paths, model.diameter_for(args.pixel_size or None),
-                           "check --pixel-size")
+    skipped = {}
+    skip = _skipper(args, paths, skipped)
+    shapes = _readable_shapes(paths, diameter, skip)
+    if not shapes:
+        _none_picked(args, paths, skipped, skip_file, "scored")
     tables = _load_labels(args.coords, args.coords_format, shapes, "input")
+    done = out.done() & set(tables)
+    if done:
+        print(f"{_count(done)} already scored in {args.output}: skipped (--skip-existing)",
+              flush=True)
+    todo = [n for n in sorted(tables) if n not in done]
     set_threads(args.threads)
-    kept, n_in = {}, 0
-    for i, (name, coords) in enumerate(sorted(tables.items()), start=1):
-        scores = model.score_coordinates(read_micrograph(paths[name]), coords,
-                                         args.pixel_size or None, device, args.batch_size)
-        rows = np.column_stack([coords[:, :2], scores])
-        keep = rows[:, 2] >= threshold
-        kept[name] = rows if args.keep_all else rows[keep]
-        n_in += len(rows)
-        print(f"[{i}/{len(tables)}] {name}: {int(keep.sum())} of {len(rows)} kept", flush=True)
     out.start()
-    for name, rows in kept.items():
-        out.add(name, rows)
+    n_in, n_out, scored = 0, 0, set()
+    try:
+        for i, name in enumerate(todo, start=1):
+            try:
+                image = read_micrograph(paths[name])
+            except CryopickInputError as exc:
+                skip(name, exc)
+                continue
+            coords = tables[name]
+            scores = model.score_coordinates(image, coords, args.pixel_size or None, device,
+                                             args.batch_size)
+            rows = np.column_stack([coords[:, :2], scores])
+            keep = rows[:, 2] >= threshold
+            out.add(name, rows if args.keep_all else rows[keep])
+            scored.add(name)
+            n_in, n_out = n_in + len(rows), n_out + len(rows if args.keep_all else rows[keep])
+            print(f"[{i}/{len(todo)}] {name}: {int(keep.sum())} of {len(rows)} kept",
+                  flush=True)
+    except CryopickInputError:
+        if scored:
+            print(out.progress_note(), flush=True)
+        raise
+    if todo and not scored and not done:
+        _none_picked(args, paths, skipped, skip_file, "scored")
+    if args.skip_unreadable or os.path.exists(skip_file):
+        _update_skipped(skip_file, skipped, scored | done, args.skip_existing)
+    if skipped:
+        print(f"{_count(skipped)} skipped, listed in {skip_file}", flush=True)
     out.finish()
-    print(f"{sum(len(v) for v in kept.values())} of {n_in} coordinates written to {args.output}")
+    print(f"{n_out} of {n_in} coordinates written to {args.output}")
     return 0
 
 
@@ -528,18 +558,45 @@ def _count(names):
     return f"{len(names)} micrograph{'' if len(names) == 1 else 's'}"
 
 
-def _none_picked(args, paths, skipped, skip_file):
+def _none_picked(args, paths, skipped, skip_file, verb="picked"):
     """Every micrograph skipped (--skip-unreadable): list them, fail (exit 2)."""
     _update_skipped(skip_file, skipped, set(), args.skip_existing)
     raise CryopickInputError(f"{args.image_dir}: none of the {_count(paths)} could be "
-                             f"picked (listed in {skip_file})")
+                             f"{verb} (listed in {skip_file})")
+
+
+def _skipper(args, paths, skipped):
+    """skip(name, exc): with --skip-unreadable, report the micrograph on stderr and list it in
+    ``skipped``; without, raise ``exc``."""
+    def skip(name, exc):
+        if not args.skip_unreadable:
+            raise exc
+        print(f"cryopick: skipped: {exc}", file=sys.stderr, flush=True)
+        skipped[name] = dict(file=paths[name], problem=_problem(exc, paths[name]))
+    return skip
+
+
+def _readable_shapes(paths, diameter, skip):
+    """{name: shape} of the micrographs whose header reads and which hold a particle; the
+    others go to ``skip`` (found before any work starts)."""
+    from .engine.io.images import micrograph_shape
+
+    shapes = {}
+    for name, path in paths.items():
+        try:
+            shape = micrograph_shape(path)
+            _check_fits(shape, diameter, path)
+            shapes[name] = shape
+        except CryopickInputError as exc:
+            skip(name, exc)
+    return shapes
 
 
 def _cmd_pick(args):
     import time
 
     from .engine.device import resolve_device, set_threads
-    from .engine.io.images import micrograph_shape, read_micrograph
+    from .engine.io.images import read_micrograph
     from .engine.picking.scale import box_size_for
     from .engine.pickers import load_picker
 
@@ -555,21 +612,9 @@ def _cmd_pick(args):
     diameter = picker.diameter_for(pixel_size)
     out.box_size = args.box_size or box_size_for(diameter)
     paths = _image_paths(args.image_dir, args.pattern)
-    skipped, todo = {}, []
-
-    def skip(name, exc):
-        if not args.skip_unreadable:
-            raise exc
-        print(f"cryopick: skipped: {exc}", file=sys.stderr, flush=True)
-        skipped[name] = dict(file=paths[name], problem=_problem(exc, paths[name]))
-
-    # up front: every micrograph's header (unreadable or too small: found before any work)
-    for name, path in paths.items():
-        try:
-            _check_fits(micrograph_shape(path), diameter, path)
-            todo.append(name)
-        except CryopickInputError as exc:
-            skip(name, exc)
+    skipped = {}
+    skip = _skipper(args, paths, skipped)
+    todo = list(_readable_shapes(paths, diameter, skip))
     done = out.done() & set(paths)
     if done & set(todo):
         print(f"{_count(done & set(todo))} already picked in {args.output}: skipped "
@@ -741,6 +786,13 @@ def build_parser():
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--pattern", help="glob on image file names")
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--skip-existing", action="store_true",
+                   help="keep the results already in --output (of a killed or earlier run) "
+                        "and score only the micrographs without one")
+    p.add_argument("--skip-unreadable", action="store_true",
+                   help="skip micrographs that cannot be read or are smaller than a particle "
+                        "(one line each, listed in OUTPUT.skipped.json) instead of stopping; "
+                        "fails only if none could be scored")
     p.set_defaults(func=_cmd_rescore, ranges=[
         _rule("--threshold", 0, 1), _rule("--pixel-size", 0), _rule("--box-size", 0),
         _rule("--batch-size", 1), _rule("--threads", 0)])

@@ -8,6 +8,7 @@ import pyworkflow.protocol.params as params
 from pwem.protocols import ProtParticlePicking
 
 from .. import Plugin
+from ..cli import skipped_path
 from ..convert import coordinates_to_tables, fill_coordinates, link_micrographs
 from ..engine.io.coordinates import read_coordinates, write_coordinates
 from ..engine.io.files import read_torch_file
@@ -63,6 +64,9 @@ class CryopickProtRescore(ProtParticlePicking):
                     f"--image-dir {q(self._getTmpPath('mics'))} "
                     f"--coords {q(self._getExtraPath('input.json'))} "
                     f"--output {q(self._getExtraPath('scored.json'))} --keep-all "
+                    # Continue keeps the micrographs a killed run finished; a broken
+                    # micrograph is reported and listed (cli.skipped_path), not fatal
+                    "--skip-existing --skip-unreadable "
                     f"--pixel-size {mics.getSamplingRate()} --threads {self.numberOfThreads.get()} "
                     f"--device {'auto:%(GPU)s' if self.useGpu.get() else 'cpu'}",
                     numberOfThreads=1)
@@ -82,8 +86,13 @@ class CryopickProtRescore(ProtParticlePicking):
         kept = {k: v[v[:, 2] >= threshold] for k, v in scored.items()}
         n_in = int(sum(len(v) for v in scored.values()))
         n_out = int(sum(len(v) for v in kept.values()))
+        skipped_file = skipped_path(self._getExtraPath("scored.json"))
+        skipped = []
+        if os.path.exists(skipped_file):
+            with open(skipped_file) as fh:
+                skipped = sorted(json.load(fh))
         with open(self._getExtraPath("summary.json"), "w") as fh:
-            json.dump(dict(threshold=threshold, n_in=n_in, n_out=n_out,
+            json.dump(dict(threshold=threshold, n_in=n_in, n_out=n_out, skipped=skipped,
                            mean_score=float(np.mean(np.concatenate(
                                [v[:, 2] for v in scored.values()]))) if n_in else None), fh)
         out = self._createSetOfCoordinates(coords.getMicrographs())
@@ -115,7 +124,13 @@ class CryopickProtRescore(ProtParticlePicking):
             return ["Re-scoring not finished yet."]
         with open(path) as fh:
             s = json.load(fh)
-        return [f"{s['n_out']} of {s['n_in']} coordinates kept (score >= {s['threshold']:.3f})"]
+        lines = [f"{s['n_out']} of {s['n_in']} coordinates kept (score >= "
+                 f"{s['threshold']:.3f})"]
+        if s.get("skipped"):
+            lines.append(f"{len(s['skipped'])} unreadable micrograph(s) skipped: "
+                         f"{', '.join(s['skipped'][:5])}" +
+                         (" ..." if len(s["skipped"]) > 5 else ""))
+        return lines
 
     def _methods(self):
         path = self._getExtraPath("summary.json")

@@ -409,6 +409,49 @@ def test_skip_unreadable_fails_when_nothing_could_be_picked(d, tmp_path, capsys)
     assert list(json.loads((tmp_path / "picks.skipped.json").read_text())) == ["bad"]
 
 
+def test_rescore_skips_unreadable_and_continues_a_killed_run(d, tmp_path, capsys,
+                                                           monkeypatch):
+    """rescore --skip-unreadable scores the readable micrographs and lists the bad one; a
+    killed rescore keeps the micrographs it finished, and --skip-existing scores only the
+    rest."""
+    coords = tmp_path / "c.json"
+    coords.write_text(json.dumps({"good": [[40, 40], [80, 60]], "bad": [[40, 40]]}))
+    out = tmp_path / "r.star"
+    argv = ["rescore", "--model", d["fm"], "--image-dir", d["broken"], "--coords", str(coords),
+            "--output", str(out), "--keep-all"]
+    assert main(argv) == 2 and "bad.mrc" in capsys.readouterr().err  # stops without the flag
+    assert not out.exists()
+    assert main(argv + ["--skip-unreadable"]) == 0
+    err = capsys.readouterr().err
+    assert len([ln for ln in err.splitlines() if "skipped" in ln and "bad.mrc" in ln]) == 1
+    assert sorted(read_coordinates(str(out))) == ["good"]
+    assert len(read_coordinates(str(out))["good"]) == 2
+    assert list(json.loads((tmp_path / "r.star.skipped.json").read_text())) == ["bad"]
+
+    folder = tmp_path / "scored"
+    argv = _rescore(d, folder, "--format", "txt", "--keep-all")
+    calls, real = [], PatchClassifier.score_coordinates
+
+    def killed_at_second(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise _Killed()
+        return real(self, *args, **kwargs)
+    with monkeypatch.context() as m:
+        m.setattr(PatchClassifier, "score_coordinates", killed_at_second)
+        with pytest.raises(_Killed):
+            _main(argv)
+    assert sorted(os.listdir(folder)) == [".cryopick-output", "mic_000.txt"]
+    first = read_coordinates(str(folder), "txt")["mic_000"]
+    capsys.readouterr()
+    assert _main(argv + ["--skip-existing"]) == 0
+    printed = capsys.readouterr().out
+    assert "1 micrograph already scored" in printed and "mic_000:" not in printed
+    scored = read_coordinates(str(folder), "txt")
+    assert sorted(scored) == ["mic_000", "mic_001", "mic_002"]
+    np.testing.assert_allclose(scored["mic_000"], first)
+
+
 def test_two_images_of_one_name_are_refused_not_one_dropped(d, tmp_path, capsys):
     images = tmp_path / "twins"
     images.mkdir()

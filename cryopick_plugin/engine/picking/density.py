@@ -19,9 +19,9 @@ MIN_LABELS = 15
 #: picks further than this many standard deviations from the labels' mean density keep
 #: ATYPICAL_SCORE share of their score. Measured on the benchmark matrix (saved models
 #: re-picked): carbon picks on crowded micrographs at 50% labels sat inside the widened range
-#: (AP 0.63); 4 sd with 0.25 gave AP 0.78 there, +0.02 at 20%, and changed apoferritin,
-#: large-carbon and irregular by at most 0.006. Dropping them instead (or 3 sd) lost true
-#: particles of the irregular one (AP 0.84 -> 0.80), whose density has a long tail.
+#: (AP 0.63); 4 sd with 0.25 gave AP 0.78 there, +0.02 at 20%, and changed the AP of
+#: apoferritin, large-carbon and irregular by at most 0.006. Dropping them instead (or 3 sd)
+#: lost true particles of the irregular one (AP 0.84 -> 0.80), whose density has a long tail.
 TYPICAL_SIGMAS = 4.0
 ATYPICAL_SCORE = 0.25
 
