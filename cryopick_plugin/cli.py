@@ -658,6 +658,17 @@ def _cmd_pick(args):
 # ------------------------------------------------------------------ parser
 
 
+def _add_skip_flags(p, verb, done):
+    """--skip-existing and --skip-unreadable of pick and rescore."""
+    p.add_argument("--skip-existing", action="store_true",
+                   help="keep the results already in --output (of a killed or earlier run) "
+                        f"and {verb} only the micrographs without one")
+    p.add_argument("--skip-unreadable", action="store_true",
+                   help="skip micrographs that cannot be read or are smaller than a particle "
+                        "(one line each, listed in OUTPUT.skipped.json) instead of stopping; "
+                        f"fails only if none could be {done}")
+
+
 def build_parser():
     from .engine.unet import config as unet_config
 
@@ -730,13 +741,7 @@ def build_parser():
                         "U-Net tiles are as large as the memory budget allows)")
     p.add_argument("--pattern", help="glob on image file names")
     p.add_argument("--threads", type=int, default=0)
-    p.add_argument("--skip-existing", action="store_true",
-                   help="keep the results already in --output (of a killed or earlier run) "
-                        "and pick only the micrographs without one")
-    p.add_argument("--skip-unreadable", action="store_true",
-                   help="skip micrographs that cannot be read or are smaller than a particle "
-                        "(one line each, listed in OUTPUT.skipped.json) instead of stopping; "
-                        "fails only if none could be picked")
+    _add_skip_flags(p, "pick", "picked")
     p.set_defaults(func=_cmd_pick, ranges=[
         _rule("--threshold", 0, 1), _rule("--pixel-size", 0), _rule("--box-size", 0),
         _rule("--batch-size", 0), _rule("--threads", 0)])
@@ -786,13 +791,7 @@ def build_parser():
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--pattern", help="glob on image file names")
     p.add_argument("--threads", type=int, default=0)
-    p.add_argument("--skip-existing", action="store_true",
-                   help="keep the results already in --output (of a killed or earlier run) "
-                        "and score only the micrographs without one")
-    p.add_argument("--skip-unreadable", action="store_true",
-                   help="skip micrographs that cannot be read or are smaller than a particle "
-                        "(one line each, listed in OUTPUT.skipped.json) instead of stopping; "
-                        "fails only if none could be scored")
+    _add_skip_flags(p, "score", "scored")
     p.set_defaults(func=_cmd_rescore, ranges=[
         _rule("--threshold", 0, 1), _rule("--pixel-size", 0), _rule("--box-size", 0),
         _rule("--batch-size", 1), _rule("--threads", 0)])
