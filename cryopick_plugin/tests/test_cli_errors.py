@@ -327,15 +327,20 @@ class _Killed(BaseException):
     """Stands for SIGKILL: nothing in the command catches it."""
 
 
-def _kill_at_second_pick(monkeypatch):
-    calls, real = [], UNetPicker.pick
+def _kill_at_second_call(monkeypatch, owner, name):
+    """``owner.name`` (a public method) raises _Killed on its second call."""
+    calls, real = [], getattr(owner, name)
 
-    def pick(self, *args, **kwargs):
+    def killed_at_second(self, *args, **kwargs):
         calls.append(1)
         if len(calls) == 2:
             raise _Killed()
         return real(self, *args, **kwargs)
-    monkeypatch.setattr(UNetPicker, "pick", pick)
+    monkeypatch.setattr(owner, name, killed_at_second)
+
+
+def _kill_at_second_pick(monkeypatch):
+    _kill_at_second_call(monkeypatch, UNetPicker, "pick")
 
 
 @pytest.mark.parametrize("output, fmt", [("picks.star", "star"), ("picks.json", "json"),
@@ -430,15 +435,8 @@ def test_rescore_skips_unreadable_and_continues_a_killed_run(d, tmp_path, capsys
 
     folder = tmp_path / "scored"
     argv = _rescore(d, folder, "--format", "txt", "--keep-all")
-    calls, real = [], PatchClassifier.score_coordinates
-
-    def killed_at_second(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise _Killed()
-        return real(self, *args, **kwargs)
     with monkeypatch.context() as m:
-        m.setattr(PatchClassifier, "score_coordinates", killed_at_second)
+        _kill_at_second_call(m, PatchClassifier, "score_coordinates")
         with pytest.raises(_Killed):
             _main(argv)
     assert sorted(os.listdir(folder)) == [".cryopick-output", "mic_000.txt"]
