@@ -143,8 +143,10 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
                             "of the last step's; this is how quickly the average forgets "
                             f"(0.9-0.999). Default {DEFAULTS.weight_average:g} (ours): with "
                             "few labels the loss jumps from step to step and the last "
-                            "weights are a noisy draw; in our benchmark matrix the average "
-                            "picked better with a few dozen labels. 0: the last weights (the "
+                            "weights are a noisy draw; in our benchmark matrix, with 4-15 "
+                            "labels, it raised AP in two of four regimes (by 0.12-0.18) and "
+                            "lowered it in one (by 0.08), on one label seed "
+                            "(docs/benchmarks.md). 0: the last weights (the "
                             "original method).")
         group.addParam("cropsPerImage", params.IntParam, default=DEFAULTS.crops_per_image,
                        expertLevel=params.LEVEL_ADVANCED, label="Crops per micrograph per epoch",

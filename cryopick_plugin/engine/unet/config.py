@@ -83,7 +83,8 @@ class UNetTrainConfig:
              "the rest anywhere (0: the seed's uniform crops)")
     # ours: with few labels the loss jumps from batch to batch and the last update's weights
     # are a noisy draw; their running average is a steadier model (benchmark matrix, 5%
-    # labels, round 2: AP +0.12 crowded, +0.18 large-carbon, -0.004 apoferritin)
+    # labels, seed 0, round 2: AP +0.12 crowded, +0.18 large-carbon, -0.004 apoferritin,
+    # -0.08 irregular; over two seeds within the seed-to-seed spread)
     weight_average: float = _setting(
         0.99, "decay of a running average of the weights over each phase's updates, which "
               "then becomes the phase's model (0: the seed's last weights)")
