@@ -121,12 +121,22 @@ def _check_fits(shape, diameter, path, hint="check --pixel-size"):
                                  f"({diameter:.3g} px across); {hint}")
 
 
-def _image_shapes(paths, diameter, hint):
+def _image_shapes(paths, diameter, hint="check --pixel-size", skip=None):
     """{name: shape} from the files' headers (MRC: no pixel read), each checked to hold a
-    particle: unreadable and too small micrographs are found before any work starts."""
-    shapes = _shapes(paths)
-    for name, shape in shapes.items():
-        _check_fits(shape, diameter, paths[name], hint)
+    particle: unreadable and too small micrographs are found before any work starts. They
+    raise, or with ``skip`` (see _skipper) are handed to it and left out."""
+    from .engine.io.images import micrograph_shape
+
+    shapes = {}
+    for name, path in paths.items():
+        try:
+            shape = micrograph_shape(path)
+            _check_fits(shape, diameter, path, hint)
+            shapes[name] = shape
+        except CryopickInputError as exc:
+            if skip is None:
+                raise
+            skip(name, exc)
     return shapes
 
 
@@ -292,12 +302,6 @@ def _image_paths(folder, pattern=None):
                 f"({os.path.basename(paths[name])}, {os.path.basename(path)}); keep one")
         paths[name] = path
     return paths
-
-
-def _shapes(paths):
-    from .engine.io.images import micrograph_shape
-
-    return {n: micrograph_shape(p) for n, p in paths.items()}
 
 
 def _labelled_set(image_dir, coords_file, what, diameter, hint):
@@ -510,7 +514,7 @@ def _cmd_rescore(args):
     paths = _image_paths(args.image_dir, args.pattern)
     skipped = {}
     skip = _skipper(args, paths, skipped)
-    shapes = _readable_shapes(paths, diameter, skip)
+    shapes = _image_shapes(paths, diameter, skip=skip)
     if not shapes:
         _none_picked(args, paths, skipped, skip_file, "scored")
     tables = _load_labels(args.coords, args.coords_format, shapes, "input")
@@ -534,9 +538,10 @@ def _cmd_rescore(args):
                                              args.batch_size)
             rows = np.column_stack([coords[:, :2], scores])
             keep = rows[:, 2] >= threshold
-            out.add(name, rows if args.keep_all else rows[keep])
+            written = rows if args.keep_all else rows[keep]
+            out.add(name, written)
             scored.add(name)
-            n_in, n_out = n_in + len(rows), n_out + len(rows if args.keep_all else rows[keep])
+            n_in, n_out = n_in + len(rows), n_out + len(written)
             print(f"[{i}/{len(todo)}] {name}: {int(keep.sum())} of {len(rows)} kept",
                   flush=True)
     except CryopickInputError:
@@ -576,22 +581,6 @@ def _skipper(args, paths, skipped):
     return skip
 
 
-def _readable_shapes(paths, diameter, skip):
-    """{name: shape} of the micrographs whose header reads and which hold a particle; the
-    others go to ``skip`` (found before any work starts)."""
-    from .engine.io.images import micrograph_shape
-
-    shapes = {}
-    for name, path in paths.items():
-        try:
-            shape = micrograph_shape(path)
-            _check_fits(shape, diameter, path)
-            shapes[name] = shape
-        except CryopickInputError as exc:
-            skip(name, exc)
-    return shapes
-
-
 def _cmd_pick(args):
     import time
 
@@ -614,7 +603,7 @@ def _cmd_pick(args):
     paths = _image_paths(args.image_dir, args.pattern)
     skipped = {}
     skip = _skipper(args, paths, skipped)
-    todo = list(_readable_shapes(paths, diameter, skip))
+    todo = list(_image_shapes(paths, diameter, skip=skip))
     done = out.done() & set(paths)
     if done & set(todo):
         print(f"{_count(done & set(todo))} already picked in {args.output}: skipped "
