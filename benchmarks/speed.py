@@ -10,9 +10,10 @@ binning and writing are counted: seconds per micrograph (wall and CPU), how many
 many micrographs per second as Topaz, and the peak resident memory of the process tree.
 
 - cryopick U-Net: base 16 (the CPU default), `cryopick pick`.
-- cryopick classifier: ResNet18 on 64 px patches (the CPU configuration), `cryopick pick`
-  (dense scoring on a grid of patches). At 4k it takes many minutes per micrograph, so it
-  runs there only with ``--classifier-4k``.
+- cryopick classifier, compact network: `cryopick pick`, the whole micrograph in one pass
+  (the same scores as patch by patch on its 4 px grid).
+- cryopick classifier, ResNet18 on 64 px patches (the seed's network at the CPU patch size),
+  patch by patch on a grid: minutes per micrograph, so only with ``--resnet18`` and at 1k.
 - Topaz 0.3.20: `topaz preprocess` (binning to ~14 px per particle + its normalisation) and
   `topaz extract` with a resnet8 (units 32: the architecture `topaz train` makes by default),
   trained for a few updates first (the weights do not change the cost).
@@ -34,7 +35,8 @@ from benchmarks import topaz
 SIZES = ((1024, 27.0, 4), (4096, 108.0, 2))
 QUICK_SIZES = ((1024, 27.0, 2), (4096, 108.0, 1))
 UNET = "cryopick U-Net (base 16)"
-CLASSIFIER = "cryopick classifier (ResNet18, 64 px patches)"
+CLASSIFIER = "cryopick classifier (compact, one pass)"
+RESNET_CLASSIFIER = "cryopick classifier (ResNet18, 64 px patches)"
 TOPAZ = "Topaz (preprocess + extract, resnet8)"
 
 
@@ -66,7 +68,7 @@ def cryopick_models(folder, diameter_px):
     """{picker label: model file} of untrained cryopick models for this particle size."""
     import torch
 
-    from cryopick_plugin.engine.fixmatch.network import build_classifier
+    from cryopick_plugin.engine.fixmatch.network import CompactNet, build_classifier
     from cryopick_plugin.engine.fixmatch.picker import PatchClassifier
     from cryopick_plugin.engine.picking.scale import DEFAULT_WORKING_DIAMETER
     from cryopick_plugin.engine.unet.network import UNet
@@ -76,10 +78,13 @@ def cryopick_models(folder, diameter_px):
     os.makedirs(folder, exist_ok=True)
     unet = os.path.join(folder, "unet_base16.pt")
     UNetPicker(UNet(base_features=16), diameter_px, DEFAULT_WORKING_DIAMETER).save(unet)
-    classifier = os.path.join(folder, "classifier_patch64.pt")
-    PatchClassifier(build_classifier(), "resnet18", 0.3, diameter_px,
-                    DEFAULT_WORKING_DIAMETER, 64).save(classifier)
-    return {UNET: unet, CLASSIFIER: classifier}
+    paths = {UNET: unet}
+    for label, backbone, patch in ((CLASSIFIER, "compact", CompactNet.WINDOW),
+                                   (RESNET_CLASSIFIER, "resnet18", 64)):
+        paths[label] = os.path.join(folder, f"classifier_{backbone}.pt")
+        PatchClassifier(build_classifier(backbone), backbone, 0.3, diameter_px,
+                        DEFAULT_WORKING_DIAMETER, patch).save(paths[label])
+    return paths
 
 
 def time_cryopick(model, mic_dir, work, count, threads, device):
@@ -101,7 +106,7 @@ def time_topaz(exe, train, labels, mics, diameter_px, work, threads, device):
                 peak_mb=res["pick_peak_mb"])
 
 
-def measure(out, sizes, threads, devices, classifier_4k, topaz_exe):
+def measure(out, sizes, threads, devices, resnet18, topaz_exe):
     rows = []
     for size, diameter, count in sizes:
         base = os.path.join(out, f"{size}px")
@@ -113,13 +118,14 @@ def measure(out, sizes, threads, devices, classifier_4k, topaz_exe):
                                                  diameter, 2, seed=1)
         labels = {n: c[::2] for n, c in train_centres.items()}
         for device in devices:
-            for label in (UNET, CLASSIFIER, TOPAZ):
+            for label in (UNET, CLASSIFIER, RESNET_CLASSIFIER, TOPAZ):
                 row = dict(size=size, diameter_px=diameter, micrographs=count, device=device,
                            picker=label)
                 work = os.path.join(base, device, label.split(" (")[0].replace(" ", "_"))
                 os.makedirs(work, exist_ok=True)
-                if label == CLASSIFIER and size > 2048 and not classifier_4k:
-                    rows.append(dict(row, skipped="not run at 4k (--classifier-4k)"))
+                if label == RESNET_CLASSIFIER and (size > 2048 or not resnet18):
+                    rows.append(dict(row, skipped="not run (minutes per micrograph; "
+                                                  "--resnet18 times it at 1k)"))
                     continue
                 start = time.time()
                 if label == TOPAZ:
@@ -159,8 +165,8 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--quick", action="store_true",
                    help="fewer micrographs per size (2 at 1k, 1 at 4k)")
-    p.add_argument("--classifier-4k", action="store_true",
-                   help="also time the classifier on 4k micrographs (many minutes each)")
+    p.add_argument("--resnet18", action="store_true",
+                   help="also time the ResNet18 classifier on the 1k micrographs (minutes each)")
     p.add_argument("--topaz-venv", default=topaz.DEFAULT_VENV,
                    help="virtual environment for Topaz, created on first use")
     args = p.parse_args(argv)
@@ -171,7 +177,7 @@ def main(argv=None):
     exe = topaz.ensure_topaz_env(args.topaz_venv)
     start, load = time.time(), os.getloadavg()[0]
     rows = measure(args.out, QUICK_SIZES if args.quick else SIZES, args.threads, devices,
-                   args.classifier_4k, exe)
+                   args.resnet18, exe)
     md = (f"`python -m benchmarks.speed{' --quick' if args.quick else ''}` on "
           f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, {args.threads} threads, "
           f"wall time {(time.time() - start) / 60:.1f} min, load average {load:.1f} before and "

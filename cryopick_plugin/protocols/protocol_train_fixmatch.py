@@ -64,10 +64,14 @@ class CryopickProtTrainFixMatch(TrainingInputs, ProtParticlePicking):
         group.addParam("backbone", params.EnumParam, choices=list(BACKBONES),
                        default=BACKBONES.index(d.model.backbone),
                        expertLevel=params.LEVEL_ADVANCED, label="Backbone",
-                       help=f"The ResNet of the classifier. Default {d.model.backbone}, the "
+                       help=f"The classifier's network. Default {d.model.backbone}, the "
                             "original method's (11 M parameters). Deeper ones (34, 50) are "
                             "slower and need more labels; keep resnet18 with a few hundred "
-                            "labels.")
+                            "labels. compact: a small unpadded network (0.3 M parameters) "
+                            "that scores a whole micrograph in one pass, the same scores as "
+                            "patch by patch: ~50x faster picking and ~10x faster training on "
+                            "a CPU; it sees a fixed 68 px window (about 3 particle "
+                            "diameters), so the patch size is not used.")
         group.addParam("dropout", params.FloatParam, default=d.model.dropout,
                        expertLevel=params.LEVEL_ADVANCED, label="Dropout",
                        help="Dropout before the classifier's output layer. Default "

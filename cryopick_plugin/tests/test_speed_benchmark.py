@@ -31,10 +31,10 @@ def test_table_gives_each_picker_its_speed_ratio_to_topaz_of_the_same_size_and_d
             dict(size=4096, diameter_px=108.0, micrographs=2, device="cpu", picker=speed.UNET,
                  s=10.0, cpu_s=18.0, peak_mb=1200.0),
             dict(size=4096, diameter_px=108.0, micrographs=2, device="cpu",
-                 picker=speed.CLASSIFIER, skipped="not run")]
+                 picker=speed.RESNET_CLASSIFIER, skipped="not run")]
     lines = speed.table(rows).splitlines()
     unet_1k = next(l for l in lines if "1024" in l and speed.UNET in l)
     unet_4k = next(l for l in lines if "4096" in l and speed.UNET in l)
     assert "| 4.0x |" in unet_1k and "| 1100 |" in unet_1k
     assert "| 0.5x |" in unet_4k  # slower than Topaz shows as below 1
-    assert any("not run" in l and speed.CLASSIFIER in l for l in lines)
+    assert any("not run" in l and speed.RESNET_CLASSIFIER in l for l in lines)

@@ -44,7 +44,9 @@ class DatasetConfig:
 
 @dataclasses.dataclass
 class ModelConfig:
-    backbone: str = "resnet18"  # resnet18, resnet34, resnet50
+    # resnet18, resnet34, resnet50, or compact: a small unpadded network that scores a whole
+    # micrograph in one pass (its patches are its 68 px window; dataset.patch_size is unused)
+    backbone: str = "resnet18"
     dropout: float = 0.3
     ema_decay: float = 0.999
 
@@ -133,7 +135,7 @@ class FixMatchConfig:
         return self
 
 
-BACKBONES = ("resnet18", "resnet34", "resnet50")
+BACKBONES = ("resnet18", "resnet34", "resnet50", "compact")
 NEGATIVES = ("random", "none", "pu")
 SECTIONS = [f.name for f in dataclasses.fields(FixMatchConfig)]
 

@@ -2,8 +2,9 @@
 
 ``PatchClassifier`` holds the weights plus the particle size, working diameter, patch size
 and picking threshold, like UNetPicker. It scores given coordinates (re-scoring another
-picker's picks) and picks whole micrographs by scoring a strided grid of patches in bounded
-batches, then finding peaks with NMS.
+picker's picks) and picks whole micrographs by scoring a grid of patches (the compact network
+in one pass over the image, a ResNet patch by patch in bounded batches), then finding peaks
+with NMS.
 """
 import numpy as np
 
@@ -11,7 +12,7 @@ from ..errors import CryopickInputError
 from ..io.files import read_torch_file, save_torch_atomic
 from ..picking.peaks import find_peaks
 from ..picking.scale import WorkingScale, to_original, to_working
-from .network import build_classifier, predict
+from .network import build_classifier, dense_stride, predict, predict_dense
 from .patches import PatchSource, grid_positions
 
 MODEL_KIND = "cryopick-fixmatch"
@@ -70,25 +71,46 @@ class PatchClassifier(WorkingScale):
         work, factor = self.prepare(image, pixel_size)
         return self.score_working(work, device, batch_size, logits), factor
 
-    def score_working(self, work, device="cpu", batch_size=256, logits=False):
-        """score_map of an image already binned and normalised (see prepare)."""
+    def score_working(self, work, device="cpu", batch_size=256, logits=False, one_pass=True):
+        """score_map of an image already binned and normalised (see prepare).
+
+        The compact network scores the whole image in one pass (``one_pass=False``: patch by
+        patch at the same positions, the same numbers more slowly); a ResNet patch by patch.
+        """
         from scipy.ndimage import map_coordinates
 
+        grid, offset, step = self._grid_scores(work, device, batch_size, one_pass)
+        if not logits:
+            grid = 1.0 / (1.0 + np.exp(-grid))
+        # cubic interpolation back to every working pixel (grid index = (pos - offset) / step):
+        # unlike bilinear, it puts a summit between grid nodes, where the particle is
+        py, px = np.mgrid[0:work.shape[0], 0:work.shape[1]].astype(np.float32)
+        return map_coordinates(grid, [(py - offset) / step, (px - offset) / step],
+                               order=3, mode="nearest")
+
+    def _grid_scores(self, work, device, batch_size, one_pass):
+        """(logits on a grid, position of its first node, its step) in working pixels."""
         src = PatchSource(work, self.patch_size)
         step = max(1.0, self.pick_stride * self.working_diameter)
-        xs, ys = grid_positions(work.shape, step)
+        dense = hasattr(self.model, "dense")
+        if dense:  # nodes on every stride-th pixel from 0, the one-pass network's own grid
+            step = dense_stride(step)
+            xs, ys = np.arange(0, work.shape[1], step), np.arange(0, work.shape[0], step)
+            if one_pass:
+                # the patch centred on (x, y) starts at (x, y) - patch // 2; src.padded at -pad
+                start = src.pad - self.patch_size // 2
+                grid = predict_dense(self.model, src.padded[start:, start:], step, device)
+                return grid[:len(ys), :len(xs)], 0.0, step
+        else:
+            xs, ys = grid_positions(work.shape, step)
         grid = np.empty((len(ys), len(xs)), dtype=np.float32)
         rows_per_batch = max(1, batch_size // max(len(xs), 1))
         for r0 in range(0, len(ys), rows_per_batch):
             yy, xx = np.meshgrid(ys[r0:r0 + rows_per_batch], xs, indexing="ij")
             centres = np.column_stack([xx.ravel(), yy.ravel()])
             grid[r0:r0 + len(yy)] = predict(self.model, src.extract(centres), device,
-                                            batch_size, logits).reshape(yy.shape)
-        # cubic interpolation back to every working pixel (grid index = (pos - s/2) / s):
-        # unlike bilinear, it puts a summit between grid nodes, where the particle is
-        py, px = np.mgrid[0:work.shape[0], 0:work.shape[1]].astype(np.float32)
-        return map_coordinates(grid, [(py - step / 2) / step, (px - step / 2) / step],
-                               order=3, mode="nearest")
+                                            batch_size, logits=True).reshape(yy.shape)
+        return grid, (0.0 if dense else step / 2.0), step
 
     def pick(self, image, pixel_size=None, threshold=None, device="cpu", batch_size=256):
         """(N, 3) [x, y, score] in the micrograph's own pixel frame, best first."""
@@ -99,9 +121,10 @@ class PatchClassifier(WorkingScale):
         work, factor = self.prepare(image, pixel_size)
         return self.pick_working(work, factor, threshold, device, batch_size)
 
-    def pick_working(self, work, factor, threshold=None, device="cpu", batch_size=256):
+    def pick_working(self, work, factor, threshold=None, device="cpu", batch_size=256,
+                     one_pass=True):
         """pick on an image already binned by ``factor`` and normalised (see prepare)."""
-        logit = self.score_working(work, device, batch_size, logits=True)
+        logit = self.score_working(work, device, batch_size, logits=True, one_pass=one_pass)
         threshold = self.threshold if threshold is None else threshold
         if not 0.0 <= threshold <= 1.0:
             raise CryopickInputError(f"picking threshold must be within [0, 1] (got {threshold})")

@@ -36,7 +36,7 @@ from ..picking.thresholds import threshold_from_labels, threshold_from_validatio
 from ..pu import background_risk
 from . import augment
 from .config import FixMatchConfig
-from .network import build_classifier, predict
+from .network import build_classifier, patch_size_for, predict
 from .patches import PatchSource, away_from, blob_candidates, random_positions
 from .picker import PatchClassifier
 from .teacher import EMATeacher
@@ -191,6 +191,11 @@ class SelectiveFixMatch:
         self.rng = np.random.default_rng(t.seed)
         self.gen = torch.Generator().manual_seed(t.seed)
 
+        asked = d.patch_size
+        d.patch_size = patch_size_for(cfg.model.backbone, d.patch_size)
+        if d.patch_size != asked:
+            log(f"Patches {d.patch_size} px instead of {asked}: the {cfg.model.backbone} "
+                f"network's window")
         self.factor = working_factor(d.particle_diameter, d.working_diameter)
         self.wd = d.particle_diameter / self.factor
         log(f"Working pixel size: binning {self.factor:.2f}x (particle diameter "

@@ -1,0 +1,104 @@
+"""The compact classifier scores a micrograph in one pass, equal to patch by patch (issue 12).
+
+Checked on a network trained for a few steps on blobs, so the logits follow the image (an
+untrained network's are nearly flat, and a misaligned grid would pass on them).
+"""
+import numpy as np
+import pytest
+import torch
+
+from cryopick_plugin.engine.fixmatch import network
+from cryopick_plugin.engine.fixmatch.network import (CompactNet, build_classifier,
+                                                     dense_stride, patch_size_for, predict,
+                                                     predict_dense)
+from cryopick_plugin.engine.fixmatch.picker import PatchClassifier
+from cryopick_plugin.engine.fixmatch.patches import PatchSource
+
+
+def _blobs(h, w, centres, sigma=5.0):
+    rng = np.random.default_rng(len(centres))
+    img = rng.normal(size=(h, w)).astype(np.float32)
+    yy, xx = np.mgrid[0:h, 0:w]
+    for x, y in centres:
+        img -= 2.0 * np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * sigma ** 2))
+    return ((img - img.mean()) / img.std()).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """A compact network taught blob-centred patches (1) against random ones (0)."""
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    centres = rng.uniform(40, 360, (60, 2))
+    src = PatchSource(_blobs(400, 400, centres), CompactNet.WINDOW)
+    model = CompactNet(dropout=0.0)
+    opt = torch.optim.Adam(model.parameters(), 3e-3)
+    for _ in range(30):
+        pos = src.extract(centres[rng.integers(0, 60, 16)])
+        neg = src.extract(rng.uniform(0, 399, (16, 2)))
+        x = torch.from_numpy(np.concatenate([pos, neg])[:, None])
+        y = torch.cat([torch.ones(16), torch.zeros(16)])
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return model.eval()
+
+
+@pytest.mark.parametrize("stride", [8, 4, 2])
+def test_one_pass_equals_patch_by_patch_at_every_grid_point(trained, stride):
+    img = _blobs(150, 181, np.random.default_rng(3).uniform(20, 140, (12, 2)))
+    dense = predict_dense(trained, img, stride)
+    w = CompactNet.WINDOW
+    assert dense.shape == ((150 - w) // stride + 1, (181 - w) // stride + 1)
+    rows, cols = np.mgrid[0:dense.shape[0], 0:dense.shape[1]]
+    patches = np.stack([img[r * stride:r * stride + w, c * stride:c * stride + w]
+                        for r, c in zip(rows.ravel(), cols.ravel())])
+    one_by_one = predict(trained, patches, logits=True).reshape(dense.shape)
+    assert one_by_one.std() > 0.3  # the logits follow the image
+    np.testing.assert_allclose(dense, one_by_one, atol=1e-4)
+
+
+def test_tiles_of_rows_equal_one_tile(trained, monkeypatch):
+    img = _blobs(300, 120, np.random.default_rng(4).uniform(20, 100, (20, 2)))
+    whole = predict_dense(trained, img, 4)
+    monkeypatch.setattr(network, "DENSE_TILE_PIXELS", 90 * 120)  # 6 output rows per tile
+    np.testing.assert_allclose(predict_dense(trained, img, 4), whole, atol=1e-5)
+
+
+def test_picking_in_one_pass_gives_the_picks_of_patch_by_patch(trained):
+    centres = np.array([[40, 50], [120, 60], [200, 150], [80, 190], [170, 30.0]])
+    img = _blobs(230, 250, centres)
+    picker = PatchClassifier(trained, "compact", 0.0, 24.0, 24.0, CompactNet.WINDOW,
+                             threshold=0.5)
+    fast = picker.score_working(img, logits=True)
+    slow = picker.score_working(img, logits=True, one_pass=False)
+    np.testing.assert_allclose(fast, slow, atol=1e-4)
+    picks = picker.pick_working(img, 1.0)
+    np.testing.assert_allclose(picks, picker.pick_working(img, 1.0, one_pass=False),
+                               atol=1e-4)
+    # and they find the blobs
+    d = np.linalg.norm(picks[:, None, :2] - centres[None], axis=2)
+    assert (d.min(axis=0) < 6).sum() >= 4
+
+
+def test_the_grid_is_the_networks_own_and_centred_on_pixels(trained):
+    """Node (i, j) is the patch centred on working pixel (j * s, i * s): the one-pass grid
+    equals patches cut around those centres by the patch source."""
+    img = _blobs(120, 140, [(60, 60)])
+    picker = PatchClassifier(trained, "compact", 0.0, 24.0, 24.0, CompactNet.WINDOW,
+                             pick_stride=0.25)
+    grid, offset, step = picker._grid_scores(img, "cpu", 256, one_pass=True)
+    assert (offset, step) == (0.0, 4) and grid.shape == (30, 35)
+    src = PatchSource(img, CompactNet.WINDOW)
+    ref = predict(trained, src.extract([[step * 5, step * 7], [step * 34, step * 29]]),
+                  logits=True)
+    np.testing.assert_allclose([grid[7, 5], grid[29, 34]], ref, atol=1e-4)
+
+
+def test_compact_patches_are_its_window_and_other_sizes_are_refused():
+    assert patch_size_for("compact", 128) == CompactNet.WINDOW
+    assert patch_size_for("resnet18", 64) == 64
+    assert [dense_stride(s) for s in (0.5, 1, 3, 6, 7.9, 8, 30)] == [1, 1, 2, 4, 4, 8, 8]
+    with pytest.raises(ValueError, match="68 px patches"):
+        build_classifier("compact")(torch.zeros(2, 1, 64, 64))
