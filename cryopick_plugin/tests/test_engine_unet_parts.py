@@ -128,9 +128,9 @@ def test_tiled_inference_equals_whole_image(monkeypatch):
         used.update(kwargs)
         return predict_probability_map(model, image, **kwargs)
 
-    def count(model, batch, device):
+    def count(model, batch, *args):
         tiles.extend(b.shape for b in batch)
-        return predict_logits(model, batch, device)
+        return predict_logits(model, batch, *args)
 
     predict_logits = tiling.predict_logits_batch
     monkeypatch.setattr(picker_module, "predict_probability_map", spy)

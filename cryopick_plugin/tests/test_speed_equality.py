@@ -123,3 +123,27 @@ def test_the_evaluation_copy_is_remade_when_the_weights_change():
     with torch.no_grad():
         assert torch.allclose(fresh(x), model(x), atol=1e-4, rtol=1e-4)
         assert not torch.allclose(first(x), model(x), atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("margin", [96, 48, 30, 16])
+def test_decoder_skipping_the_margin_gives_the_centre_of_a_full_pass(trained_unet, margin):
+    img, _ = _blobs(224, 288, 20, np.random.default_rng(5))
+    x = torch.from_numpy(img[None, None])
+    with torch.no_grad():
+        full = trained_unet(x)[..., margin:-margin, margin:-margin]
+        centre = trained_unet(x, margin)
+    assert centre.shape == full.shape
+    assert full.std() > 0.5  # logits with structure: a misaligned crop would show
+    assert torch.allclose(centre, full, atol=1e-4)
+
+
+def test_decoder_crops_leave_room_for_the_padded_convolutions():
+    from cryopick_plugin.engine.unet.network import _decoder_crops
+
+    assert _decoder_crops(96, 4) == [8, 20, 44, 92]  # 92 + 2 <= 96
+    assert _decoder_crops(30, 4) == [0, 4, 12, 28]
+    assert _decoder_crops(16, 4) == [0, 0, 0, 0]  # too little margin: the whole decoder
+    for margin in range(0, 200, 8):
+        crops = _decoder_crops(margin, 4)
+        assert all(b >= 2 * (a + 2) for a, b in zip(crops, crops[1:])) or not any(crops)
+        assert crops[-1] + 2 <= margin or not any(crops)

@@ -39,16 +39,42 @@ class UNet(nn.Module):
             cin = w
         self.head = nn.Conv2d(b, out_channels, 1)
 
-    def forward(self, x):
+    def forward(self, x, margin=0):
+        """Logits of x; with ``margin``, only of its centre (``margin`` px off every side).
+
+        The margin is context the caller throws away (see tiling.py). The encoder needs all
+        of it, the decoder not: each decoder level works on its input cropped as far as the
+        centre allows (two padded 3x3 convolutions spoil 2 px at a crop's edge; a transposed
+        convolution doubles the offset), the same centre logits for less work.
+        """
         skips = []
         for block in self.down:
             x = block(x)
             skips.append(x)
             x = self.pool(x)
         x = self.bottleneck(x)
-        for up, dec, skip in zip(self.up, self.dec, reversed(skips)):
-            x = dec(torch.cat([up(x), skip], dim=1))
-        return self.head(x)
+        crops = _decoder_crops(margin, len(self.dec))
+        for up, dec, skip, crop in zip(self.up, self.dec, reversed(skips), crops):
+            x = up(x)
+            inner = crop - (skip.shape[-1] - x.shape[-1]) // 2  # of x, already cropped
+            x = x[..., inner:x.shape[-2] - inner, inner:x.shape[-1] - inner]
+            skip = skip[..., crop:skip.shape[-2] - crop, crop:skip.shape[-1] - crop]
+            x = dec(torch.cat([x, skip], dim=1))
+        rest = margin - crops[-1]
+        return self.head(x[..., rest:x.shape[-2] - rest, rest:x.shape[-1] - rest])
+
+
+def _decoder_crops(margin, levels):
+    """Pixels cropped off every side of each decoder level's input, deepest level first
+    (its own pixels): level l - 1 may crop 2 * (crop_l + 2), and the last crop leaves at
+    least 2 px of the margin for the padded convolutions to spoil."""
+    deepest = max(0, (margin - 2 - sum(2 ** k * 2 for k in range(1, levels))) // 2 ** (levels - 1))
+    crops = [deepest]
+    for _ in range(levels - 1):
+        crops.append(2 * (crops[-1] + 2))
+    if crops[-1] + 2 > margin:  # too little margin to crop: the whole decoder
+        crops = [0] * levels
+    return crops
 
 
 def count_parameters(model):
