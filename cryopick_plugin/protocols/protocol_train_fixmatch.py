@@ -118,11 +118,15 @@ class CryopickProtTrainFixMatch(TrainingInputs, ProtParticlePicking):
                             "where a third of the random positions sit on an unpicked "
                             "particle; needs Particles per micrograph.")
         group.addParam("expectedParticles", params.FloatParam,
-                       default=d.dataset.expected_particles, condition="negatives == 2",
+                       default=d.dataset.expected_particles,
                        expertLevel=params.LEVEL_ADVANCED, label="Particles per micrograph",
                        help="About how many particles one micrograph holds (count a few by "
-                            "eye). Sets the share of random positions that land on a "
-                            "particle for 'pu'.")
+                            "eye; like Topaz's -n). The picking threshold then keeps 15% more "
+                            "picks than particles on the training micrographs (as the U-Net's "
+                            "does), and 'pu' takes from it the share of random positions that "
+                            "land on a particle. 0 (default): unknown; the threshold comes "
+                            "from the labels (Lee & Liu), which is less reliable with few "
+                            "labels.")
         group.addParam("classBalanced", params.BooleanParam, default=True,
                        expertLevel=params.LEVEL_ADVANCED, label="Class-balanced consistency?",
                        help="Average the consistency loss per pseudo-class so the abundant "

@@ -102,3 +102,38 @@ def test_compact_patches_are_its_window_and_other_sizes_are_refused():
     assert [dense_stride(s) for s in (0.5, 1, 3, 6, 7.9, 8, 30)] == [1, 1, 2, 4, 4, 8, 8]
     with pytest.raises(ValueError, match="68 px patches"):
         build_classifier("compact")(torch.zeros(2, 1, 64, 64))
+
+
+def test_compact_training_with_a_particle_count_sets_the_threshold_from_it(tmp_path):
+    """Like the U-Net: with dataset.expected_particles the threshold keeps COUNT_SURPLUS x
+    that many picks on the training micrographs (here 32 px patches are asked for: the
+    compact network trains on its own window)."""
+    from cryopick_plugin.engine.fixmatch.config import config_from_dict
+    from cryopick_plugin.engine.fixmatch.training import train_fixmatch
+    from cryopick_plugin.engine.picking.thresholds import COUNT_SURPLUS
+    from cryopick_plugin.tests.tiny_data import tiny_labelled_set
+
+    torch.set_num_threads(2)
+    data = tiny_labelled_set(tmp_path, n_micrographs=2)
+    cfg = config_from_dict({
+        "dataset": {"patch_size": 32, "batch_size": 16, "num_workers": 1,
+                    "expected_particles": 20.0},
+        "model": {"backbone": "compact"},
+        "training": {"epochs": 2, "steps_per_epoch": 4},
+        "loss": {"rampup_epochs": 1}})
+    cfg.dataset.particle_diameter = data["diameter"]
+    lines = []
+    out = tmp_path / "run"
+    results = train_fixmatch(data["images"], data["labels"], str(out), cfg,
+                             log=lines.append)
+    log = "\n".join(lines)
+    assert "Patches 68 px instead of 32" in log
+    assert "Picking threshold from the particle count (20 per micrograph" in log
+    assert results["threshold_origin"] == "count"
+    model = PatchClassifier.load(str(out / "best_model_ema.pt"))
+    assert model.patch_size == CompactNet.WINDOW
+    # the k-th best score of the model's own picks on the training micrographs
+    scores = np.sort(np.concatenate([model.pick(img, threshold=0.02)[:, 2]
+                                     for img in data["images"].values()]))[::-1]
+    k = int(round(COUNT_SURPLUS * 20 * 2))
+    assert model.threshold == pytest.approx(scores[min(k, len(scores)) - 1], abs=1e-6)

@@ -37,8 +37,9 @@ class DatasetConfig:
     # consistency loss only ever confirms "background"
     candidate_fraction: float = 0.5
     val_fraction: float = 0.2  # labelled positives held out for validation when no val set
-    # particles a micrograph holds, as the user estimates it (0: unknown); loss.negatives="pu"
-    # needs it for the share of random positions that are unlabelled particles
+    # particles a micrograph holds, as the user estimates it (0: unknown); the picking
+    # threshold then comes from the count, and loss.negatives="pu" needs it for the share of
+    # random positions that are unlabelled particles
     expected_particles: float = 0.0
 
 

@@ -32,7 +32,7 @@ from ..io.coordinates import check_training_labels
 from ..io.images import read_micrograph
 from ..picking.metrics import evaluate, roc_auc
 from ..picking.scale import downsample, normalize, to_original, to_working, working_factor
-from ..picking.thresholds import threshold_from_labels, threshold_from_validation
+from ..picking.thresholds import threshold_from_training, threshold_from_validation
 from ..pu import background_risk
 from . import augment
 from .config import FixMatchConfig
@@ -416,7 +416,8 @@ class SelectiveFixMatch:
 
     def choose_threshold(self, ema, results):
         """Validation micrographs: the particle-level best-F1 threshold; else, unless fixed,
-        Lee & Liu's from picks on labelled training micrographs. Held-out labels are
+        from the particle count if given (dataset.expected_particles), else Lee & Liu's from
+        picks on labelled training micrographs (threshold_from_training). Held-out labels are
         unbiased recall witnesses; with fewer than 10 of them all labels are used (the model
         has seen most, so recall is optimistic and the threshold somewhat high)."""
         d, t = self.cfg.dataset, self.cfg.training
@@ -438,10 +439,12 @@ class SelectiveFixMatch:
             else:
                 witnesses = {n: np.asarray(v)[:, :2] for n, v in self.labels.items() if len(v)}
                 kind = f"all {sum(len(v) for v in witnesses.values())} labels"
-            threshold = threshold_from_labels(
+            threshold, origin = threshold_from_training(
                 lambda n: ema.pick_working(self.work[n], self.factor, threshold=0.02,
                                            device=self.device),
-                witnesses, radius, self.log, kind)
+                sorted(self.work), witnesses, radius, self.log, kind,
+                expected=d.expected_particles)
+            results["threshold_origin"] = origin
         return t.pick_threshold if threshold is None else threshold
 
     def run(self, resume=False):

@@ -135,3 +135,16 @@ def threshold_from_count(pick, names, per_micrograph, log, surplus=COUNT_SURPLUS
         f"keeping {surplus:g} x as many picks on {len(names)} training micrographs): "
         f"{threshold:.3f}")
     return threshold
+
+
+def threshold_from_training(pick, names, witnesses, radius, log, kind, expected=None,
+                            estimated=None):
+    """(threshold, origin) chosen on the training micrographs: from the particle count when
+    the user gave one (``expected`` per micrograph: threshold_from_count over ``names``),
+    else the best estimated F1 on the micrographs with ``witnesses`` (labels), with the
+    count ``estimated`` from them if any. The U-Net and the classifier both choose so."""
+    if expected:
+        return threshold_from_count(pick, names, expected, log), "count"
+    return (threshold_from_labels(pick, witnesses, radius, log, kind, per_micrograph=estimated),
+            "labels")
+

@@ -24,8 +24,8 @@ from ..picking.metrics import evaluate
 from ..picking.density import density_range, local_density, typical_range
 from ..picking.scale import to_working
 from ..picking.scale import to_original
-from ..picking.thresholds import (lee_liu_estimate, threshold_from_count,
-                                   threshold_from_labels, threshold_from_validation)
+from ..picking.thresholds import (lee_liu_estimate, threshold_from_training,
+                                   threshold_from_validation)
 from .config import UNetTrainConfig
 from .losses import IgnoreMaskBCELoss, PULoss
 from .masks import (BACKGROUND, IGNORE, PARTICLE, UNLABELLED, combine_labels,
@@ -493,15 +493,10 @@ class SelfTraining:
             def pick(n):
                 return picker.pick(self.images[n], threshold=0.05, device=cfg.device)
 
-            if cfg.expected_particles:
-                threshold = threshold_from_count(pick, self.names, cfg.expected_particles,
-                                                 self.log)
-                origin = "count"
-            else:
-                threshold = threshold_from_labels(
-                    pick, {n: self.labels[n] for n in self.labelled}, cfg.diameter() / 2,
-                    self.log, "the labels", per_micrograph=self.summary["expected_particles"])
-                origin = "labels"
+            threshold, origin = threshold_from_training(
+                pick, self.names, {n: self.labels[n] for n in self.labelled},
+                cfg.diameter() / 2, self.log, "the labels", expected=cfg.expected_particles,
+                estimated=self.summary["expected_particles"])
         if threshold is not None:
             picker.threshold = threshold
             self.summary["threshold_origin"] = origin
