@@ -30,7 +30,8 @@ def test_shipped_yaml_is_the_default_configuration():
     assert (d.dataset.batch_size, d.dataset.patch_size, d.model.backbone, d.model.dropout,
             d.model.ema_decay, d.loss.confidence_threshold, d.loss.rampup_epochs,
             d.optimizer.lr, d.training.epochs, d.training.early_stopping_patience) == \
-        (64, 128, "resnet18", 0.3, 0.999, 0.8, 10, 0.001, 50, 15)
+        (64, 128, "compact", 0.3, 0.999, 0.8, 10, 0.001, 50, 15)
+    assert seed_behaviour().model.backbone == "resnet18"  # the seed's network
 
 
 def test_unknown_or_ill_typed_keys_are_named(tmp_path):
@@ -253,9 +254,9 @@ def test_resume_is_bit_exact_and_refuses_changed_settings(data, tmp_path):
         wa = torch.load(tmp_path / "whole" / name, weights_only=True)["state_dict"]
         wb = torch.load(os.path.join(out, name), weights_only=True)["state_dict"]
         assert all(torch.equal(wa[k], wb[k]) for k in wa), name
-    changed = _cfg(data["diameter"], training=short, dataset=dict(TINY["dataset"], patch_size=64),
+    changed = _cfg(data["diameter"], training=short, dataset=dict(TINY["dataset"], batch_size=8),
                    optimizer={"lr": 0.01})
-    with pytest.raises(CryopickInputError, match=r"other settings \(dataset.patch_size, "
+    with pytest.raises(CryopickInputError, match=r"other settings \(dataset.batch_size, "
                                                  r"optimizer.lr\)"):
         train_fixmatch(data["images"], data["labels"], out, changed, log=lambda s: None,
                        resume=True)
@@ -280,7 +281,8 @@ def test_bad_training_input(data, tmp_path):
     next(iter(bad.values()))[0, 0] = np.nan
     with pytest.raises(CryopickInputError, match="NaN"):
         train_fixmatch(data["images"], bad, str(tmp_path), cfg)
-    big = _cfg(data["diameter"], dataset={"patch_size": 512})
+    # a ResNet's patch (the compact network's is its fixed 68 px window)
+    big = _cfg(data["diameter"], dataset={"patch_size": 512}, model={"backbone": "resnet18"})
     with pytest.raises(CryopickInputError, match="smaller than half the 512 px patch"):
         train_fixmatch(data["images"], data["labels"], str(tmp_path), big)
 

@@ -4,8 +4,8 @@
 
 Every key has a type and a default; a file with an unknown key or a value of the wrong type
 is rejected with the key's dotted name, so a typo never silently falls back to a default.
-``seed_behaviour()`` gives the seed's plain method (positives-only supervision, no class
-balance, no candidate sampling) for comparison.
+``seed_behaviour()`` gives the seed's plain method (its ResNet18, positives-only supervision,
+no class balance, no candidate sampling) for comparison.
 """
 import dataclasses
 import os
@@ -45,9 +45,10 @@ class DatasetConfig:
 
 @dataclasses.dataclass
 class ModelConfig:
-    # resnet18, resnet34, resnet50, or compact: a small unpadded network that scores a whole
-    # micrograph in one pass (its patches are its 68 px window; dataset.patch_size is unused)
-    backbone: str = "resnet18"
+    # compact (ours): a small unpadded network that scores a whole micrograph in one pass
+    # (its patches are its 68 px window; dataset.patch_size is unused); or the seed's
+    # resnet18, or resnet34 / resnet50
+    backbone: str = "compact"
     dropout: float = 0.3
     ema_decay: float = 0.999
 
@@ -218,6 +219,7 @@ def save_config(cfg, path):
 def seed_behaviour(cfg=None):
     """The seed's selective FixMatch exactly: none of cryopick's anti-collapse measures."""
     cfg = cfg or FixMatchConfig()
+    cfg.model.backbone = "resnet18"
     cfg.loss.negatives = "none"
     cfg.loss.class_balanced = False
     cfg.dataset.candidate_fraction = 0.0
