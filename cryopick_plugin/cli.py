@@ -13,6 +13,8 @@
     cryopick rescore --model M --image-dir D --coords C --output O
                                        score another picker's coordinates with the classifier
                                        and keep those above the threshold
+    cryopick combine --unet U --classifier C --image-dir D --coords L --output E
+                                       one model from a U-Net and a classifier (both maps)
 
 Bad input ends with one line ``cryopick: error: <file or argument>: <problem>`` and exit
 status 2. Numeric arguments and output locations are checked before anything is read,
@@ -309,6 +311,52 @@ def _labelled_set(image_dir, coords_file, what, diameter, hint):
         raise CryopickInputError(f"give both the {what} micrograph folder and its coordinates")
     paths = _image_paths(image_dir)
     return paths, _load_labels(coords_file, "auto", _image_shapes(paths, diameter, hint), what)
+
+
+def _cmd_combine(args):
+    from .engine.device import resolve_device, set_threads
+    from .engine.ensemble import EnsemblePicker
+    from .engine.fixmatch.picker import PatchClassifier
+    from .engine.io.images import read_micrograph
+    from .engine.picking.thresholds import threshold_from_training
+    from .engine.unet.picker import UNetPicker
+
+    _check_output(args.output, "--output")
+    device = resolve_device(args.device)
+    ensemble = EnsemblePicker(UNetPicker.load(args.unet, device),
+                              PatchClassifier.load(args.classifier, device),
+                              args.classifier_weight)  # checks they fit together
+    _check_scale(ensemble, args.pixel_size)
+    pixel_size = args.pixel_size or None
+    diameter = ensemble.diameter_for(pixel_size)
+    paths = _image_paths(args.image_dir, args.pattern)
+    shapes = _image_shapes(paths, diameter)
+    labels = _load_labels(args.coords, args.coords_format, shapes, "labels") \
+        if args.coords else {}
+    if not labels and not args.expected_particles:
+        raise CryopickInputError("the ensemble's threshold needs --coords (hand-picked "
+                                 "particles of these micrographs) or --expected-particles")
+    set_threads(args.threads)
+
+    def pick(name):
+        return ensemble.pick(read_micrograph(paths[name]), pixel_size, threshold=0.02,
+                             device=device)
+
+    names = sorted(labels) + sorted(set(shapes) - set(labels))  # labelled ones first
+    threshold, origin = threshold_from_training(
+        pick, names, labels, diameter / 2.0, print, "the labels",
+        expected=args.expected_particles)
+    if threshold is None:
+        threshold = ensemble.unet.threshold
+        print(f"No threshold could be chosen: the U-Net's ({threshold:.3f}) is kept")
+        origin = "unet"
+    ensemble.threshold = threshold
+    ensemble.extra = dict(threshold_origin=origin, unet=os.path.abspath(args.unet),
+                          classifier=os.path.abspath(args.classifier))
+    ensemble.save(args.output)
+    print(f"Ensemble (classifier weight {ensemble.classifier_weight:g}, threshold "
+          f"{threshold:.3f}) written to {args.output}")
+    return 0
 
 
 def _cmd_fixmatch_config(args):
@@ -612,7 +660,7 @@ def _cmd_pick(args):
     if not todo and not done:  # every micrograph skipped up front: write nothing but the list
         _none_picked(args, paths, skipped, skip_file)
     set_threads(args.threads)
-    batch_size = args.batch_size or (256 if hasattr(picker, "patch_size") else 1)
+    batch_size = args.batch_size or picker.default_batch_size
     out.start()
     n_picks, picked = 0, set()
     try:
@@ -659,6 +707,7 @@ def _add_skip_flags(p, verb, done):
 
 
 def build_parser():
+    from .engine.picking import fusion
     from .engine.unet import config as unet_config
 
     parser = argparse.ArgumentParser(prog="cryopick", description=__doc__.split("\n")[0])
@@ -759,6 +808,30 @@ def build_parser():
     p.set_defaults(func=_cmd_train_fixmatch, ranges=[
         _rule("--particle-diameter", 0, above=True), _rule("--pixel-size", 0),
         _rule("--threads", 0)])
+
+    p = sub.add_parser("combine", help="one model from a U-Net and a classifier trained on "
+                                       "the same labels (their averaged maps)",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--unet", required=True, help="final_model.pt of train-unet")
+    p.add_argument("--classifier", required=True, help="best_model_ema.pt of train-fixmatch")
+    p.add_argument("--image-dir", required=True,
+                   help="the training micrographs: the threshold is chosen on them")
+    p.add_argument("--coords", help="their hand-picked particles (file or folder)")
+    p.add_argument("--coords-format", default="auto")
+    p.add_argument("--expected-particles", type=float, default=0.0,
+                   help="particles per micrograph (0: unknown); the threshold then keeps "
+                        "15%% more picks than that, else it comes from the labels")
+    p.add_argument("--classifier-weight", type=float, default=fusion.CLASSIFIER_WEIGHT,
+                   help="how many times the classifier's map counts against the U-Net's")
+    p.add_argument("--output", required=True, help="the ensemble's model file (.pt)")
+    p.add_argument("--pixel-size", type=float, default=0.0,
+                   help="A/px of these micrographs (0: the models')")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--pattern", help="glob on image file names")
+    p.add_argument("--threads", type=int, default=0)
+    p.set_defaults(func=_cmd_combine, ranges=[
+        _rule("--expected-particles", 0), _rule("--classifier-weight", 0),
+        _rule("--pixel-size", 0), _rule("--threads", 0)])
 
     p = sub.add_parser("fixmatch-config", help="write the default FixMatch configuration")
     p.add_argument("out", help="YAML file to write")

@@ -26,6 +26,8 @@ def _squash(logit):
 
 
 class PatchClassifier(WorkingScale):
+    default_batch_size = 256  # patches per forward pass (a ResNet scores patch by patch)
+
     def __init__(self, model, backbone, dropout, particle_diameter_px, working_diameter,
                  patch_size, pixel_size=None, threshold=0.5, pick_stride=0.25,
                  min_distance_fraction=0.5, extra=None):
@@ -138,15 +140,18 @@ class PatchClassifier(WorkingScale):
 
     # ------------------------------------------------------------------ files
     def save(self, path):
-        state = dict(kind=MODEL_KIND, format_version=FORMAT_VERSION, backbone=self.backbone,
-                     dropout=self.dropout,
-                     state_dict={k: v.cpu() for k, v in self.model.state_dict().items()},
-                     particle_diameter_px=self.particle_diameter_px,
-                     working_diameter=self.working_diameter, patch_size=self.patch_size,
-                     pixel_size=self.pixel_size, threshold=self.threshold,
-                     pick_stride=self.pick_stride,
-                     min_distance_fraction=self.min_distance_fraction, extra=self.extra)
-        return save_torch_atomic(state, path)
+        return save_torch_atomic(self.state(), path)
+
+    def state(self):
+        """What the model file holds: tensors, numbers and strings only."""
+        return dict(kind=MODEL_KIND, format_version=FORMAT_VERSION, backbone=self.backbone,
+                    dropout=self.dropout,
+                    state_dict={k: v.cpu() for k, v in self.model.state_dict().items()},
+                    particle_diameter_px=self.particle_diameter_px,
+                    working_diameter=self.working_diameter, patch_size=self.patch_size,
+                    pixel_size=self.pixel_size, threshold=self.threshold,
+                    pick_stride=self.pick_stride,
+                    min_distance_fraction=self.min_distance_fraction, extra=self.extra)
 
     @classmethod
     def from_state(cls, state, path, device="cpu"):

@@ -24,6 +24,8 @@ FORMAT_VERSION = 1
 class UNetPicker(WorkingScale):
     """Weights + picking settings. ``particle_diameter_px`` is in training micrograph pixels."""
 
+    default_batch_size = 1  # tiles per forward pass (a micrograph is one or a few tiles)
+
     def __init__(self, model, particle_diameter_px, working_diameter, pixel_size=None,
                  threshold=0.5, min_distance_fraction=0.5, extra=None, density_range=None,
                  density_typical=None):
@@ -92,15 +94,18 @@ class UNetPicker(WorkingScale):
 
     # ------------------------------------------------------------------ files
     def save(self, path):
-        state = dict(kind=MODEL_KIND, format_version=FORMAT_VERSION,
-                     base_features=self.model.base_features,
-                     state_dict={k: v.cpu() for k, v in self.model.state_dict().items()},
-                     particle_diameter_px=self.particle_diameter_px,
-                     working_diameter=self.working_diameter, pixel_size=self.pixel_size,
-                     threshold=self.threshold, min_distance_fraction=self.min_distance_fraction,
-                     extra=self.extra, density_range=self.density_range,
-                     density_typical=self.density_typical)
-        return save_torch_atomic(state, path)
+        return save_torch_atomic(self.state(), path)
+
+    def state(self):
+        """What the model file holds: tensors, numbers and strings only."""
+        return dict(kind=MODEL_KIND, format_version=FORMAT_VERSION,
+                    base_features=self.model.base_features,
+                    state_dict={k: v.cpu() for k, v in self.model.state_dict().items()},
+                    particle_diameter_px=self.particle_diameter_px,
+                    working_diameter=self.working_diameter, pixel_size=self.pixel_size,
+                    threshold=self.threshold, min_distance_fraction=self.min_distance_fraction,
+                    extra=self.extra, density_range=self.density_range,
+                    density_typical=self.density_typical)
 
     @classmethod
     def load(cls, path, device="cpu"):

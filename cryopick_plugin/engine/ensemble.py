@@ -1,0 +1,105 @@
+"""A U-Net picker and a patch classifier trained on the same labels, picking as one.
+
+Both score the same working image (same particle size, same binning): the U-Net a
+probability per pixel, the classifier the probability of a particle centred at each pixel.
+The ensemble averages the two maps, the classifier's counted CLASSIFIER_WEIGHT times
+(picking/fusion.py), and picks on the average as the U-Net does (its peak finder, its labels' density range). The
+file holds both members whole, so either can be taken out again, and its own threshold,
+chosen on the training micrographs by the same rule as its members' (`cryopick combine`).
+"""
+import numpy as np
+
+from .errors import CryopickInputError
+from .fixmatch.picker import MODEL_KIND as CLASSIFIER_KIND, PatchClassifier
+from .io.files import read_torch_file, save_torch_atomic
+from .picking.fusion import CLASSIFIER_WEIGHT, fuse_maps
+from .picking.scale import WorkingScale, to_original
+from .unet.picker import MODEL_KIND as UNET_KIND, UNetPicker
+
+MODEL_KIND = "cryopick-ensemble"
+FORMAT_VERSION = 1
+
+
+class EnsemblePicker(WorkingScale):
+    default_batch_size = PatchClassifier.default_batch_size  # the classifier's patches
+
+    def __init__(self, unet, classifier, classifier_weight=CLASSIFIER_WEIGHT, threshold=0.5,
+                 extra=None):
+        _check_same_geometry(unet, classifier)
+        if not classifier_weight >= 0:
+            raise CryopickInputError(f"classifier weight must be >= 0 (got {classifier_weight})")
+        self.unet, self.classifier = unet, classifier
+        self.classifier_weight = float(classifier_weight)
+        self.threshold = float(threshold)
+        self.extra = dict(extra or {})
+        self.particle_diameter_px = unet.particle_diameter_px
+        self.working_diameter = unet.working_diameter
+        self.pixel_size = unet.pixel_size or classifier.pixel_size
+
+    # ------------------------------------------------------------------ picking
+    def score_working(self, work, device="cpu", batch_size=256):
+        """The weighted mean of the two probability maps of a working image."""
+        return fuse_maps(self.unet._working_map(work, device),
+                         self.classifier.score_working(work, device, batch_size),
+                         self.classifier_weight)
+
+    def pick_working(self, work, factor, threshold=None, device="cpu", batch_size=256):
+        threshold = self.threshold if threshold is None else threshold
+        peaks = self.unet.peaks_working(self.score_working(work, device, batch_size), threshold)
+        peaks = self.unet.like_labels(work, peaks, rescore=True)
+        return to_original(peaks[peaks[:, 2] >= threshold], factor)
+
+    def pick(self, image, pixel_size=None, threshold=None, device="cpu", batch_size=256):
+        """(N, 3) [x, y, score] in the micrograph's own pixel frame, best first."""
+        h, w = np.shape(image)
+        if min(h, w) < self.diameter_for(pixel_size):
+            raise CryopickInputError(f"image {w}x{h} px is smaller than one particle "
+                                     f"({self.diameter_for(pixel_size):.3g} px across)")
+        work, factor = self.prepare(image, pixel_size)
+        return self.pick_working(work, factor, threshold, device, batch_size)
+
+    # ------------------------------------------------------------------ files
+    def state(self):
+        return dict(kind=MODEL_KIND, format_version=FORMAT_VERSION, unet=self.unet.state(),
+                    classifier=self.classifier.state(),
+                    classifier_weight=self.classifier_weight, threshold=self.threshold,
+                    extra=self.extra)
+
+    def save(self, path):
+        return save_torch_atomic(self.state(), path)
+
+    @classmethod
+    def from_state(cls, state, path, device="cpu"):
+        if state.get("format_version", 0) > FORMAT_VERSION:
+            raise CryopickInputError(f"{path}: written by a newer cryopick; please upgrade")
+        members = []
+        for key, kind, member in (("unet", UNET_KIND, UNetPicker),
+                                  ("classifier", CLASSIFIER_KIND, PatchClassifier)):
+            inner = state.get(key)
+            if not isinstance(inner, dict) or inner.get("kind") != kind:
+                raise CryopickInputError(f"{path}: corrupt ensemble (no {key} model inside)")
+            members.append(member.from_state(inner, f"{path} ({key})", device))
+        return cls(*members, state.get("classifier_weight", CLASSIFIER_WEIGHT),
+                   state.get("threshold", 0.5), state.get("extra"))
+
+    @classmethod
+    def load(cls, path, device="cpu"):
+        state = read_torch_file(path, device)
+        if state.get("kind") != MODEL_KIND:
+            raise CryopickInputError(f"{path}: not a cryopick ensemble model")
+        return cls.from_state(state, path, device)
+
+
+def _check_same_geometry(unet, classifier):
+    """Both members must see the same working image: same particle, same binning."""
+    a = (unet.particle_diameter_px, unet.working_diameter)
+    b = (classifier.particle_diameter_px, classifier.working_diameter)
+    same_size = np.allclose(a, b, rtol=1e-3)
+    pixels = [p for p in (unet.pixel_size, classifier.pixel_size) if p]
+    same_pixels = len(pixels) < 2 or abs(pixels[0] - pixels[1]) <= 1e-3 * pixels[0]
+    if not (same_size and same_pixels):
+        raise CryopickInputError(
+            "the U-Net and the classifier were trained for different particles or pixel sizes "
+            f"(diameter / working diameter {a[0]:.4g} / {a[1]:.4g} px against {b[0]:.4g} / "
+            f"{b[1]:.4g} px, pixel size {unet.pixel_size} against {classifier.pixel_size} A): "
+            "train both on the same micrographs with the same particle diameter")

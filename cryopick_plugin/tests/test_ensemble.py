@@ -1,0 +1,125 @@
+"""The U-Net + classifier ensemble: its map, its picks, its file and `cryopick combine`."""
+import numpy as np
+import pytest
+import torch
+
+from cryopick_plugin.cli import main
+from cryopick_plugin.engine.ensemble import EnsemblePicker
+from cryopick_plugin.engine.errors import CryopickInputError
+from cryopick_plugin.engine.fixmatch.network import CompactNet
+from cryopick_plugin.engine.fixmatch.picker import PatchClassifier
+from cryopick_plugin.engine.io.coordinates import read_coordinates
+from cryopick_plugin.engine.pickers import load_picker
+from cryopick_plugin.engine.picking.fusion import CLASSIFIER_WEIGHT, fuse_maps
+from cryopick_plugin.engine.picking.thresholds import COUNT_SURPLUS
+from cryopick_plugin.engine.unet.network import UNet
+from cryopick_plugin.engine.unet.picker import UNetPicker
+from cryopick_plugin.tests.tiny_data import tiny_labelled_set
+
+
+def _members(diameter, seed=0, pixel_size=2.0):
+    """Untrained members with random batch-norm statistics, so that both maps vary."""
+    torch.manual_seed(seed)
+    unet, net = UNet(base_features=4), CompactNet(dropout=0.0)
+    for model, size in ((unet, 64), (net, CompactNet.WINDOW)):
+        model.train()
+        with torch.no_grad():
+            model(torch.randn(4, 1, size, size) * 3)
+        model.eval()
+    return (UNetPicker(unet, diameter, 24.0, pixel_size),
+            PatchClassifier(net, "compact", 0.0, diameter, 24.0, CompactNet.WINDOW, pixel_size))
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return tiny_labelled_set(tmp_path_factory.mktemp("ensemble"), n_micrographs=2)
+
+
+def test_the_map_is_the_weighted_mean_of_the_members_maps(data):
+    unet, classifier = _members(data["diameter"])
+    ensemble = EnsemblePicker(unet, classifier, classifier_weight=2.0)
+    image = next(iter(data["images"].values()))
+    work, _ = ensemble.prepare(image)
+    pu = unet._working_map(work)
+    pc = classifier.score_working(work)
+    fused = ensemble.score_working(work)
+    assert pu.std() > 1e-3 and pc.std() > 1e-3  # both members count
+    np.testing.assert_allclose(fused, (pu + 2.0 * np.clip(pc, 0, 1)) / 3.0, atol=1e-6)
+    np.testing.assert_allclose(fuse_maps(pu, pc, 0.0), pu, atol=1e-7)  # weight 0: the U-Net
+    # picks: the U-Net's peak finder on the fused map, above the threshold
+    picks = ensemble.pick(image, threshold=0.3)
+    expected = unet.like_labels(work, unet.peaks_working(fused, 0.3), rescore=True)
+    assert len(picks) == len(expected) > 0
+    assert np.all(picks[:, 2] >= 0.3)
+
+
+def test_the_file_holds_both_members_and_picks_the_same(data, tmp_path):
+    ensemble = EnsemblePicker(*_members(data["diameter"]), threshold=0.4)
+    path = str(tmp_path / "ensemble.pt")
+    ensemble.save(path)
+    loaded = load_picker(path)
+    assert isinstance(loaded, EnsemblePicker)
+    assert (loaded.threshold, loaded.classifier_weight) == (0.4, CLASSIFIER_WEIGHT)
+    image = next(iter(data["images"].values()))
+    np.testing.assert_allclose(loaded.pick(image), ensemble.pick(image), atol=1e-5)
+    # a member can be taken out again
+    state = torch.load(path, weights_only=True)
+    assert state["unet"]["kind"] == "cryopick-unet"
+    assert state["classifier"]["kind"] == "cryopick-fixmatch"
+    state["classifier"] = {"kind": "something else"}
+    torch.save(state, tmp_path / "broken.pt")
+    with pytest.raises(CryopickInputError, match="corrupt ensemble .no classifier model"):
+        load_picker(str(tmp_path / "broken.pt"))
+
+
+def test_members_trained_for_different_particles_are_refused(data):
+    unet, _ = _members(data["diameter"])
+    _, other = _members(data["diameter"] * 1.5)
+    with pytest.raises(CryopickInputError, match="different particles or pixel sizes"):
+        EnsemblePicker(unet, other)
+    _, other_pixels = _members(data["diameter"], pixel_size=3.0)
+    with pytest.raises(CryopickInputError, match="different particles or pixel sizes"):
+        EnsemblePicker(unet, other_pixels)
+
+
+def test_combine_chooses_the_threshold_from_the_count_and_pick_uses_it(data, tmp_path,
+                                                                       capsys):
+    unet, classifier = _members(data["diameter"])
+    unet.save(str(tmp_path / "unet.pt"))
+    classifier.save(str(tmp_path / "classifier.pt"))
+    mics = str(data["out"] / "micrographs")
+    out = str(tmp_path / "ensemble.pt")
+    base = ["combine", "--unet", str(tmp_path / "unet.pt"), "--classifier",
+            str(tmp_path / "classifier.pt"), "--image-dir", mics, "--output", out]
+    assert main(base) == 2  # no labels and no count: nothing to choose the threshold from
+    assert "--coords" in capsys.readouterr().err
+    assert main(base + ["--expected-particles", "20"]) == 0
+    ensemble = load_picker(out)
+    assert ensemble.extra["threshold_origin"] == "count"
+    scores = np.sort(np.concatenate([ensemble.pick(img, threshold=0.02)[:, 2]
+                                     for img in data["images"].values()]))[::-1]
+    k = int(round(COUNT_SURPLUS * 20 * len(data["images"])))
+    assert ensemble.threshold == pytest.approx(scores[min(k, len(scores)) - 1], abs=1e-6)
+    picks = str(tmp_path / "picks.json")
+    assert main(["pick", "--model", out, "--image-dir", mics, "--output", picks]) == 0
+    table = read_coordinates(picks)
+    assert sum(len(v) for v in table.values()) > 0
+    assert min(float(v[:, 2].min()) for v in table.values() if len(v)) >= ensemble.threshold
+    # with the labels instead of a count
+    labelled = str(tmp_path / "labelled.pt")
+    assert main(base[:-1] + [labelled, "--coords",
+                             str(data["out"] / "labels" / "coordinates.json")]) == 0
+    assert load_picker(labelled).extra["threshold_origin"] == "labels"
+
+
+def test_combine_refuses_a_classifier_of_another_particle(data, tmp_path, capsys):
+    unet, _ = _members(data["diameter"])
+    _, other = _members(data["diameter"] * 2)
+    unet.save(str(tmp_path / "unet.pt"))
+    other.save(str(tmp_path / "classifier.pt"))
+    code = main(["combine", "--unet", str(tmp_path / "unet.pt"), "--classifier",
+                 str(tmp_path / "classifier.pt"), "--image-dir",
+                 str(data["out"] / "micrographs"), "--expected-particles", "20",
+                 "--output", str(tmp_path / "e.pt")])
+    assert code == 2 and "different particles" in capsys.readouterr().err
+    assert not (tmp_path / "e.pt").exists()
