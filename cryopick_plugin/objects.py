@@ -15,7 +15,7 @@ class CryopickModel(EMObject):
     def __init__(self, path=None, method=None, **kwargs):
         EMObject.__init__(self, **kwargs)
         self._path = pwobj.String(path)
-        self._method = pwobj.String(method)  # 'unet' or 'fixmatch'
+        self._method = pwobj.String(method)  # 'unet', 'fixmatch' or 'ensemble'
         self._particleDiameter = pwobj.Float()  # Angstrom
         self._samplingRate = pwobj.Float()  # Angstrom/pixel of the training micrographs
 

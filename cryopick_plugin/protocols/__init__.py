@@ -7,7 +7,9 @@ from .protocol_pick import CryopickProtPick
 from .protocol_train_fixmatch import CryopickProtTrainFixMatch
 from .protocol_rescore import CryopickProtRescore
 from .protocol_filter import CryopickProtFilterByScore
+from .protocol_combine import CryopickProtCombine
 
 __all__ = ["CryopickProtImportMicrographs", "CryopickProtImportCoordinates",
            "CryopickProtEvaluate", "CryopickProtTrainUNet", "CryopickProtPick",
-           "CryopickProtTrainFixMatch", "CryopickProtRescore", "CryopickProtFilterByScore"]
+           "CryopickProtTrainFixMatch", "CryopickProtRescore", "CryopickProtFilterByScore",
+           "CryopickProtCombine"]

@@ -191,6 +191,10 @@ class CryopickProtPick(ProtParticlePickingAuto):
         if self._method() == "fixmatch":
             return [f"{coords.getSize()} particles were picked with a cryopick patch classifier "
                     f"trained by Selective FixMatch [Sohn2020, Tarvainen2017]."]
+        if self._method() == "ensemble":
+            return [f"{coords.getSize()} particles were picked with the averaged maps of a "
+                    "cryopick U-Net [Ronneberger2015] and a patch classifier trained by "
+                    "Selective FixMatch [Sohn2020, Tarvainen2017]."]
         return [f"{coords.getSize()} particles were picked with a cryopick U-Net "
                 f"[Ronneberger2015] trained by self-training."]
 
@@ -199,6 +203,6 @@ class CryopickProtPick(ProtParticlePickingAuto):
         return model.getMethod() if model is not None else None
 
     def _citations(self):
-        if self._method() == "fixmatch":
-            return ["Sohn2020", "Tarvainen2017"]
-        return ["Ronneberger2015"]
+        return {"fixmatch": ["Sohn2020", "Tarvainen2017"],
+                "ensemble": ["Ronneberger2015", "Sohn2020", "Tarvainen2017"]}.get(
+            self._method(), ["Ronneberger2015"])

@@ -9,7 +9,7 @@ from pyworkflow.gui.project.viewprotocols_extra import ProtocolTreeConfig
 
 OUR_PROTOCOLS = {"CryopickProtImportMicrographs", "CryopickProtImportCoordinates",
                  "CryopickProtEvaluate", "CryopickProtTrainUNet", "CryopickProtPick",
-                 "CryopickProtTrainFixMatch", "CryopickProtRescore"}
+                 "CryopickProtTrainFixMatch", "CryopickProtRescore", "CryopickProtCombine"}
 
 
 def test_plugin_is_discovered_with_its_protocols():
@@ -53,7 +53,7 @@ def _nodes(node):
 
 def test_engine_and_cli_import_no_scipion():
     code = ("import sys, cryopick_plugin.engine.picking.metrics, cryopick_plugin.engine.io.coordinates, "
-            "cryopick_plugin.engine.io.images, cryopick_plugin.cli; "
+            "cryopick_plugin.engine.io.images, cryopick_plugin.engine.ensemble, cryopick_plugin.cli; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('pyworkflow', 'pwem')]; "
             "print(bad); sys.exit(1 if bad else 0)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -62,7 +62,7 @@ def test_engine_and_cli_import_no_scipion():
 
 # engine layers: a module may import its own subpackage or a lower layer, never a higher one
 ENGINE_LAYERS = {"errors": 0, "device": 1, "io": 1, "picking": 2, "demo_data": 2, "pu": 2,
-                 "unet": 3, "fixmatch": 3, "pickers": 4}
+                 "unet": 3, "fixmatch": 3, "ensemble": 4, "pickers": 5}
 
 
 def _engine_imports():

@@ -153,8 +153,9 @@ class CryopickEvaluationViewer(CryopickViewer):
 
 
 # ---------------------------------------------------------------------- model
-_METHODS = {"unet": "U-Net self-training picker", "fixmatch": "Selective FixMatch patch "
-                                                             "classifier (ResNet)"}
+_METHODS = {"unet": "U-Net self-training picker",
+            "fixmatch": "Selective FixMatch patch classifier",
+            "ensemble": "U-Net + classifier (averaged maps)"}
 
 
 def _training_run(model, protocol=None, project=None):
