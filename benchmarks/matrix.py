@@ -49,12 +49,13 @@ import numpy as np
 from benchmarks import run
 from benchmarks.datasets import Dataset
 from benchmarks.regimes import QUICK_REGIMES, REGIMES
+from cryopick_plugin.engine.io import files
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_SIMULATOR = os.path.normpath(os.path.join(REPO, "..", "shared", "bench"))
 DEFAULT_DATA_ROOT = os.path.normpath(os.path.join(REPO, "..", "bench_data"))
 
-METHODS = ("unet", "fixmatch", "rescore", "topaz")
+METHODS = ("unet", "fixmatch", "rescore", "ensemble", "topaz")
 # FixMatch is left out by default (--methods adds it; 1-2 min a run with the compact network)
 DEFAULT_METHODS = ("unet", "topaz")
 # The row that is "cryopick's default pipeline" in the summaries. Row ids: "unet/baseline",
@@ -158,6 +159,8 @@ def row_id(r):
         return "rescore"
     if method.startswith("Selective FixMatch"):
         return "fixmatch"
+    if method.startswith("U-Net + classifier"):
+        return "ensemble"
     if method.startswith("Topaz"):
         return "topaz"
     return method
@@ -182,7 +185,7 @@ def resolve_row(name, ids):
 
 def row_label(rid):
     names = {"fixmatch": "Selective FixMatch", "rescore": "U-Net + FixMatch re-scoring",
-             "topaz": "Topaz"}
+             "ensemble": "U-Net + classifier ensemble", "topaz": "Topaz"}
     if rid.startswith("unet/"):
         return "U-Net " + rid[len("unet/"):]
     return names.get(rid, rid)
@@ -194,7 +197,7 @@ def _order_key(rid):
         return (0, 0)
     if m:
         return (0, int(m.group(1)))
-    return ({"fixmatch": 1, "rescore": 2, "topaz": 3}.get(rid, 4), 0)
+    return ({"fixmatch": 1, "rescore": 2, "ensemble": 3, "topaz": 4}.get(rid, 5), 0)
 
 
 # ---------------------------------------------------------------------------- pseudo-labels
@@ -531,7 +534,8 @@ def run_cryopick(ds, train, test, labels, work, methods, profile, seed, args, er
                   "--seed", str(seed), *args.unet_args.split()]
     fm_extra = [*profile["fixmatch_args"], "--set", f"training.seed={seed}",
                 *args.fixmatch_args.split()]
-    if "unet" in methods or "rescore" in methods:
+    pair = "rescore" in methods or "ensemble" in methods  # needs both models
+    if "unet" in methods or pair:
         unet_dir = os.path.join(work, "unet")
         for stale in find_pseudo_files(unet_dir).values():  # of an earlier run in this folder
             os.remove(stale)
@@ -542,7 +546,7 @@ def run_cryopick(ds, train, test, labels, work, methods, profile, seed, args, er
             rows += unet_rows
         if os.path.isdir(unet_dir):
             pseudo = score_pseudo_labels(unet_dir, ds, train, labels)
-    if "fixmatch" in methods or "rescore" in methods:
+    if "fixmatch" in methods or pair:
         res = _attempt("FixMatch", lambda: run.run_fixmatch(
             ds, train, test, labels, os.path.join(work, "fixmatch"),
             profile["fixmatch_config"], args.device, args.threads, fm_extra), errors, log,
@@ -554,6 +558,13 @@ def run_cryopick(ds, train, test, labels, work, methods, profile, seed, args, er
     if "rescore" in methods and unet_rows and fm_model:
         r = _attempt("re-scoring", lambda: run.run_rescore(
             ds, test, unet_rows[-1], fm_model, os.path.join(work, "rescore"), args.device,
+            args.threads), errors, log, timings)
+        if r:
+            rows.append(r)
+    if "ensemble" in methods and unet_rows and fm_model:
+        r = _attempt("ensemble", lambda: run.run_ensemble(
+            ds, train, test, labels, os.path.join(work, "ensemble"),
+            os.path.join(work, "unet", "model", files.UNET_FINAL), fm_model, args.device,
             args.threads), errors, log, timings)
         if r:
             rows.append(r)

@@ -176,6 +176,32 @@ def run_rescore(ds, test, unet_row, model, work, device, threads):
                 s / max(len(test), 1), peak_mb=max(unet_row["peak_mb"], mb))
 
 
+def run_ensemble(ds, train, test, labels, work, unet_model, classifier_model, device,
+                 threads, expected=None):
+    """`cryopick combine` of the U-Net and the classifier on the training micrographs (the
+    threshold from the count, as the members'), then picking the test micrographs."""
+    os.makedirs(work, exist_ok=True)
+    if expected is None:
+        expected = expected_particles(ds, train)
+    train_dir = ds.link(train, os.path.join(work, "train"))
+    test_dir = ds.link(test, os.path.join(work, "test"))
+    label_file = ds.write_labels(labels, os.path.join(work, "labels.json"))
+    model = os.path.join(work, "ensemble_model.pt")
+    train_s, train_mb = _run(_cli("combine", "--unet", unet_model, "--classifier",
+                                  classifier_model, "--image-dir", train_dir, "--coords",
+                                  label_file, "--expected-particles", expected, "--output",
+                                  model, "--device", device, "--threads", threads),
+                             os.path.join(work, "combine.log"))
+    out = os.path.join(work, "picks.json")
+    pick_s, pick_mb = _run(_cli("pick", "--model", model, "--image-dir", test_dir,
+                                "--output", out, "--threshold", 0.02, "--device", device,
+                                "--threads", threads), os.path.join(work, "pick.log"))
+    return dict(method="U-Net + classifier ensemble", model="final + EMA teacher",
+                threshold=files.read_torch_file(model)["threshold"],
+                picks=read_coordinates(out), train_s=train_s,
+                pick_s_per_mic=pick_s / max(len(test), 1), peak_mb=max(train_mb, pick_mb))
+
+
 def run_topaz_row(ds, train, test, labels, work, config, threads, venv=None):
     """Topaz (benchmarks/topaz.py: own venv, pinned versions, corrected class prior)."""
     from benchmarks import topaz
@@ -284,7 +310,7 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="benchmark_output")
     p.add_argument("--methods", nargs="+", default=["unet", "fixmatch", "rescore", "topaz"],
-                   choices=["unet", "fixmatch", "rescore", "topaz"])
+                   choices=["unet", "fixmatch", "rescore", "ensemble", "topaz"])
     p.add_argument("--fixmatch-args", default="",
                    help="extra train-fixmatch flags, e.g. '--set loss.negatives=none'")
     p.add_argument("--topaz-venv",
@@ -306,20 +332,25 @@ def main(argv=None):
               flush=True)
         work = os.path.join(args.out, f"labels_{int(round(100 * fraction)):02d}")
         rows = unet_rows = []
-        if "unet" in args.methods or "rescore" in args.methods:
+        pair = "rescore" in args.methods or "ensemble" in args.methods  # both models
+        if "unet" in args.methods or pair:
             unet_rows = run_unet(ds, train, test, labels, os.path.join(work, "unet"),
                                  args.config, args.device, args.threads, args.unet_args.split())
-            rows = list(unet_rows)
-        if "fixmatch" in args.methods or "rescore" in args.methods:
+            rows = list(unet_rows) if "unet" in args.methods else []
+        if "fixmatch" in args.methods or pair:
             fm_rows, fm_model = run_fixmatch(ds, train, test, labels,
                                              os.path.join(work, "fixmatch"), args.config,
                                              args.device, args.threads,
                                              args.fixmatch_args.split())
-            rows += fm_rows
+            rows += fm_rows if "fixmatch" in args.methods else []
             if "rescore" in args.methods:
                 rows.append(run_rescore(ds, test, unet_rows[-1], fm_model,
                                         os.path.join(work, "rescore"), args.device,
                                         args.threads))
+            if "ensemble" in args.methods:
+                rows.append(run_ensemble(ds, train, test, labels, os.path.join(work, "ensemble"),
+                                         os.path.join(work, "unet", "model", files.UNET_FINAL),
+                                         fm_model, args.device, args.threads))
         if "topaz" in args.methods:
             rows.append(run_topaz_row(ds, train, test, labels, os.path.join(work, "topaz"),
                                       args.config, args.threads, args.topaz_venv))

@@ -79,6 +79,11 @@ def test_row_ids_and_default_resolution():
         "unet/iteration 2"
     assert matrix.row_id(dict(method="Topaz", model="resnet8 (0.3.20)")) == "topaz"
     assert matrix.row_id(dict(method="Selective FixMatch", model="EMA teacher")) == "fixmatch"
+    ensemble = matrix.row_id(dict(method="U-Net + classifier ensemble", model="final + EMA"))
+    assert ensemble == "ensemble" and matrix.row_label(ensemble) == "U-Net + classifier ensemble"
+    order = sorted(["topaz", "ensemble", "fixmatch", "unet/iteration 1", "unet/baseline"],
+                   key=matrix._order_key)
+    assert order == ["unet/baseline", "unet/iteration 1", "fixmatch", "ensemble", "topaz"]
     ids = ["unet/baseline", "unet/iteration 2", "unet/iteration 10", "fixmatch", "topaz"]
     assert matrix.resolve_row("unet/final", ids) == "unet/iteration 10"
     assert matrix.resolve_row("unet/final", ["unet/baseline", "topaz"]) == "unet/baseline"

@@ -18,13 +18,15 @@ def test_benchmark_harness_runs(tmp_path, capsys):
                       particle_diameter_a=60, pixel_size=2.0, particles_per_micrograph=8)
     assert run.main(["--data", str(tmp_path / "data"), "--n-train", "2", "--fractions", "0.5",
                      "--config", "smoke", "--out", str(tmp_path / "out"),
-                     "--methods", "unet", "fixmatch", "rescore"]) == 0
+                     "--methods", "unet", "fixmatch", "rescore", "ensemble"]) == 0
     printed = capsys.readouterr().out
     assert "| 50% (" in printed and "| iteration 1 |" in printed and "| baseline |" in printed
     saved = json.loads((tmp_path / "out" / "results.json").read_text())
     assert saved["meta"]["n_train"] == 2 and saved["meta"]["n_test"] == 1
     assert [r["model"] for r in saved["results"]] == ["baseline", "iteration 1", "EMA teacher",
+                                                      "final + EMA teacher",
                                                       "final + EMA teacher"]
+    assert saved["results"][-1]["method"] == "U-Net + classifier ensemble"
     assert "| Selective FixMatch |" in printed and "| U-Net + FixMatch re-scoring |" in printed
     for r in saved["results"]:
         assert 0 <= r["ap"] <= 1 and r["train_s"] > 0 and r["peak_mb"] > 50
@@ -51,7 +53,8 @@ def test_benchmark_harness_runs(tmp_path, capsys):
                (work / "fixmatch" / "picks.json", work / "fixmatch" / "model" /
                 files.FIXMATCH_BEST_EMA),
                (work / "rescore" / "rescored.json", work / "fixmatch" / "model" /
-                files.FIXMATCH_BEST_EMA)]
+                files.FIXMATCH_BEST_EMA),
+               (work / "ensemble" / "picks.json", work / "ensemble" / "ensemble_model.pt")]
     radius = saved["meta"]["diameter_px"] / 2
     chosen = files.read_torch_file(str(work / "unet" / "model" / files.UNET_FINAL))["threshold"]
     assert chosen != files.read_torch_file(str(work / "unet" / "model" /
