@@ -11,6 +11,7 @@ from cryopick_plugin import demo_project
 # model's own threshold, AP 0.31; the README's full demo trains longer)
 QUICK = dict(baseFeatures=8, initialEpochs=12, selfTrainingIterations=0, batchSize=8,
              cropsPerImage=8, learningRate=0.003)
+QUICK_CLASSIFIER = dict(batchSize=16, epochs=4, stepsPerEpoch=5, rampupEpochs=1)
 MIN_F1 = 0.5  # random picks at this density: F1 below 0.2
 
 
@@ -18,7 +19,7 @@ def test_demo_runs_end_to_end(tmp_path):
     cwd = os.getcwd()
     try:
         result = demo_project.run(str(tmp_path / "demo"), n_micrographs=2, seed=1,
-                                  training=QUICK)
+                                  training=QUICK, classifier_training=QUICK_CLASSIFIER)
     finally:
         os.chdir(cwd)
     manifest = json.loads((tmp_path / "demo" / "data" / "dataset.json").read_text())
