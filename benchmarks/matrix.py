@@ -16,8 +16,9 @@ micrographs (``benchmarks.run``: whole ``cryopick`` CLI processes, one-to-one ma
 half a diameter). Topaz runs once per budget, on the labels of ``--topaz-seed``. cryopick's
 label seed is also its training seed (``--seed`` of train-unet, ``training.seed`` of
 FixMatch), so the spread over seeds is that of a user's run to run. The rows: U-Net baseline
-and each self-training iteration, Selective FixMatch, optionally the U-Net's picks re-scored
-by FixMatch, Topaz. ``DEFAULT_METHOD`` names the row that is cryopick's default pipeline; each
+and each self-training iteration, Selective FixMatch (the compact one-pass classifier), the
+two combined (``cryopick combine``: the default pipeline), optionally the U-Net's picks
+re-scored by the classifier, Topaz. ``DEFAULT_METHOD`` names the row that is cryopick's default pipeline; each
 regime gets a summary line: that row minus Topaz, best F1 and AP per budget.
 
 Pseudo-label quality: when a U-Net training folder holds ``pseudo_positives_iteration_<i>.json``
@@ -56,11 +57,13 @@ DEFAULT_SIMULATOR = os.path.normpath(os.path.join(REPO, "..", "shared", "bench")
 DEFAULT_DATA_ROOT = os.path.normpath(os.path.join(REPO, "..", "bench_data"))
 
 METHODS = ("unet", "fixmatch", "rescore", "ensemble", "topaz")
-# FixMatch is left out by default (--methods adds it; 1-2 min a run with the compact network)
-DEFAULT_METHODS = ("unet", "topaz")
+# re-scoring is left out by default (--methods adds it)
+DEFAULT_METHODS = ("unet", "fixmatch", "ensemble", "topaz")
 # The row that is "cryopick's default pipeline" in the summaries. Row ids: "unet/baseline",
-# "unet/iteration <k>", "unet/final" (the last iteration), "fixmatch", "rescore", "topaz".
-DEFAULT_METHOD = "unet/final"
+# "unet/iteration <k>", "unet/final" (the last iteration), "fixmatch", "rescore", "ensemble",
+# "topaz". The ensemble (U-Net + classifier) had a higher AP than the U-Net alone in all 8
+# cells at 5% and 20% labels (seed 0, 2026-12-03; docs/benchmarks.md)
+DEFAULT_METHOD = "ensemble"
 REFERENCE_METHOD = "topaz"
 FRACTIONS = (0.05, 0.2, 0.5)
 SEEDS = (0, 1)
@@ -109,7 +112,12 @@ PROFILES = {
 SIZING = """
 The full matrix is 12 cells (4 regimes x 3 budgets), each 2 cryopick runs (U-Net with 3 pick
 processes, one per label seed) and 1 Topaz run, two runs at a time on one thread each
-(--jobs 2 --threads 1; FixMatch only with --methods ... fixmatch).
+(--jobs 2 --threads 1).
+
+2026-12-03: the classifier (compact network, 30 epochs) and the ensemble join the default
+methods: a classifier run took 100-150 s alone on 2 cores (~350 s beside two U-Net runs),
+combining and picking ~1 min; about 25 min more for the whole matrix (an estimate, it was not
+run in one go this time).
 
 2026-12-02, fourth run (--jobs 2 --threads 1): a pair of U-Net runs side by side took
 290-390 s when nothing else ran (apoferritin 378-387 s, large-carbon 5% 290 s), against

@@ -192,7 +192,7 @@ def test_summary_default_minus_topaz_and_table():
     fm = {s["regime"]: s for s in matrix.summarize(agg, "fixmatch")}["crowded"]
     assert fm["per_fraction"][0]["best_f1"] == pytest.approx(0.05)
 
-    text = matrix.table(agg)
+    text = matrix.table(agg, "unet/final")
     assert "| crowded | 5% (10) | U-Net iteration 2 (default) | 2 | 0.700 (0.600-0.800) |" in text
     row_it1 = next(line for line in text.splitlines() if "U-Net iteration 1 |" in line)
     assert row_it1.count("n/a") == 3                       # pseudo-label files absent
@@ -211,7 +211,8 @@ def test_quick_defaults():
     assert b.regimes == list(REGIMES) and b.fractions == [0.05, 0.2, 0.5]
     assert b.seeds == [0, 1] and b.topaz_seed == 0 and b.profile == "full"
     assert (b.jobs, b.threads) == (2, 1) and matrix.parse_args(["--jobs", "1"]).jobs == 1
-    assert "topaz" in b.methods and "unet" in b.methods and "fixmatch" not in b.methods
+    assert b.methods == ["unet", "fixmatch", "ensemble", "topaz"]
+    assert b.default_method == "ensemble"
     assert matrix.parse_args(["--methods", "unet", "fixmatch"]).methods == ["unet", "fixmatch"]
     with pytest.raises(SystemExit):
         matrix.parse_args(["--regimes", "nonsense"])
