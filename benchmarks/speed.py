@@ -12,6 +12,7 @@ many micrographs per second as Topaz, and the peak resident memory of the proces
 - cryopick U-Net: base 16 (the CPU default), `cryopick pick`.
 - cryopick classifier, compact network: `cryopick pick`, the whole micrograph in one pass
   (the same scores as patch by patch on its 4 px grid).
+- cryopick ensemble: both maps of the two above, averaged (the default pipeline).
 - cryopick classifier, ResNet18 on 64 px patches (the seed's network at the CPU patch size),
   patch by patch on a grid: minutes per micrograph, so only with ``--resnet18`` and at 1k.
 - Topaz 0.3.20: `topaz preprocess` (binning to ~14 px per particle + its normalisation) and
@@ -39,6 +40,7 @@ SIZES = ((1024, 27.0, 12), (4096, 108.0, 2))
 QUICK_SIZES = ((1024, 27.0, 2), (4096, 108.0, 1))
 UNET = "cryopick U-Net (base 16)"
 CLASSIFIER = "cryopick classifier (compact, one pass)"
+ENSEMBLE = "cryopick ensemble (U-Net + compact classifier)"
 RESNET_CLASSIFIER = "cryopick classifier (ResNet18, 64 px patches)"
 TOPAZ = "Topaz (preprocess + extract, resnet8)"
 
@@ -71,6 +73,7 @@ def cryopick_models(folder, diameter_px):
     """{picker label: model file} of untrained cryopick models for this particle size."""
     import torch
 
+    from cryopick_plugin.engine.ensemble import EnsemblePicker
     from cryopick_plugin.engine.fixmatch.network import CompactNet, build_classifier
     from cryopick_plugin.engine.fixmatch.picker import PatchClassifier
     from cryopick_plugin.engine.picking.scale import DEFAULT_WORKING_DIAMETER
@@ -87,6 +90,9 @@ def cryopick_models(folder, diameter_px):
         paths[label] = os.path.join(folder, f"classifier_{backbone}.pt")
         PatchClassifier(build_classifier(backbone), backbone, 0.3, diameter_px,
                         DEFAULT_WORKING_DIAMETER, patch).save(paths[label])
+    paths[ENSEMBLE] = os.path.join(folder, "ensemble.pt")
+    EnsemblePicker(UNetPicker.load(unet), PatchClassifier.load(paths[CLASSIFIER])).save(
+        paths[ENSEMBLE])
     return paths
 
 
@@ -121,7 +127,7 @@ def measure(out, sizes, threads, devices, resnet18, topaz_exe):
                                                  diameter, 2, seed=1)
         labels = {n: c[::2] for n, c in train_centres.items()}
         for device in devices:
-            for label in (UNET, CLASSIFIER, RESNET_CLASSIFIER, TOPAZ):
+            for label in (UNET, CLASSIFIER, ENSEMBLE, RESNET_CLASSIFIER, TOPAZ):
                 row = dict(size=size, diameter_px=diameter, micrographs=count, device=device,
                            picker=label)
                 work = os.path.join(base, device, label.split(" (")[0].replace(" ", "_"))

@@ -38,3 +38,16 @@ def test_table_gives_each_picker_its_speed_ratio_to_topaz_of_the_same_size_and_d
     assert "| 4.0x |" in unet_1k and "| 1100 |" in unet_1k
     assert "| 0.5x |" in unet_4k  # slower than Topaz shows as below 1
     assert any("not run" in l and speed.RESNET_CLASSIFIER in l for l in lines)
+
+
+def test_models_of_every_timed_picker_load_for_the_same_particle(tmp_path):
+    from cryopick_plugin.engine.pickers import load_picker
+
+    paths = speed.cryopick_models(str(tmp_path), 27.0)
+    assert set(paths) == {speed.UNET, speed.CLASSIFIER, speed.ENSEMBLE,
+                          speed.RESNET_CLASSIFIER}
+    pickers = {label: load_picker(path) for label, path in paths.items()}
+    assert {p.particle_diameter_px for p in pickers.values()} == {27.0}
+    assert pickers[speed.CLASSIFIER].backbone == "compact"
+    assert pickers[speed.RESNET_CLASSIFIER].backbone == "resnet18"
+    assert pickers[speed.ENSEMBLE].classifier.backbone == "compact"
