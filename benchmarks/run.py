@@ -80,15 +80,22 @@ def expected_particles(ds, train):
     return float(np.mean([len(ds.truth[n]) for n in train]))
 
 
-def run_unet(ds, train, test, labels, work, config, device, threads, extra=(), expected=None):
-    """U-Net self-training; ``expected``: particles per micrograph passed to train-unet
-    (None: the true mean of the training micrographs, as Topaz gets; 0: cryopick estimates)."""
+def _run_folder(ds, train, test, labels, work, expected=None):
+    """A method's run folder: train/ and test/ micrograph links and labels.json; with the
+    particles per micrograph it is told (None: the training micrographs' true mean)."""
     os.makedirs(work, exist_ok=True)
     if expected is None:
         expected = expected_particles(ds, train)
-    train_dir = ds.link(train, os.path.join(work, "train"))
-    test_dir = ds.link(test, os.path.join(work, "test"))
-    label_file = ds.write_labels(labels, os.path.join(work, "labels.json"))
+    return (expected, ds.link(train, os.path.join(work, "train")),
+            ds.link(test, os.path.join(work, "test")),
+            ds.write_labels(labels, os.path.join(work, "labels.json")))
+
+
+def run_unet(ds, train, test, labels, work, config, device, threads, extra=(), expected=None):
+    """U-Net self-training; ``expected``: particles per micrograph passed to train-unet
+    (None: the true mean of the training micrographs, as Topaz gets; 0: cryopick estimates)."""
+    expected, train_dir, test_dir, label_file = _run_folder(ds, train, test, labels, work,
+                                                            expected)
     model_dir = os.path.join(work, "model")
     cfg = CONFIGS[config]
     train_s, train_mb = _run(_cli(
@@ -130,12 +137,8 @@ def run_fixmatch(ds, train, test, labels, work, config, device, threads, extra=(
     """Selective FixMatch: train, then pick the test micrographs with the EMA teacher.
     ``expected``: particles per micrograph (None: the true mean, as Topaz gets); used by
     ``--set loss.negatives=pu``."""
-    os.makedirs(work, exist_ok=True)
-    if expected is None:
-        expected = expected_particles(ds, train)
-    train_dir = ds.link(train, os.path.join(work, "train"))
-    test_dir = ds.link(test, os.path.join(work, "test"))
-    label_file = ds.write_labels(labels, os.path.join(work, "labels.json"))
+    expected, train_dir, test_dir, label_file = _run_folder(ds, train, test, labels, work,
+                                                            expected)
     values = dict(FIXMATCH_CONFIGS[config], **{"dataset.expected_particles": expected})
     sets = sum((["--set", f"{k}={v}"] for k, v in values.items()), [])
     train_s, train_mb = _run(_cli(
@@ -180,12 +183,8 @@ def run_ensemble(ds, train, test, labels, work, unet_model, classifier_model, de
                  threads, expected=None):
     """`cryopick combine` of the U-Net and the classifier on the training micrographs (the
     threshold from the count, as the members'), then picking the test micrographs."""
-    os.makedirs(work, exist_ok=True)
-    if expected is None:
-        expected = expected_particles(ds, train)
-    train_dir = ds.link(train, os.path.join(work, "train"))
-    test_dir = ds.link(test, os.path.join(work, "test"))
-    label_file = ds.write_labels(labels, os.path.join(work, "labels.json"))
+    expected, train_dir, test_dir, label_file = _run_folder(ds, train, test, labels, work,
+                                                            expected)
     model = os.path.join(work, "ensemble_model.pt")
     train_s, train_mb = _run(_cli("combine", "--unet", unet_model, "--classifier",
                                   classifier_model, "--image-dir", train_dir, "--coords",

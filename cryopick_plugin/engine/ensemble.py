@@ -11,7 +11,7 @@ import numpy as np
 
 from .errors import CryopickInputError
 from .fixmatch.picker import MODEL_KIND as CLASSIFIER_KIND, PatchClassifier
-from .io.files import read_torch_file, save_torch_atomic
+from .io.files import read_model_state, save_torch_atomic
 from .picking.fusion import CLASSIFIER_WEIGHT, fuse_maps
 from .picking.scale import WorkingScale, to_original
 from .unet.picker import MODEL_KIND as UNET_KIND, UNetPicker
@@ -84,9 +84,7 @@ class EnsemblePicker(WorkingScale):
 
     @classmethod
     def load(cls, path, device="cpu"):
-        state = read_torch_file(path, device)
-        if state.get("kind") != MODEL_KIND:
-            raise CryopickInputError(f"{path}: not a cryopick ensemble model")
+        state = read_model_state(path, MODEL_KIND, "ensemble model", device)
         return cls.from_state(state, path, device)
 
 

@@ -9,7 +9,7 @@ with NMS.
 import numpy as np
 
 from ..errors import CryopickInputError
-from ..io.files import read_torch_file, save_torch_atomic
+from ..io.files import read_model_state, save_torch_atomic
 from ..picking.peaks import find_peaks
 from ..picking.scale import WorkingScale, to_original, to_working
 from .network import build_classifier, dense_stride, predict, predict_dense
@@ -170,7 +170,5 @@ class PatchClassifier(WorkingScale):
 
     @classmethod
     def load(cls, path, device="cpu"):
-        state = read_torch_file(path, device)
-        if state.get("kind") != MODEL_KIND:
-            raise CryopickInputError(f"{path}: not a cryopick FixMatch classifier")
+        state = read_model_state(path, MODEL_KIND, "FixMatch classifier", device)
         return cls.from_state(state, path, device)

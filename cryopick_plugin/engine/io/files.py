@@ -91,6 +91,14 @@ def read_torch_file(path, device="cpu", what="model file"):
     return state
 
 
+def read_model_state(path, kind, what, device="cpu"):
+    """A model file's contents, checked to be of ``kind`` (``what`` names it in the error)."""
+    state = read_torch_file(path, device)
+    if state.get("kind") != kind:
+        raise CryopickInputError(f"{path}: not a cryopick {what}")
+    return state
+
+
 def changed_settings(ours, theirs, ignore=()):
     """Names of the settings that differ between two flat or nested config dicts."""
     def flat(d, prefix=""):

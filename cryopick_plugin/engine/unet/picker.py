@@ -10,7 +10,7 @@ typical range (picks outside it rank lower; see picking/density.py).
 import numpy as np
 
 from ..errors import CryopickInputError
-from ..io.files import read_torch_file, save_torch_atomic
+from ..io.files import read_model_state, save_torch_atomic
 from ..picking.density import ATYPICAL_SCORE, local_density, within
 from ..picking.peaks import find_peaks
 from ..picking.scale import WorkingScale, to_original
@@ -109,9 +109,7 @@ class UNetPicker(WorkingScale):
 
     @classmethod
     def load(cls, path, device="cpu"):
-        state = read_torch_file(path, device)
-        if state.get("kind") != MODEL_KIND:
-            raise CryopickInputError(f"{path}: not a cryopick U-Net model")
+        state = read_model_state(path, MODEL_KIND, "U-Net model", device)
         return cls.from_state(state, path, device)
 
     @classmethod
