@@ -3,9 +3,10 @@
 Both score the same working image (same particle size, same binning): the U-Net a
 probability per pixel, the classifier the probability of a particle centred at each pixel.
 The ensemble averages the two maps, the classifier's counted CLASSIFIER_WEIGHT times
-(picking/fusion.py), and picks on the average as the U-Net does (its peak finder, its labels' density range). The
-file holds both members whole, so either can be taken out again, and its own threshold,
-chosen on the training micrographs by the same rule as its members' (`cryopick combine`).
+(picking/fusion.py), and picks on the average as the U-Net does (UNetPicker.picks_from_map:
+its peak finder, its labels' density range). The file holds both members whole, so either
+can be taken out again, and its own threshold, chosen on the training micrographs by the
+same rule as its members' (`cryopick combine`).
 """
 import numpy as np
 
@@ -13,7 +14,7 @@ from .errors import CryopickInputError
 from .fixmatch.picker import MODEL_KIND as CLASSIFIER_KIND, PatchClassifier
 from .io.files import read_model_state, save_torch_atomic
 from .picking.fusion import CLASSIFIER_WEIGHT, fuse_maps
-from .picking.scale import WorkingScale, to_original
+from .picking.scale import WorkingScale
 from .unet.picker import MODEL_KIND as UNET_KIND, UNetPicker
 
 MODEL_KIND = "cryopick-ensemble"
@@ -43,20 +44,12 @@ class EnsemblePicker(WorkingScale):
                          self.classifier.score_working(work, device, batch_size),
                          self.classifier_weight)
 
-    def pick_working(self, work, factor, threshold=None, device="cpu", batch_size=256):
-        threshold = self.threshold if threshold is None else threshold
-        peaks = self.unet.peaks_working(self.score_working(work, device, batch_size), threshold)
-        peaks = self.unet.like_labels(work, peaks, rescore=True)
-        return to_original(peaks[peaks[:, 2] >= threshold], factor)
-
     def pick(self, image, pixel_size=None, threshold=None, device="cpu", batch_size=256):
         """(N, 3) [x, y, score] in the micrograph's own pixel frame, best first."""
-        h, w = np.shape(image)
-        if min(h, w) < self.diameter_for(pixel_size):
-            raise CryopickInputError(f"image {w}x{h} px is smaller than one particle "
-                                     f"({self.diameter_for(pixel_size):.3g} px across)")
-        work, factor = self.prepare(image, pixel_size)
-        return self.pick_working(work, factor, threshold, device, batch_size)
+        work, factor = self.prepare_to_pick(image, pixel_size)
+        threshold = self.threshold if threshold is None else threshold
+        return self.unet.picks_from_map(work, self.score_working(work, device, batch_size),
+                                        factor, threshold)
 
     # ------------------------------------------------------------------ files
     def state(self):

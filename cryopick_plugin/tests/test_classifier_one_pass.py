@@ -87,13 +87,16 @@ def test_the_grid_is_the_networks_own_and_centred_on_pixels(trained):
     equals patches cut around those centres by the patch source."""
     img = _blobs(120, 140, [(60, 60)])
     picker = PatchClassifier(trained, "compact", 0.0, 24.0, 24.0, CompactNet.WINDOW,
-                             pick_stride=0.25)
-    grid, offset, step = picker._grid_scores(img, "cpu", 256, one_pass=True)
-    assert (offset, step) == (0.0, 4) and grid.shape == (30, 35)
+                             pick_stride=0.25)  # 6 px asked: the network's 4 px grid
+    logits = picker.score_working(img, logits=True)
+    step = 4  # the interpolating spline passes through the nodes: their logits, unchanged
     src = PatchSource(img, CompactNet.WINDOW)
-    ref = predict(trained, src.extract([[step * 5, step * 7], [step * 34, step * 29]]),
-                  logits=True)
-    np.testing.assert_allclose([grid[7, 5], grid[29, 34]], ref, atol=1e-4)
+    nodes = [(step * 5, step * 7), (step * 34, step * 29), (step * 12, step * 20)]
+    ref = predict(trained, src.extract(nodes), logits=True)
+    np.testing.assert_allclose([logits[y, x] for x, y in nodes], ref, atol=1e-3)
+    # between nodes the map is interpolated, not another patch's logit
+    between = predict(trained, src.extract([(step * 5 + 2, step * 7)]), logits=True)[0]
+    assert abs(logits[step * 7, step * 5 + 2] - between) > 1e-3
 
 
 def test_compact_patches_are_its_window_and_other_sizes_are_refused():

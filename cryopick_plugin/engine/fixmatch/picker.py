@@ -116,11 +116,7 @@ class PatchClassifier(WorkingScale):
 
     def pick(self, image, pixel_size=None, threshold=None, device="cpu", batch_size=256):
         """(N, 3) [x, y, score] in the micrograph's own pixel frame, best first."""
-        h, w = np.shape(image)
-        if min(h, w) < self.diameter_for(pixel_size):  # nothing to find; binning would break
-            raise CryopickInputError(f"image {w}x{h} px is smaller than one particle "
-                                     f"({self.diameter_for(pixel_size):.3g} px across)")
-        work, factor = self.prepare(image, pixel_size)
+        work, factor = self.prepare_to_pick(image, pixel_size)
         return self.pick_working(work, factor, threshold, device, batch_size)
 
     def pick_working(self, work, factor, threshold=None, device="cpu", batch_size=256,

@@ -79,6 +79,15 @@ class WorkingScale:
         factor = self.factor_for(pixel_size)
         return normalize(downsample(image, factor)), factor
 
+    def prepare_to_pick(self, image, pixel_size=None):
+        """prepare, refusing an image smaller than one particle (nothing to find there, and
+        binning would break)."""
+        h, w = np.shape(image)
+        if min(h, w) < self.diameter_for(pixel_size):
+            raise CryopickInputError(f"image {w}x{h} px is smaller than one particle "
+                                     f"({self.diameter_for(pixel_size):.3g} px across)")
+        return self.prepare(image, pixel_size)
+
 
 #: the default box holds this many particle diameters (the particle plus some background)
 BOX_PER_DIAMETER = 1.5

@@ -81,15 +81,15 @@ class UNetPicker(WorkingScale):
 
     def pick(self, image, pixel_size=None, threshold=None, device="cpu", batch_size=1):
         """(N, 3) [x, y, score] in the micrograph's own pixel frame, best first."""
-        h, w = np.shape(image)
-        if min(h, w) < self.diameter_for(pixel_size):  # nothing to find; binning would break
-            raise CryopickInputError(f"image {w}x{h} px is smaller than one particle "
-                                     f"({self.diameter_for(pixel_size):.3g} px across)")
-        work, factor = self.prepare(image, pixel_size)
+        work, factor = self.prepare_to_pick(image, pixel_size)
         threshold = self.threshold if threshold is None else threshold
-        peaks = self.like_labels(
-            work, self.peaks_working(self._working_map(work, device, batch_size), threshold),
-            rescore=True)
+        return self.picks_from_map(work, self._working_map(work, device, batch_size), factor,
+                                   threshold)
+
+    def picks_from_map(self, work, prob, factor, threshold):
+        """The picks of a working-image probability map (this model's or an ensemble's):
+        peaks, the labels' density rule, ``threshold`` on the final scores; original frame."""
+        peaks = self.like_labels(work, self.peaks_working(prob, threshold), rescore=True)
         return to_original(peaks[peaks[:, 2] >= threshold], factor)
 
     # ------------------------------------------------------------------ files
