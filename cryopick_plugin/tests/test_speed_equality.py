@@ -10,8 +10,8 @@ import torch
 from cryopick_plugin.engine.fixmatch.network import build_classifier
 from cryopick_plugin.engine.unet.network import UNet
 from cryopick_plugin.engine.device import inference_copy
-from cryopick_plugin.engine.unet.tiling import (MARGIN, TILE_BUDGET, _steps, max_tile_for,
-                                                predict_probability_map)
+from cryopick_plugin.engine.unet.tiling import (BORDER, MARGIN, TILE_BUDGET, _steps,
+                                                max_tile_for, predict_probability_map)
 
 
 def _blobs(h, w, n, rng):
@@ -44,28 +44,38 @@ def trained_unet():
     return model.eval()
 
 
-def _whole_image_map(model, img, margin=MARGIN):
-    """The reference: one pass of the plain model over the reflect-padded image."""
+def _whole_image_map(model, img, border):
+    """The reference: one pass of the plain model over the image, reflect-padded by
+    ``border`` and then to a multiple of 16."""
     h, w = img.shape
-    ph, pw = -(h + 2 * margin) % 16, -(w + 2 * margin) % 16
-    padded = np.pad(img, ((margin, margin + ph), (margin, margin + pw)), mode="reflect")
+    ph, pw = -(h + 2 * border) % 16, -(w + 2 * border) % 16
+    padded = np.pad(img, ((border, border + ph), (border, border + pw)), mode="reflect")
     with torch.no_grad():
         logits = model(torch.from_numpy(np.ascontiguousarray(padded[None, None])))
-    return torch.sigmoid(logits)[0, 0, margin:margin + h, margin:margin + w].numpy()
+    return torch.sigmoid(logits)[0, 0, border:border + h, border:border + w].numpy()
 
 
 def test_unet_tiles_at_the_production_margin_equal_a_whole_image_pass(trained_unet):
     img, mask = _blobs(250, 370, 30, np.random.default_rng(1))
-    ref = _whole_image_map(trained_unet, img)
-    assert ref.std() > 0.05  # the map has structure: seams would show
-    # the production default (one tile here) and forced small tiles (2 x 3 tiles)
-    for tile in (None, 2 * MARGIN + 128):
-        out = predict_probability_map(trained_unet, img, tile=tile)
-        assert out.shape == img.shape
-        assert np.abs(out - ref).max() < 2e-5, tile
+    # at the image's edges: the production border, the old 96 px of reflected context, none
+    for border in sorted({BORDER, 96, 0}):
+        ref = _whole_image_map(trained_unet, img, border)
+        assert ref.std() > 0.05  # the map has structure: seams would show
+        # the default tile (one tile here) and forced small tiles (2 x 3 tiles, whose inner
+        # sides read MARGIN px of their neighbours and whose outer sides ``border``)
+        for tile in (None, 2 * MARGIN + 128):
+            out = predict_probability_map(trained_unet, img, tile=tile, border=border)
+            assert out.shape == img.shape
+            assert np.abs(out - ref).max() < 2e-5, (border, tile)
     # a margin too small for the receptive field shows at the seams: the check can fail
-    short = predict_probability_map(trained_unet, img, tile=2 * 48 + 128, margin=48)
+    ref = _whole_image_map(trained_unet, img, 48)
+    short = predict_probability_map(trained_unet, img, tile=2 * 48 + 128, margin=48, border=48)
     assert np.abs(short - ref).max() > 2e-4
+    # and so does the border: it changes the map near the image's edges only
+    none, wide = (predict_probability_map(trained_unet, img, border=b) for b in (0, 96))
+    inner = (slice(112, -112), slice(112, -112))  # beyond the receptive field of an edge
+    assert np.abs(none - wide).max() > 1e-3
+    assert np.abs(none - wide)[inner].max() < 2e-5
 
 
 def test_folded_batch_norm_and_channels_last_give_the_same_outputs(trained_unet):
@@ -101,6 +111,10 @@ def test_tiles_are_few_equal_and_within_the_memory_budget():
     tile = max_tile_for(16)
     # a 1k micrograph binned to 914 px: one tile (the old fixed 512 px tiles needed nine)
     assert _steps(914, MARGIN, tile, 16) == (928, 1)
+    # with less context at the image's edges the tiles may be larger: a 1200 px image fits
+    # one tile without a border, needs two with 96 px of it
+    assert _steps(1200, MARGIN, tile, 16, border=0) == (1200, 1)
+    assert _steps(1200, MARGIN, tile, 16, border=96)[1] == 2
     # a 4k micrograph barely binned (3640 px): four tiles a side, each within the budget
     step, count = _steps(3640, MARGIN, tile, 16)
     assert count == 4 and step * count >= 3640 and step + 2 * MARGIN <= tile

@@ -15,7 +15,7 @@ from ..picking.density import ATYPICAL_SCORE, local_density, within
 from ..picking.peaks import find_peaks
 from ..picking.scale import WorkingScale, to_original
 from .network import UNet
-from .tiling import MARGIN, predict_probability_map
+from .tiling import BORDER, MARGIN, predict_probability_map
 
 MODEL_KIND = "cryopick-unet"
 FORMAT_VERSION = 1
@@ -46,7 +46,7 @@ class UNetPicker(WorkingScale):
         return self._working_map(work, device, batch_size, tile), factor
 
     def _working_map(self, work, device="cpu", batch_size=1, tile=None):
-        return predict_probability_map(self.model, work, tile=tile, margin=MARGIN,
+        return predict_probability_map(self.model, work, tile=tile, margin=MARGIN, border=BORDER,
                                        batch_size=batch_size, device=device)
 
     def peaks_working(self, prob, threshold=None):
