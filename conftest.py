@@ -16,3 +16,18 @@ _user_data = _kept or tempfile.mkdtemp(prefix="cryopick-scipion-")
 if not _kept:
     atexit.register(shutil.rmtree, _user_data, ignore_errors=True)
 scipion_env.configure(_user_data)
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def float32_inference():
+    """Inference in float32 for the test (the default, "auto", is bfloat16 on CPUs that have
+    it): for checks of exact equality between two ways of computing the same map."""
+    from cryopick_plugin.engine import device
+
+    before = device._precision
+    device.set_precision("float32")
+    yield
+    device.set_precision(before)

@@ -695,6 +695,16 @@ def _cmd_pick(args):
 # ------------------------------------------------------------------ parser
 
 
+def _add_precision_flag(p):
+    """--precision of every command that runs a network forward (training runs in float32)."""
+    # checked by engine/device.py's set_precision, the home of the choices
+    p.add_argument("--precision", default="auto",
+                   help="arithmetic of inference passes: auto, float32 or bfloat16. auto is "
+                        "bfloat16 on CPUs that have it natively (AVX-512 BF16, AMX: about 2x "
+                        "faster, the same picks to +-0.004 F1 / AP on the benchmark models), "
+                        "else float32")
+
+
 def _add_skip_flags(p, verb, done):
     """--skip-existing and --skip-unreadable of pick and rescore."""
     p.add_argument("--skip-existing", action="store_true",
@@ -754,6 +764,7 @@ def build_parser():
     p.add_argument("--coords-format", default="auto")
     p.add_argument("--pattern", help="glob on image file names")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch default)")
+    _add_precision_flag(p)
     p.add_argument("--resume", action="store_true",
                    help="continue after the last finished phase in --output-dir "
                         "(last_checkpoint.pt; same settings required)")
@@ -779,6 +790,7 @@ def build_parser():
                         "U-Net tiles are as large as the memory budget allows)")
     p.add_argument("--pattern", help="glob on image file names")
     p.add_argument("--threads", type=int, default=0)
+    _add_precision_flag(p)
     _add_skip_flags(p, "pick", "picked")
     p.set_defaults(func=_cmd_pick, ranges=[
         _rule("--threshold", 0, 1), _rule("--pixel-size", 0), _rule("--box-size", 0),
@@ -803,6 +815,7 @@ def build_parser():
     p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
                    help="override one configuration key (repeatable)")
     p.add_argument("--threads", type=int, help="CPU threads; overrides training.threads")
+    _add_precision_flag(p)
     p.add_argument("--resume", action="store_true",
                    help="continue from last_checkpoint.pt of the same run")
     p.set_defaults(func=_cmd_train_fixmatch, ranges=[
@@ -829,6 +842,7 @@ def build_parser():
     p.add_argument("--device", default="cpu")
     p.add_argument("--pattern", help="glob on image file names")
     p.add_argument("--threads", type=int, default=0)
+    _add_precision_flag(p)
     p.set_defaults(func=_cmd_combine, ranges=[
         _rule("--expected-particles", 0), _rule("--classifier-weight", 0),
         _rule("--pixel-size", 0), _rule("--threads", 0)])
@@ -853,6 +867,7 @@ def build_parser():
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--pattern", help="glob on image file names")
     p.add_argument("--threads", type=int, default=0)
+    _add_precision_flag(p)
     _add_skip_flags(p, "score", "scored")
     p.set_defaults(func=_cmd_rescore, ranges=[
         _rule("--threshold", 0, 1), _rule("--pixel-size", 0), _rule("--box-size", 0),
@@ -865,6 +880,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         _check_ranges(args)
+        if getattr(args, "precision", None):
+            from .engine.device import set_precision
+
+            set_precision(args.precision)
         return args.func(args)
     except CryopickInputError as exc:
         print(f"cryopick: error: {exc}", file=sys.stderr)

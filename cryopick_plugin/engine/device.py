@@ -1,6 +1,8 @@
-"""Where torch runs: the device from a user string, the CPU thread count, and a network's
-faster evaluation copy."""
+"""Where torch runs: the device from a user string, the CPU thread count, the arithmetic of
+inference, and a network's faster evaluation copy."""
+import contextlib
 import copy
+import functools
 import itertools
 import weakref
 
@@ -33,6 +35,52 @@ def set_threads(n):
     """CPU threads for torch (0 or None: torch's default)."""
     if n:
         torch.set_num_threads(n)
+
+
+#: inference arithmetic: "auto" (bfloat16 where the CPU has it natively, else float32),
+#: "float32", "bfloat16". Training always runs in float32.
+PRECISIONS = ("auto", "float32", "bfloat16")
+_precision = "auto"
+
+
+def set_precision(name):
+    """The arithmetic of every later inference pass (one of PRECISIONS)."""
+    global _precision
+    if name not in PRECISIONS:
+        raise CryopickInputError(f"unknown precision '{name}' (use {', '.join(PRECISIONS)})")
+    _precision = name
+
+
+@functools.lru_cache(maxsize=None)
+def _native_cpu_bfloat16():
+    """Whether this CPU does bfloat16 arithmetic in hardware (AVX-512 BF16 or AMX): there
+    oneDNN's bfloat16 convolutions are fast; elsewhere they are emulated and slower."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            flags = next((line for line in fh if line.startswith("flags")), "").split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def inference_dtype(device):
+    """torch.bfloat16 when inference on ``device`` runs in bfloat16, else None (float32).
+    "auto" picks bfloat16 on CPUs with native support only (a base-16 U-Net pass over a
+    912 px image: 0.26 s against 0.63 s in float32 on 2 EPYC cores); GPUs stay float32."""
+    kind = torch.device(device).type
+    if _precision == "bfloat16" or (_precision == "auto" and kind == "cpu"
+                                    and _native_cpu_bfloat16()):
+        return torch.bfloat16
+    return None
+
+
+def inference_autocast(device):
+    """The context an inference pass runs in (see inference_dtype); outputs are cast back
+    with ``.float()`` by the callers."""
+    dtype = inference_dtype(device)
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(torch.device(device).type, dtype=dtype)
 
 
 #: the last evaluation copy of each network, with the state it was made from

@@ -104,7 +104,9 @@ def test_combine_chooses_the_threshold_from_the_count_and_pick_uses_it(data, tmp
     assert main(["pick", "--model", out, "--image-dir", mics, "--output", picks]) == 0
     table = read_coordinates(picks)
     assert sum(len(v) for v in table.values()) > 0
-    assert min(float(v[:, 2].min()) for v in table.values() if len(v)) >= ensemble.threshold
+    # scores are written to 5 decimals: the threshold's own pick may round below it
+    assert min(float(v[:, 2].min()) for v in table.values() if len(v)) >= \
+        ensemble.threshold - 5e-6
     # with the labels instead of a count
     labelled = str(tmp_path / "labelled.pt")
     assert main(base[:-1] + [labelled, "--coords",

@@ -1,13 +1,16 @@
 """The faster inference paths give the same maps as the plain ones (issue 12).
 
 The U-Net is checked on a model trained for a few steps, so its map follows the image (an
-untrained net's map is nearly flat, and a wrong tile margin would pass on it).
+untrained net's map is nearly flat, and a wrong tile margin would pass on it). Equality is
+checked in float32 (the float32_inference fixture); bfloat16 inference has its own test.
 """
 import numpy as np
 import pytest
 import torch
 
-from cryopick_plugin.engine.fixmatch.network import build_classifier
+from cryopick_plugin.engine import device
+from cryopick_plugin.engine.errors import CryopickInputError
+from cryopick_plugin.engine.fixmatch.network import CompactNet, build_classifier, predict_dense
 from cryopick_plugin.engine.unet.network import UNet
 from cryopick_plugin.engine.device import inference_copy
 from cryopick_plugin.engine.unet.tiling import (BORDER, MARGIN, TILE_BUDGET, _steps,
@@ -53,6 +56,11 @@ def _whole_image_map(model, img, border):
     with torch.no_grad():
         logits = model(torch.from_numpy(np.ascontiguousarray(padded[None, None])))
     return torch.sigmoid(logits)[0, 0, border:border + h, border:border + w].numpy()
+
+
+@pytest.fixture(autouse=True)
+def _float32(float32_inference):
+    """Every test here compares float32 computations, unless it sets the precision itself."""
 
 
 def test_unet_tiles_at_the_production_margin_equal_a_whole_image_pass(trained_unet):
@@ -161,3 +169,34 @@ def test_decoder_crops_leave_room_for_the_padded_convolutions():
         crops = _decoder_crops(margin, 4)
         assert all(b >= 2 * (a + 2) for a, b in zip(crops, crops[1:])) or not any(crops)
         assert crops[-1] + 2 <= margin or not any(crops)
+
+
+def test_bfloat16_inference_is_close_to_float32_and_really_used(trained_unet):
+    img, _ = _blobs(250, 370, 30, np.random.default_rng(3))
+    exact = predict_probability_map(trained_unet, img)
+    torch.manual_seed(0)
+    classifier = CompactNet().eval()
+    dense32 = predict_dense(classifier, img, 4)
+    device.set_precision("bfloat16")
+    half = predict_probability_map(trained_unet, img)
+    dense16 = predict_dense(classifier, img, 4)
+    assert half.dtype == np.float32 and dense16.dtype == np.float32
+    # rounded (so really computed in bfloat16), but only at the level of its 8-bit mantissa
+    assert np.abs(half - exact).max() > 1e-5
+    assert np.abs(half - exact).max() < 0.02 and np.abs(half - exact).mean() < 2e-3
+    assert np.abs(dense16 - dense32).max() > 1e-5
+    assert np.abs(dense16 - dense32).max() < 0.05 * (np.abs(dense32).max() + 1e-3)
+
+
+def test_auto_precision_is_bfloat16_only_on_cpus_that_have_it(monkeypatch):
+    for native in (True, False):
+        monkeypatch.setattr(device, "_native_cpu_bfloat16", lambda: native)
+        device.set_precision("auto")
+        assert device.inference_dtype("cpu") == (torch.bfloat16 if native else None)
+        assert device.inference_dtype("cuda:0") is None  # GPUs: float32 unless asked
+        device.set_precision("bfloat16")
+        assert device.inference_dtype("cpu") == torch.bfloat16
+        device.set_precision("float32")
+        assert device.inference_dtype("cpu") is None
+    with pytest.raises(CryopickInputError, match="half"):
+        device.set_precision("half")

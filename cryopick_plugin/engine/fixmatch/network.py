@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..device import inference_copy
+from ..device import inference_autocast, inference_copy
 
 RESNETS = ("resnet18", "resnet34", "resnet50")
 
@@ -120,7 +120,8 @@ def predict(model, patches, device="cpu", batch_size=256, logits=False):
     out = []
     for i in range(0, len(patches), batch_size):
         x = torch.from_numpy(np.ascontiguousarray(patches[i:i + batch_size, None])).to(device)
-        z = fast(x.contiguous(memory_format=torch.channels_last)).float()
+        with inference_autocast(device):
+            z = fast(x.contiguous(memory_format=torch.channels_last)).float()
         out.append((z if logits else torch.sigmoid(z)).cpu().numpy())
     return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
@@ -150,6 +151,7 @@ def predict_dense(model, image, stride, device="cpu"):
         r1 = min(n_rows, r0 + rows_per_tile)
         tile = image[r0 * stride:(r1 - 1) * stride + window]
         x = torch.from_numpy(np.ascontiguousarray(tile[None, None], dtype=np.float32))
-        z = fast.dense(x.to(device).contiguous(memory_format=torch.channels_last), stride)
+        with inference_autocast(device):
+            z = fast.dense(x.to(device).contiguous(memory_format=torch.channels_last), stride)
         out[r0:r1] = z[0, 0, :, :n_cols].float().cpu().numpy()
     return out

@@ -24,7 +24,7 @@ import math
 import numpy as np
 import torch
 
-from ..device import inference_copy
+from ..device import inference_autocast, inference_copy
 
 #: context kept around each tile's centre (working px); see the module docstring
 MARGIN = 96
@@ -67,7 +67,8 @@ def _steps(length, margin, max_tile, multiple, border=None):
 def predict_logits_batch(model, batch, device, margin=0):
     """Logits of a batch of tiles, without ``margin`` px on every side."""
     x = torch.from_numpy(np.ascontiguousarray(batch[:, None])).to(device)
-    return model(x.contiguous(memory_format=torch.channels_last), margin)[:, 0]
+    with inference_autocast(device):
+        return model(x.contiguous(memory_format=torch.channels_last), margin)[:, 0].float()
 
 
 def _axis_tiles(length, margin, border, max_tile, multiple):
