@@ -6,7 +6,8 @@ import pyworkflow.protocol.params as params
 from pwem.protocols import ProtParticlePicking
 
 from .. import Plugin
-from ..engine.fixmatch.config import BACKBONES, NEGATIVES, FixMatchConfig, save_config
+from ..engine.fixmatch.config import (BACKBONES, COMPACT_WINDOW, NEGATIVES, FixMatchConfig,
+                                      save_config)
 from ..engine.io.plots import plot_fixmatch_history
 from ..engine.io import files
 from ..objects import CryopickModel
@@ -40,8 +41,8 @@ class CryopickProtTrainFixMatch(TrainingInputs, ProtParticlePicking):
         group.addParam("patchSize", params.IntParam, default=d.dataset.patch_size,
                        label="Patch size (px)",
                        help="ResNet backbones only (the default compact network sees its own "
-                            "68 px window). Patch side at the working pixel size, where the "
-                            "particle spans "
+                            f"{COMPACT_WINDOW} px window). Patch side at the working pixel "
+                            "size, where the particle spans "
                             f"{d.dataset.working_diameter:.0f} px. Default "
                             f"{d.dataset.patch_size}, the original method's: 5 diameters of "
                             "context. 64 is ~4x faster on a CPU (our CPU benchmark used "
@@ -70,8 +71,8 @@ class CryopickProtTrainFixMatch(TrainingInputs, ProtParticlePicking):
                             "small unpadded network (0.3 M parameters) that scores a whole "
                             "micrograph in one pass, the same scores as patch by patch: under "
                             "a second per micrograph on a CPU instead of minutes, and ~10x "
-                            "faster training. It sees a fixed 68 px window (about 3 particle "
-                            "diameters), so the patch size is not used. resnet18: the "
+                            f"faster training. It sees a fixed {COMPACT_WINDOW} px window (about "
+                            "3 particle diameters), so the patch size is not used. resnet18: the "
                             "original method's (11 M parameters, patch by patch); deeper "
                             "ones (34, 50) are slower and need more labels.")
         group.addParam("dropout", params.FloatParam, default=d.model.dropout,

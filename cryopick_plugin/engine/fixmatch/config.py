@@ -43,10 +43,15 @@ class DatasetConfig:
     expected_particles: float = 0.0
 
 
+#: the side of the compact network's patch: its receptive field, working px (network.py's
+#: CompactNet.WINDOW; here so that the protocol forms can name it without importing torch)
+COMPACT_WINDOW = 68
+
+
 @dataclasses.dataclass
 class ModelConfig:
     # compact (ours): a small unpadded network that scores a whole micrograph in one pass
-    # (its patches are its 68 px window; dataset.patch_size is unused); or the seed's
+    # (its patches are its COMPACT_WINDOW px window; dataset.patch_size is unused); or the seed's
     # resnet18, or resnet34 / resnet50
     backbone: str = "compact"
     dropout: float = 0.3

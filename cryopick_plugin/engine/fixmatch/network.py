@@ -13,6 +13,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..device import inference_autocast, inference_copy
+from .config import COMPACT_WINDOW
 
 RESNETS = ("resnet18", "resnet34", "resnet50")
 
@@ -77,7 +78,7 @@ class CompactNet(nn.Module):
     the patch starting at every ``stride``-th pixel of a larger image in one pass (the last
     poolings run at stride 1 and the layers after them dilated, as Topaz does)."""
 
-    WINDOW = 68  # 5 + 1 + 8 + 2 + 16 + 4 + 32: each layer's reach at its step
+    WINDOW = COMPACT_WINDOW  # 5 + 1 + 8 + 2 + 16 + 4 + 32: each layer's reach at its step
     STRIDE = 8  # three 2x2 poolings
 
     def __init__(self, dropout=0.3, width=32):
