@@ -40,28 +40,36 @@ class UNet(nn.Module):
         self.head = nn.Conv2d(b, out_channels, 1)
 
     def forward(self, x, margin=0):
-        """Logits of x; with ``margin``, only of its centre (``margin`` px off every side).
+        """Logits of x; with ``margin``, only of its centre: ``margin`` px off every side, or
+        (top, bottom, left, right) px off each.
 
         The margin is context the caller throws away (see tiling.py). The encoder needs all
         of it, the decoder not: each decoder level works on its input cropped as far as the
         centre allows (two padded 3x3 convolutions spoil 2 px at a crop's edge; a transposed
         convolution doubles the offset), the same centre logits for less work.
         """
+        sides = (margin,) * 4 if isinstance(margin, int) else tuple(margin)
+        crops = [_decoder_crops(m, len(self.dec)) for m in sides]  # per side, deepest first
         skips = []
         for block in self.down:
             x = block(x)
             skips.append(x)
             x = self.pool(x)
         x = self.bottleneck(x)
-        crops = _decoder_crops(margin, len(self.dec))
-        for up, dec, skip, crop in zip(self.up, self.dec, reversed(skips), crops):
-            x = up(x)
-            inner = crop - (skip.shape[-1] - x.shape[-1]) // 2  # of x, already cropped
-            x = x[..., inner:x.shape[-2] - inner, inner:x.shape[-1] - inner]
-            skip = skip[..., crop:skip.shape[-2] - crop, crop:skip.shape[-1] - crop]
-            x = dec(torch.cat([x, skip], dim=1))
-        rest = margin - crops[-1]
-        return self.head(x[..., rest:x.shape[-2] - rest, rest:x.shape[-1] - rest])
+        done = (0, 0, 0, 0)  # what the level below cropped, in its own pixels
+        for level, (up, dec, skip) in enumerate(zip(self.up, self.dec, reversed(skips))):
+            x = up(x)  # the skip's frame less twice what the level below cropped
+            crop = [c[level] for c in crops]
+            x = _crop(x, [c - 2 * d for c, d in zip(crop, done)])
+            x = dec(torch.cat([x, _crop(skip, crop)], dim=1))
+            done = crop
+        return self.head(_crop(x, [m - d for m, d in zip(sides, done)]))
+
+
+def _crop(x, sides):
+    """x without (top, bottom, left, right) px."""
+    top, bottom, left, right = sides
+    return x[..., top:x.shape[-2] - bottom, left:x.shape[-1] - right]
 
 
 def _decoder_crops(margin, levels):

@@ -65,7 +65,8 @@ def _steps(length, margin, max_tile, multiple, border=None):
 
 @torch.no_grad()
 def predict_logits_batch(model, batch, device, margin=0):
-    """Logits of a batch of tiles, without ``margin`` px on every side."""
+    """Logits of a batch of tiles, without ``margin`` px on every side (or (top, bottom,
+    left, right) px on each)."""
     x = torch.from_numpy(np.ascontiguousarray(batch[:, None])).to(device)
     with inference_autocast(device):
         return model(x.contiguous(memory_format=torch.channels_last), margin)[:, 0].float()
@@ -107,15 +108,14 @@ def predict_probability_map(model, image, tile=None, margin=MARGIN, border=BORDE
     for shape in sorted({(r[1:], c[1:]) for r, c in tiles}):
         same = [(r[0], c[0]) for r, c in tiles if (r[1:], c[1:]) == shape]
         (sy, top, bottom), (sx, left, right) = shape
-        crop = min(top, bottom, left, right)  # the decoder skips this much (UNet.forward)
         for i in range(0, len(same), batch_size):
             chunk = same[i:i + batch_size]
             # padded coordinates: image pixel y sits at y + border
             batch = np.stack([padded[y + border - top:y + border + sy + bottom,
                                      x + border - left:x + border + sx + right]
                               for y, x in chunk])
-            logits = predict_logits_batch(fast, batch, device, crop)
-            logits = logits[:, top - crop:top - crop + sy, left - crop:left - crop + sx]
+            # the decoder skips each side's context (UNet.forward)
+            logits = predict_logits_batch(fast, batch, device, (top, bottom, left, right))
             for (y, x), p in zip(chunk, torch.sigmoid(logits).cpu().numpy()):
                 out[y:y + sy, x:x + sx] = p
     return out[:h, :w]
