@@ -26,6 +26,10 @@ from cryopick_plugin.engine.io import files
 from cryopick_plugin.engine.io.coordinates import read_coordinates, write_coordinates
 from cryopick_plugin.engine.picking.metrics import evaluate
 
+#: pick threshold of every scored run: low, so that the whole ranking counts for AP and best
+#: F1; each model's own threshold is applied afterwards for P / R / F1
+RANKING_THRESHOLD = 0.02
+
 CONFIGS = {
     # fits well under an hour on 2 CPU cores for three label fractions
     "cpu": dict(base_features=16, initial_epochs=30, self_training_iterations=3,
@@ -111,11 +115,9 @@ def run_unet(ds, train, test, labels, work, config, device, threads, extra=(), e
     models = [files.UNET_BASELINE] + [files.unet_iteration_model(i) for i in range(1, n_iter + 1)]
     for model in models:
         out = os.path.join(work, f"picks_{model[:-3]}.json")
-        # a low threshold keeps the whole ranking for AP; the model's own threshold is
-        # applied afterwards for P / R / F1
         pick_s, pick_mb = _run(_cli("pick", "--model", os.path.join(model_dir, model),
                                     "--image-dir", test_dir, "--output", out,
-                                    "--threshold", 0.02, "--device", device,
+                                    "--threshold", RANKING_THRESHOLD, "--device", device,
                                     "--threads", threads),
                                os.path.join(work, f"pick_{model[:-3]}.log"))
         # the threshold chosen at the end of training is stored in final_model.pt (the last
@@ -149,8 +151,9 @@ def run_fixmatch(ds, train, test, labels, work, config, device, threads, extra=(
     model = os.path.join(work, "model", files.FIXMATCH_BEST_EMA)
     out = os.path.join(work, "picks.json")
     pick_s, pick_mb = _run(_cli("pick", "--model", model, "--image-dir", test_dir,
-                                "--output", out, "--threshold", 0.02, "--device", device,
-                                "--threads", threads), os.path.join(work, "pick.log"))
+                                "--output", out, "--threshold", RANKING_THRESHOLD,
+                                "--device", device, "--threads", threads),
+                            os.path.join(work, "pick.log"))
     with open(os.path.join(work, "model", files.FIXMATCH_RESULTS)) as fh:
         res = json.load(fh)
     threshold = files.read_torch_file(model)["threshold"]
@@ -193,8 +196,9 @@ def run_ensemble(ds, train, test, labels, work, unet_model, classifier_model, de
                              os.path.join(work, "combine.log"))
     out = os.path.join(work, "picks.json")
     pick_s, pick_mb = _run(_cli("pick", "--model", model, "--image-dir", test_dir,
-                                "--output", out, "--threshold", 0.02, "--device", device,
-                                "--threads", threads), os.path.join(work, "pick.log"))
+                                "--output", out, "--threshold", RANKING_THRESHOLD,
+                                "--device", device, "--threads", threads),
+                            os.path.join(work, "pick.log"))
     return dict(method="U-Net + classifier ensemble", model="final + EMA teacher",
                 threshold=files.read_torch_file(model)["threshold"],
                 picks=read_coordinates(out), train_s=train_s,

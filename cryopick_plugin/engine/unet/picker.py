@@ -25,6 +25,7 @@ class UNetPicker(WorkingScale):
     """Weights + picking settings. ``particle_diameter_px`` is in training micrograph pixels."""
 
     default_batch_size = 1  # tiles per forward pass (a micrograph is one or a few tiles)
+    border = BORDER  # context added at the image's edges (tiling.py)
 
     def __init__(self, model, particle_diameter_px, working_diameter, pixel_size=None,
                  threshold=0.5, min_distance_fraction=0.5, extra=None, density_range=None,
@@ -46,8 +47,9 @@ class UNetPicker(WorkingScale):
         return self._working_map(work, device, batch_size, tile), factor
 
     def _working_map(self, work, device="cpu", batch_size=1, tile=None):
-        return predict_probability_map(self.model, work, tile=tile, margin=MARGIN, border=BORDER,
-                                       batch_size=batch_size, device=device)
+        return predict_probability_map(self.model, work, tile=tile, margin=MARGIN,
+                                       border=self.border, batch_size=batch_size,
+                                       device=device)
 
     def peaks_working(self, prob, threshold=None):
         """(N, 3) [x, y, score] peaks of a working-image probability map, best first."""
