@@ -1,6 +1,6 @@
 """Benchmark matrix: cryopick and Topaz side by side on simulated data that look like real data.
 
-    python -m benchmarks.matrix          # 4 regimes x 3 label budgets, ~1.8 h (make bench-matrix)
+    python -m benchmarks.matrix          # 4 regimes x 3 label budgets, ~2.5 h (make bench-matrix)
     python -m benchmarks.matrix --quick  # a few minutes: one tiny regime, one budget
                                          # (make bench-matrix-quick)
 
@@ -30,7 +30,8 @@ Writes ``results.json`` (every row of every run, the aggregates, the summaries, 
 and ``results.md`` (the table) into ``--out``.
 
 Sizing: ``PROFILES`` (training sizes) and ``SIZING`` (how the full matrix was sized; about
-1.8 h on 2 CPU cores, against the 1.5 h aimed at). ``results.md`` records the wall time of
+2.5 h on 2 CPU cores since the classifier and the ensemble joined, against the 1.5 h aimed
+at). ``results.md`` records the wall time of
 every method per regime (and its CPU time with --jobs 1), so the sizes can be re-checked
 after each full run.
 """
@@ -110,6 +111,13 @@ PROFILES = {
 
 
 SIZING = """
+2026-12-03, fifth run (fresh clone, the default methods: U-Net, classifier, ensemble, Topaz;
+large-carbon and irregular with their larger test sets): a cryopick cell (U-Net + classifier
++ combine, 5 pick processes) took 553-605 s beside another run, 773-994 s while tests and
+the demo also ran; a Topaz cell 267-607 s. The crowded regime took 53 min, so the whole
+matrix comes to about 2.5-3 h on 2 cores: it no longer fits one session's budget, and is
+run in parts with --resume (the same clone, so the same code).
+
 The full matrix is 12 cells (4 regimes x 3 budgets), each 2 cryopick runs (U-Net with 3 pick
 processes, one per label seed) and 1 Topaz run, two runs at a time on one thread each
 (--jobs 2 --threads 1).
