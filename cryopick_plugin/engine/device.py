@@ -66,7 +66,8 @@ def _native_cpu_bfloat16():
 def inference_dtype(device):
     """torch.bfloat16 when inference on ``device`` runs in bfloat16, else None (float32).
     "auto" picks bfloat16 on CPUs with native support only (a base-16 U-Net pass over a
-    912 px image: 0.26 s against 0.63 s in float32 on 2 EPYC cores); GPUs stay float32."""
+    912 px image: 0.26 s against 0.63 s in float32 on 2 EPYC cores, a hand timing; picks:
+    docs/results/inference_check_precision_2026-12-03.json); GPUs stay float32."""
     kind = torch.device(device).type
     if _precision == "bfloat16" or (_precision == "auto" and kind == "cpu"
                                     and _native_cpu_bfloat16()):

@@ -10,8 +10,7 @@ from benchmarks import inference_check
 from benchmarks.datasets import Dataset
 from cryopick_plugin.engine import device
 from cryopick_plugin.engine.ensemble import EnsemblePicker
-from cryopick_plugin.tests.test_ensemble import _members
-from cryopick_plugin.tests.tiny_data import tiny_labelled_set
+from cryopick_plugin.tests.tiny_data import tiny_labelled_set, untrained_members
 
 
 @pytest.fixture
@@ -24,7 +23,7 @@ def matrix(tmp_path):
     os.makedirs(cell / "ensemble" / "test")
     for name in sorted(ds.micrographs)[1:]:
         os.symlink(ds.micrographs[name], cell / "ensemble" / "test" / f"{name}.mrc")
-    EnsemblePicker(*_members(ds.diameter_px)).save(str(cell / "ensemble" / "ensemble_model.pt"))
+    EnsemblePicker(*untrained_members(ds.diameter_px)).save(str(cell / "ensemble" / "ensemble_model.pt"))
     with open(cell / "cryopick.json", "w") as fh:
         json.dump(dict(signature=dict(data=str(data["out"]))), fh)
     # an unfinished cell (no ensemble model yet) is left out

@@ -6,28 +6,11 @@ import torch
 from cryopick_plugin.cli import main
 from cryopick_plugin.engine.ensemble import EnsemblePicker
 from cryopick_plugin.engine.errors import CryopickInputError
-from cryopick_plugin.engine.fixmatch.network import CompactNet
-from cryopick_plugin.engine.fixmatch.picker import PatchClassifier
 from cryopick_plugin.engine.io.coordinates import read_coordinates
 from cryopick_plugin.engine.pickers import load_picker
 from cryopick_plugin.engine.picking.fusion import CLASSIFIER_WEIGHT, fuse_maps
 from cryopick_plugin.engine.picking.thresholds import COUNT_SURPLUS
-from cryopick_plugin.engine.unet.network import UNet
-from cryopick_plugin.engine.unet.picker import UNetPicker
-from cryopick_plugin.tests.tiny_data import tiny_labelled_set
-
-
-def _members(diameter, seed=0, pixel_size=2.0):
-    """Untrained members with random batch-norm statistics, so that both maps vary."""
-    torch.manual_seed(seed)
-    unet, net = UNet(base_features=4), CompactNet(dropout=0.0)
-    for model, size in ((unet, 64), (net, CompactNet.WINDOW)):
-        model.train()
-        with torch.no_grad():
-            model(torch.randn(4, 1, size, size) * 3)
-        model.eval()
-    return (UNetPicker(unet, diameter, 24.0, pixel_size),
-            PatchClassifier(net, "compact", 0.0, diameter, 24.0, CompactNet.WINDOW, pixel_size))
+from cryopick_plugin.tests.tiny_data import tiny_labelled_set, untrained_members
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +19,7 @@ def data(tmp_path_factory):
 
 
 def test_the_map_is_the_weighted_mean_of_the_members_maps(data):
-    unet, classifier = _members(data["diameter"])
+    unet, classifier = untrained_members(data["diameter"])
     ensemble = EnsemblePicker(unet, classifier, classifier_weight=2.0)
     image = next(iter(data["images"].values()))
     work, _ = ensemble.prepare(image)
@@ -54,7 +37,7 @@ def test_the_map_is_the_weighted_mean_of_the_members_maps(data):
 
 
 def test_the_file_holds_both_members_and_picks_the_same(data, tmp_path):
-    ensemble = EnsemblePicker(*_members(data["diameter"]), threshold=0.4)
+    ensemble = EnsemblePicker(*untrained_members(data["diameter"]), threshold=0.4)
     path = str(tmp_path / "ensemble.pt")
     ensemble.save(path)
     loaded = load_picker(path)
@@ -73,18 +56,18 @@ def test_the_file_holds_both_members_and_picks_the_same(data, tmp_path):
 
 
 def test_members_trained_for_different_particles_are_refused(data):
-    unet, _ = _members(data["diameter"])
-    _, other = _members(data["diameter"] * 1.5)
+    unet, _ = untrained_members(data["diameter"])
+    _, other = untrained_members(data["diameter"] * 1.5)
     with pytest.raises(CryopickInputError, match="different particles or pixel sizes"):
         EnsemblePicker(unet, other)
-    _, other_pixels = _members(data["diameter"], pixel_size=3.0)
+    _, other_pixels = untrained_members(data["diameter"], pixel_size=3.0)
     with pytest.raises(CryopickInputError, match="different particles or pixel sizes"):
         EnsemblePicker(unet, other_pixels)
 
 
 def test_combine_chooses_the_threshold_from_the_count_and_pick_uses_it(data, tmp_path,
                                                                        capsys):
-    unet, classifier = _members(data["diameter"])
+    unet, classifier = untrained_members(data["diameter"])
     unet.save(str(tmp_path / "unet.pt"))
     classifier.save(str(tmp_path / "classifier.pt"))
     mics = str(data["out"] / "micrographs")
@@ -115,8 +98,8 @@ def test_combine_chooses_the_threshold_from_the_count_and_pick_uses_it(data, tmp
 
 
 def test_combine_refuses_a_classifier_of_another_particle(data, tmp_path, capsys):
-    unet, _ = _members(data["diameter"])
-    _, other = _members(data["diameter"] * 2)
+    unet, _ = untrained_members(data["diameter"])
+    _, other = untrained_members(data["diameter"] * 2)
     unet.save(str(tmp_path / "unet.pt"))
     other.save(str(tmp_path / "classifier.pt"))
     code = main(["combine", "--unet", str(tmp_path / "unet.pt"), "--classifier",

@@ -1,7 +1,13 @@
-"""Small synthetic datasets the engine tests share (seconds to make)."""
+"""Small synthetic datasets and untrained models the engine tests share (seconds to make)."""
+import torch
+
 from cryopick_plugin.engine.demo_data import make_demo_dataset
+from cryopick_plugin.engine.fixmatch.network import CompactNet
+from cryopick_plugin.engine.fixmatch.picker import PatchClassifier
 from cryopick_plugin.engine.io.coordinates import read_coordinates
 from cryopick_plugin.engine.io.images import read_micrograph
+from cryopick_plugin.engine.unet.network import UNet
+from cryopick_plugin.engine.unet.picker import UNetPicker
 
 
 # 256 x 384 micrographs at 2 A/px, a 32 px particle, 20 per micrograph, half of the particles
@@ -44,3 +50,17 @@ def import_tiny_project(test):
                                   particleDiameter=TINY_SET["particle_diameter_a"])
     test.launchProtocol(test.truth)
     return data
+
+
+def untrained_members(diameter, seed=0, pixel_size=2.0):
+    """An untrained U-Net picker and compact classifier for one particle size (the two
+    members of an ensemble), with random batch-norm statistics, so that both maps vary."""
+    torch.manual_seed(seed)
+    unet, net = UNet(base_features=4), CompactNet(dropout=0.0)
+    for model, size in ((unet, 64), (net, CompactNet.WINDOW)):
+        model.train()
+        with torch.no_grad():
+            model(torch.randn(4, 1, size, size) * 3)
+        model.eval()
+    return (UNetPicker(unet, diameter, 24.0, pixel_size),
+            PatchClassifier(net, "compact", 0.0, diameter, 24.0, CompactNet.WINDOW, pixel_size))

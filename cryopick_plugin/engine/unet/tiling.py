@@ -14,10 +14,11 @@ benchmarks/speed.py on 2 cores.
 
 At the image's own edges there is nothing to read: the tiles add no context there (BORDER),
 and the network's zero padding takes its place, as at the edges of the crops it was trained
-on. 96 px of reflected context made a one-tile 1k micrograph 1.47x the pixels of the image;
-on the saved models of 17 benchmark cells (2026-12-03) dropping it changed best F1 / AP by
--0.001 / +0.001 on average for the U-Net (-0.025 to +0.019 per cell) and +0.001 / +0.003 for
-the ensemble, and took 0.085 s instead of 0.149 s per micrograph of those cells.
+on. 96 px of reflected context made a one-tile 1k micrograph 1.47x the pixels of the image.
+`python -m benchmarks.inference_check --setting border=96,0` on the fifth matrix run's first
+7 cells (docs/results/inference_check_border_2026-12-03.json): U-Net AP +0.015 on average
+(+0.003 to +0.030), ensemble AP +0.006, U-Net picking 0.28 s instead of 0.37 s per test
+micrograph.
 """
 import math
 
