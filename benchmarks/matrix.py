@@ -587,6 +587,23 @@ def run_cryopick(ds, train, test, labels, work, methods, profile, seed, args, er
     return rows, pseudo
 
 
+def rerun_ensemble(cell, ds, train, test, labels, work, key, args, log):
+    """A finished cryopick cell with its ensemble row made again (``cryopick combine`` and
+    ``pick`` with the current code) from the cell's saved U-Net and classifier: after a
+    change to how the two are combined, seconds per cell instead of a retraining."""
+    errors, timings = [], {}
+    row = _attempt("ensemble", lambda: run.run_ensemble(
+        ds, train, test, labels, os.path.join(work, "ensemble"),
+        os.path.join(work, "unet", "model", files.UNET_FINAL),
+        os.path.join(work, "fixmatch", "model", files.FIXMATCH_BEST_EMA), args.device,
+        args.threads), errors, log, timings)
+    if row is None:
+        return dict(cell, errors=cell["errors"] + errors)
+    records = [r for r in cell["records"] if r["row"] != "ensemble"]
+    return dict(cell, records=records + _records([row], ds, test, key, {}),
+                timings=dict(cell.get("timings", {}), **timings))
+
+
 def run_topaz(ds, train, test, labels, work, profile, args, errors, log, timings=None):
     r = _attempt("Topaz", lambda: run.run_topaz_row(
         ds, train, test, labels, work, dict(profile["topaz"]), args.threads,
@@ -707,7 +724,13 @@ def parse_args(argv=None):
     p.add_argument("--fixmatch-args", default="", help="extra train-fixmatch flags")
     p.add_argument("--resume", action="store_true",
                    help="reuse the finished pieces of an interrupted run in --out")
+    p.add_argument("--rerun-ensemble", action="store_true",
+                   help="with --resume: make the ensemble row of every finished cell again "
+                        "from the cell's saved U-Net and classifier (after a change to how "
+                        "they are combined; seconds per cell)")
     args = p.parse_args(argv)
+    if args.rerun_ensemble and not args.resume:
+        p.error("--rerun-ensemble works on a finished run: add --resume")
     known = dict(REGIMES, **QUICK_REGIMES)
     if args.regimes is None:
         args.regimes = list(QUICK_REGIMES if args.quick else REGIMES)
@@ -775,15 +798,26 @@ def main(argv=None):
                         return run_group(group, methods, ds, train, test, labels, work, key,
                                          profile, args, log)
 
+                    def rerun(cell, work=work, labels=labels, key=key, ds=ds, train=train,
+                              test=test):
+                        return rerun_ensemble(cell, ds, train, test, labels, work, key, args,
+                                              log)
+
                     tasks.append(dict(key=key, group=group, signature=signature,
                                       path=os.path.join(work, f"{group}.json"),
-                                      compute=compute))
+                                      compute=compute, rerun=rerun))
 
     def run_task(task):
         key = task["key"]
         log(f"{key['regime']} {_pct(key['fraction'])} ({key['n_labels']} labels) seed "
             f"{key['seed']}: {task['group']}")
         cell, reused = _cell(task["path"], task["signature"], task["compute"], args.resume)
+        if reused and args.rerun_ensemble and task["group"] == "cryopick" and \
+                "ensemble" in args.methods:
+            cell = task["rerun"](cell)
+            with open(task["path"], "w") as fh:
+                json.dump(cell, fh, indent=1, default=_jsonable)
+            cell["pseudo"] = {int(k): v for k, v in cell.get("pseudo", {}).items()}
         for r in cell["records"]:
             log(f"   {key['regime']} {_pct(key['fraction'])} seed {key['seed']} "
                 f"{row_label(r['row'])}: best F1 {r['best_f1']:.3f} AP {r['ap']:.3f} "

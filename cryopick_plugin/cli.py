@@ -318,14 +318,14 @@ def _cmd_combine(args):
     from .engine.ensemble import EnsemblePicker
     from .engine.fixmatch.picker import PatchClassifier
     from .engine.io.images import read_micrograph
+    from .engine.picking import fusion
     from .engine.picking.thresholds import threshold_from_training
     from .engine.unet.picker import UNetPicker
 
     _check_output(args.output, "--output")
     device = resolve_device(args.device)
     ensemble = EnsemblePicker(UNetPicker.load(args.unet, device),
-                              PatchClassifier.load(args.classifier, device),
-                              args.classifier_weight)  # checks they fit together
+                              PatchClassifier.load(args.classifier, device))  # they fit?
     _check_scale(ensemble, args.pixel_size)
     pixel_size = args.pixel_size or None
     diameter = ensemble.diameter_for(pixel_size)
@@ -336,6 +336,14 @@ def _cmd_combine(args):
     if not labels and not args.expected_particles:
         raise CryopickInputError("the ensemble's threshold needs --coords (hand-picked "
                                  "particles of these micrographs) or --expected-particles")
+    n_labels = sum(len(v) for v in labels.values())
+    if args.classifier_weight is None:
+        ensemble.classifier_weight = fusion.classifier_weight_for(n_labels)
+        print(f"Classifier weight {ensemble.classifier_weight:.3g}: " + (
+            f"{fusion.EQUAL_WEIGHT_LABELS:g} / {n_labels} hand-picked particles" if n_labels
+            else "the default without hand-picked particles"))
+    else:
+        ensemble.classifier_weight = args.classifier_weight
     set_threads(args.threads)
 
     def pick(name):
@@ -351,7 +359,8 @@ def _cmd_combine(args):
         print(f"No threshold could be chosen: the U-Net's ({threshold:.3f}) is kept")
         origin = "unet"
     ensemble.threshold = threshold
-    ensemble.extra = dict(threshold_origin=origin, unet=os.path.abspath(args.unet),
+    ensemble.extra = dict(threshold_origin=origin, n_labels=n_labels,
+                          unet=os.path.abspath(args.unet),
                           classifier=os.path.abspath(args.classifier))
     ensemble.save(args.output)
     print(f"Ensemble (classifier weight {ensemble.classifier_weight:g}, threshold "
@@ -834,8 +843,11 @@ def build_parser():
     p.add_argument("--expected-particles", type=float, default=0.0,
                    help="particles per micrograph (0: unknown); the threshold then keeps "
                         "15%% more picks than that, else it comes from the labels")
-    p.add_argument("--classifier-weight", type=float, default=fusion.CLASSIFIER_WEIGHT,
-                   help="how many times the classifier's map counts against the U-Net's")
+    p.add_argument("--classifier-weight", type=float,
+                   help="how many times the classifier's map counts against the U-Net's "
+                        f"(default: {fusion.EQUAL_WEIGHT_LABELS:g} / the number of "
+                        "hand-picked particles in --coords, the U-Net counting more the more "
+                        f"labels it had; {fusion.CLASSIFIER_WEIGHT:g} without --coords)")
     p.add_argument("--output", required=True, help="the ensemble's model file (.pt)")
     p.add_argument("--pixel-size", type=float, default=0.0,
                    help="A/px of these micrographs (0: the models')")

@@ -9,7 +9,7 @@ from .. import Plugin
 from ..convert import coordinates_to_tables, link_micrographs
 from ..engine.io.coordinates import write_coordinates
 from ..engine.io.files import read_torch_file
-from ..engine.picking.fusion import CLASSIFIER_WEIGHT
+from ..engine.picking.fusion import EQUAL_WEIGHT_LABELS
 from ..objects import CryopickModel
 
 ENSEMBLE_FILE = "ensemble_model.pt"
@@ -17,9 +17,10 @@ ENSEMBLE_FILE = "ensemble_model.pt"
 
 class CryopickProtCombine(EMProtocol):
     """Make one picker of a cryopick U-Net and a cryopick classifier trained on the same
-    micrographs and hand-picked particles: it averages their probability maps (the
-    classifier's counted twice by default) and picks on the average. On the simulated
-    benchmark it ranked particles better than either alone in most regimes. The picking
+    micrographs and hand-picked particles: it averages their probability maps and picks on
+    the average. The fewer the hand-picked particles, the more the classifier counts (the
+    U-Net needs more labels). On the simulated benchmark it ranked particles better than
+    either alone in most regimes. The picking
     threshold is chosen on the training micrographs, from the particle count if you give one,
     else from the hand-picked labels. Pick with 'cryopick - pick particles'.
     """
@@ -45,11 +46,18 @@ class CryopickProtCombine(EMProtocol):
                            "The threshold then keeps 15% more picks than that on the "
                            "training micrographs. 0 (default): chosen from the hand-picked "
                            "labels (Lee & Liu), less reliable with few labels.")
-        form.addParam("classifierWeight", params.FloatParam, default=CLASSIFIER_WEIGHT,
+        form.addParam("autoClassifierWeight", params.BooleanParam, default=True,
+                      expertLevel=params.LEVEL_ADVANCED, label="Weigh by the number of labels?",
+                      help=f"Yes (default): the classifier's map counts "
+                           f"{EQUAL_WEIGHT_LABELS:g} / (number of hand-picked particles) "
+                           "times the U-Net's: the classifier dominates with a few dozen "
+                           "labels, where the U-Net is weak, the U-Net with hundreds. Measured "
+                           "on the benchmark matrix (docs/benchmarks.md). No: give the weight.")
+        form.addParam("classifierWeight", params.FloatParam, default=2.0,
+                      condition="not autoClassifierWeight",
                       expertLevel=params.LEVEL_ADVANCED, label="Classifier weight",
-                      help=f"How many times the classifier's map counts against the "
-                           f"U-Net's. Default {CLASSIFIER_WEIGHT:g} (measured on the "
-                           "benchmark matrix); 0 gives the U-Net alone.")
+                      help="How many times the classifier's map counts against the U-Net's; "
+                           "0 gives the U-Net alone.")
         form.addParallelSection(threads=2, mpi=0)
 
     def _insertAllSteps(self):
@@ -68,13 +76,15 @@ class CryopickProtCombine(EMProtocol):
         python, cli = Plugin.getCliArgs("combine")
         q = lambda path: shlex.quote(os.path.abspath(path))  # noqa: E731 (a space in a path)
         mics = self.inputCoordinates.get().getMicrographs()
+        weight = "" if self.autoClassifierWeight.get() else \
+            f"--classifier-weight {self.classifierWeight.get()} "
         self.runJob(python,
                     f"{cli} --unet {q(self.inputUNet.get().getPath())} "
                     f"--classifier {q(self.inputClassifier.get().getPath())} "
                     f"--image-dir {q(self._getTmpPath('mics'))} "
                     f"--coords {q(self._getExtraPath('labels.json'))} "
                     f"--expected-particles {self.expectedParticles.get()} "
-                    f"--classifier-weight {self.classifierWeight.get()} "
+                    f"{weight}"
                     f"--pixel-size {mics.getSamplingRate()} "
                     f"--threads {self.numberOfThreads.get()} "
                     f"--output {q(self._getExtraPath(ENSEMBLE_FILE))}",
@@ -112,7 +122,8 @@ class CryopickProtCombine(EMProtocol):
         coords = self.inputCoordinates.get()
         if coords is not None and coords.getSize() == 0 and not self.expectedParticles.get():
             errors.append("The coordinates are empty: give the particles per micrograph.")
-        if self.expectedParticles.get() < 0 or self.classifierWeight.get() < 0:
+        if self.expectedParticles.get() < 0 or (not self.autoClassifierWeight.get() and
+                                                self.classifierWeight.get() < 0):
             errors.append("Particles per micrograph and the classifier weight must be >= 0.")
         return errors
 
@@ -123,7 +134,7 @@ class CryopickProtCombine(EMProtocol):
         state = read_torch_file(model.getPath())
         origin = {"count": "from the particle count", "labels": "from the hand-picked labels",
                   "unet": "the U-Net's"}.get(state["extra"].get("threshold_origin"), "")
-        return [f"U-Net + classifier (classifier weight {state['classifier_weight']:g}), "
+        return [f"U-Net + classifier (classifier weight {state['classifier_weight']:.3g}), "
                 f"picking threshold {state['threshold']:.3f} ({origin})"]
 
     def _methods(self):

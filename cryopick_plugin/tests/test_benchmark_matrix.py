@@ -264,3 +264,42 @@ def test_timing_table_without_cpu_times():
     text = matrix.timing_table(cells)
     assert "| crowded | U-Net | 2 | 100 | n/a |" in text
     assert "| crowded | all (simulation 0 s) | | 220 | |" in text
+
+
+def test_rerun_ensemble_replaces_only_the_ensemble_row(tmp_path, monkeypatch):
+    """--rerun-ensemble: the ensemble row is made again from the cell's saved members and
+    scored like any row; the other rows stay; a failure keeps the old row and says so."""
+    ds = Dataset({}, {"m": np.array([[10.0, 10.0], [50.0, 50.0]])}, diameter_px=10.0)
+    key = dict(regime="crowded", fraction=0.2, seed=0, n_labels=1)
+    old = [dict(key, row="unet/final", ap=0.3), dict(key, row="ensemble", ap=0.1)]
+    cell = dict(records=old, pseudo={}, errors=[], wall_s=5.0, timings={}, signature={})
+    seen = {}
+
+    def fake_ensemble(ds, train, test, labels, work, unet_model, classifier_model, device,
+                      threads):
+        seen.update(unet=unet_model, classifier=classifier_model)
+        return dict(method="U-Net + classifier ensemble", model="final + EMA teacher",
+                    threshold=0.5, picks={"m": np.array([[10.0, 11.0, 0.9], [80, 80, 0.2]])},
+                    train_s=1.0, pick_s_per_mic=0.1, peak_mb=100.0)
+
+    monkeypatch.setattr(matrix.run, "run_ensemble", fake_ensemble)
+    args = matrix.parse_args(["--resume", "--rerun-ensemble"])
+    work = str(tmp_path / "cell")
+    new = matrix.rerun_ensemble(cell, ds, ["t"], ["m"], {}, work, key, args, lambda m: None)
+    assert seen == dict(unet=os.path.join(work, "unet", "model", "final_model.pt"),
+                        classifier=os.path.join(work, "fixmatch", "model",
+                                                "best_model_ema.pt"))
+    assert [r["row"] for r in new["records"]] == ["unet/final", "ensemble"]
+    assert new["records"][0] == old[0]
+    ens = new["records"][1]
+    assert (ens["precision"], ens["recall"]) == (1.0, 0.5) and ens["ap"] == pytest.approx(0.5)
+    assert "ensemble" in new["timings"] and not new["errors"]
+
+    def broken(*a, **k):
+        raise RuntimeError("no model")
+
+    monkeypatch.setattr(matrix.run, "run_ensemble", broken)
+    kept = matrix.rerun_ensemble(cell, ds, ["t"], ["m"], {}, work, key, args, lambda m: None)
+    assert kept["records"] == old and "no model" in kept["errors"][0]
+    with pytest.raises(SystemExit):  # it needs a finished run
+        matrix.parse_args(["--rerun-ensemble"])

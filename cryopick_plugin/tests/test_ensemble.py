@@ -8,7 +8,8 @@ from cryopick_plugin.engine.ensemble import EnsemblePicker
 from cryopick_plugin.engine.errors import CryopickInputError
 from cryopick_plugin.engine.io.coordinates import read_coordinates
 from cryopick_plugin.engine.pickers import load_picker
-from cryopick_plugin.engine.picking.fusion import CLASSIFIER_WEIGHT, fuse_maps
+from cryopick_plugin.engine.picking.fusion import (CLASSIFIER_WEIGHT, EQUAL_WEIGHT_LABELS,
+                                                   classifier_weight_for, fuse_maps)
 from cryopick_plugin.engine.picking.thresholds import COUNT_SURPLUS
 from cryopick_plugin.tests.tiny_data import tiny_labelled_set, untrained_members
 
@@ -95,6 +96,34 @@ def test_combine_chooses_the_threshold_from_the_count_and_pick_uses_it(data, tmp
     assert main(base[:-1] + [labelled, "--coords",
                              str(data["out"] / "labels" / "coordinates.json")]) == 0
     assert load_picker(labelled).extra["threshold_origin"] == "labels"
+
+
+def test_combine_weighs_the_classifier_by_the_number_of_labels(data, tmp_path, capsys):
+    unet, classifier = untrained_members(data["diameter"])
+    unet.save(str(tmp_path / "unet.pt"))
+    classifier.save(str(tmp_path / "classifier.pt"))
+    labels = str(data["out"] / "labels" / "coordinates.json")
+    n_labels = sum(len(v) for v in read_coordinates(labels).values())
+    base = ["combine", "--unet", str(tmp_path / "unet.pt"), "--classifier",
+            str(tmp_path / "classifier.pt"), "--image-dir", str(data["out"] / "micrographs"),
+            "--expected-particles", "20"]
+    cases = ((["--coords", labels], EQUAL_WEIGHT_LABELS / n_labels),  # the default
+             ([], CLASSIFIER_WEIGHT),  # no labels given: the fixed default
+             (["--coords", labels, "--classifier-weight", "0"], 0.0))  # the U-Net alone
+    for i, (extra, weight) in enumerate(cases):
+        out = str(tmp_path / f"e{i}.pt")
+        assert main(base + extra + ["--output", out]) == 0
+        assert load_picker(out).classifier_weight == pytest.approx(weight)
+    assert f"{EQUAL_WEIGHT_LABELS:g} / {n_labels} hand-picked particles" in \
+        capsys.readouterr().out
+    assert main(base + ["--classifier-weight", "-1", "--output", str(tmp_path / "x.pt")]) == 2
+    assert "--classifier-weight" in capsys.readouterr().err
+
+
+def test_the_classifier_counts_less_the_more_labels():
+    assert classifier_weight_for(10) == pytest.approx(EQUAL_WEIGHT_LABELS / 10)
+    assert classifier_weight_for(10) > classifier_weight_for(100) > classifier_weight_for(1000)
+    assert classifier_weight_for(0) == CLASSIFIER_WEIGHT
 
 
 def test_combine_refuses_a_classifier_of_another_particle(data, tmp_path, capsys):

@@ -6,7 +6,7 @@ is what the combine step wrote (both members, its threshold from the count), not
 from pyworkflow.tests import BaseTest, setupTestProject
 
 from cryopick_plugin.engine.io.files import read_torch_file
-from cryopick_plugin.engine.picking.fusion import CLASSIFIER_WEIGHT
+from cryopick_plugin.engine.picking.fusion import classifier_weight_for
 from cryopick_plugin.protocols import (CryopickProtCombine, CryopickProtPick,
                                        CryopickProtTrainFixMatch, CryopickProtTrainUNet)
 from cryopick_plugin.tests.tiny_data import import_tiny_project
@@ -49,7 +49,10 @@ class TestCombineChain(BaseTest):
         state = read_torch_file(model.getPath())
         self.assertEqual(state["unet"]["kind"], "cryopick-unet")
         self.assertEqual(state["classifier"]["backbone"], "compact")
-        self.assertEqual(state["classifier_weight"], CLASSIFIER_WEIGHT)
+        # weighed by the number of hand-picked particles (the form's default)
+        n_labels = self.imp.outputCoordinates.getSize()
+        self.assertAlmostEqual(state["classifier_weight"], classifier_weight_for(n_labels))
+        self.assertEqual(state["extra"]["n_labels"], n_labels)
         self.assertEqual(state["extra"]["threshold_origin"], "count")
         self.assertIn("from the particle count", "\n".join(combine.summary()))
 
