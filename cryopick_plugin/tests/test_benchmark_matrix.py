@@ -203,6 +203,23 @@ def test_summary_default_minus_topaz_and_table():
     assert "| 1 | 0.650 | 0.750 | 0.550 | - | - | - |" in row_topaz
 
 
+def test_scorecard_checks_the_aims():
+    agg = matrix.aggregate(_records())
+    lines = matrix.scorecard(agg, matrix.summarize(agg, "unet/final", "topaz"), "unet/final")
+    # the default (iteration 2: best F1 0.7, AP 0.6) against Topaz (0.65, 0.75): behind in
+    # AP, so not ahead in both; apoferritin has no Topaz row and is not counted
+    assert lines[0] == ("- 5% labels: ahead of the reference in best F1 and AP in 0 of 1 "
+                        "regimes (not: crowded); mean difference best F1 +0.050, AP -0.150")
+    assert lines[1].startswith("- 20% labels: ahead of the reference in best F1 and AP in 0")
+    # own threshold: F1 0.5 against best 0.7 on crowded; apoferritin's 0.9 against 0.9
+    assert lines[2] == ("- F1 at the default's own threshold within 0.03 of its best F1 in "
+                        "1 of 3 regime-budgets (not: crowded 5% 0.200, crowded 20% 0.200)")
+    # self-training: last round AP 0.6 against baseline 0.2; pseudo-precision 0.85 < 0.9
+    assert lines[3] == ("- U-Net self-training (last round against its baseline, AP): ahead "
+                        "in 2 of 2; pseudo-positive precision >= 0.9 in 0 of 2 (not: "
+                        "crowded 5% 0.85, crowded 20% 0.85)")
+
+
 def test_quick_defaults():
     a = matrix.parse_args(["--quick"])
     assert a.regimes == list(QUICK_REGIMES) and a.fractions == [0.2] and a.seeds == [0]
