@@ -25,7 +25,7 @@ def matrix(tmp_path):
         os.symlink(ds.micrographs[name], cell / "ensemble" / "test" / f"{name}.mrc")
     EnsemblePicker(*untrained_members(ds.diameter_px)).save(str(cell / "ensemble" / "ensemble_model.pt"))
     with open(cell / "cryopick.json", "w") as fh:
-        json.dump(dict(signature=dict(data=str(data["out"]))), fh)
+        json.dump(dict(signature=dict(data=str(data["out"])), records=[dict(n_labels=25)]), fh)
     # an unfinished cell (no ensemble model yet) is left out
     os.makedirs(tmp_path / "matrix" / "tiny" / "labels_50" / "seed_0")
     with open(tmp_path / "matrix" / "tiny" / "labels_50" / "seed_0" / "cryopick.json", "w") as fh:
@@ -71,3 +71,21 @@ def test_the_setting_reaches_the_picker(matrix):
         device.set_precision(before)
     with pytest.raises(SystemExit, match="unknown setting"):
         inference_check.apply_setting("tile", "512", ensemble)
+    # the classifier's weight: a number, or per label
+    inference_check.apply_setting("weight", "3", ensemble, n_labels=25)
+    assert ensemble.classifier_weight == 3.0
+    inference_check.apply_setting("weight", "100/n", ensemble, n_labels=25)
+    assert ensemble.classifier_weight == 4.0
+    with pytest.raises(SystemExit, match="number of labels"):
+        inference_check.apply_setting("weight", "100/n", ensemble, n_labels=None)
+
+
+def test_a_weight_per_label_reads_the_cells_label_count(matrix, tmp_path):
+    out = str(tmp_path / "weights.json")
+    inference_check.main(["--matrix", str(matrix), "--setting", "weight=0,100/n",
+                          "--threads", "1", "--out", out])
+    with open(out) as fh:
+        cell = json.load(fh)["cells"][os.path.join("tiny", "labels_20", "seed_0")]
+    # weight 0 is the U-Net's map alone, picked as the ensemble picks; the other differs
+    assert cell["ensemble/0"]["ap"] == pytest.approx(cell["unet/0"]["ap"])
+    assert cell["unet/0"]["ap"] == cell["unet/100/n"]["ap"]  # the members do not change
