@@ -714,6 +714,15 @@ def _add_precision_flag(p):
                         "else float32")
 
 
+def _add_training_precision_flag(p):
+    """--train-precision of the training commands (engine/device.py checks the choices)."""
+    p.add_argument("--train-precision", default="float32",
+                   help="arithmetic of training's forward passes: float32 (default) or "
+                        "bfloat16 (autocast; weights and losses stay float32). bfloat16 is "
+                        "about 1.8x faster per step on CPUs that have it natively; not yet "
+                        "checked on the benchmark matrix")
+
+
 def _add_skip_flags(p, verb, done):
     """--skip-existing and --skip-unreadable of pick and rescore."""
     p.add_argument("--skip-existing", action="store_true",
@@ -774,6 +783,7 @@ def build_parser():
     p.add_argument("--pattern", help="glob on image file names")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch default)")
     _add_precision_flag(p)
+    _add_training_precision_flag(p)
     p.add_argument("--resume", action="store_true",
                    help="continue after the last finished phase in --output-dir "
                         "(last_checkpoint.pt; same settings required)")
@@ -825,6 +835,7 @@ def build_parser():
                    help="override one configuration key (repeatable)")
     p.add_argument("--threads", type=int, help="CPU threads; overrides training.threads")
     _add_precision_flag(p)
+    _add_training_precision_flag(p)
     p.add_argument("--resume", action="store_true",
                    help="continue from last_checkpoint.pt of the same run")
     p.set_defaults(func=_cmd_train_fixmatch, ranges=[
@@ -896,6 +907,10 @@ def main(argv=None):
             from .engine.device import set_precision
 
             set_precision(args.precision)
+        if getattr(args, "train_precision", None):
+            from .engine.device import set_training_precision
+
+            set_training_precision(args.train_precision)
         return args.func(args)
     except CryopickInputError as exc:
         print(f"cryopick: error: {exc}", file=sys.stderr)

@@ -38,9 +38,17 @@ def set_threads(n):
 
 
 #: inference arithmetic: "auto" (bfloat16 where the CPU has it natively, else float32),
-#: "float32", "bfloat16". Training always runs in float32.
+#: "float32", "bfloat16". Training has its own setting (set_training_precision).
 PRECISIONS = ("auto", "float32", "bfloat16")
 _precision = "auto"
+
+#: training arithmetic: "float32" (the default) or "bfloat16": the forward passes of training
+#: run under bfloat16 autocast, while weights, gradients, optimiser and losses stay float32.
+#: A U-Net training step (base 16, batch 8, 128 px crops, 1 thread) took 1.05 s against 1.89 s
+#: in float32 in a hand timing on this 2-core EPYC under load; not the default until a
+#: benchmark matrix run shows it picks as well (docs/benchmarks.md)
+TRAINING_PRECISIONS = ("float32", "bfloat16")
+_training_precision = "float32"
 
 
 def set_precision(name):
@@ -49,6 +57,23 @@ def set_precision(name):
     if name not in PRECISIONS:
         raise CryopickInputError(f"unknown precision '{name}' (use {', '.join(PRECISIONS)})")
     _precision = name
+
+
+def set_training_precision(name):
+    """The arithmetic of every later training pass (one of TRAINING_PRECISIONS)."""
+    global _training_precision
+    if name not in TRAINING_PRECISIONS:
+        raise CryopickInputError(f"unknown training precision '{name}' (use "
+                                 f"{', '.join(TRAINING_PRECISIONS)})")
+    _training_precision = name
+
+
+def training_autocast(device):
+    """The context a training forward pass runs in; the callers compute losses on
+    ``.float()`` outputs."""
+    if _training_precision == "bfloat16":
+        return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 @functools.lru_cache(maxsize=None)

@@ -201,3 +201,56 @@ def test_auto_precision_is_bfloat16_only_on_cpus_that_have_it(monkeypatch):
         assert device.inference_dtype("cpu") is None
     with pytest.raises(CryopickInputError, match="half"):
         device.set_precision("half")
+
+
+@pytest.fixture
+def training_precision():
+    """Restores the training precision a test changes (it is process-wide)."""
+    before = device._training_precision
+    yield device.set_training_precision
+    device.set_training_precision(before)
+
+
+def test_bfloat16_training_runs_its_forward_passes_in_bfloat16(training_precision):
+    torch.manual_seed(0)
+    net = UNet(base_features=4)
+    x = torch.randn(2, 1, 32, 32)
+    with device.training_autocast("cpu"):  # the default: float32
+        assert net(x).dtype == torch.float32
+    training_precision("bfloat16")
+    with device.training_autocast("cpu"):
+        assert net(x).dtype == torch.bfloat16
+    with pytest.raises(CryopickInputError, match="half"):
+        training_precision("half")
+
+
+def test_train_precision_flag_changes_training_and_keeps_it_finite(tmp_path, training_precision,
+                                                                   capsys):
+    """train-unet --train-precision bfloat16 trains (finite losses, a model that picks) and
+    really trains differently from float32; a command without the flag is float32 again."""
+    from cryopick_plugin.cli import main
+    from cryopick_plugin.engine.demo_data import make_demo_dataset
+    from cryopick_plugin.engine.io.files import read_torch_file
+
+    make_demo_dataset(str(tmp_path / "d"), n_micrographs=2, size=(128, 128),
+                      particle_diameter_a=60, pixel_size=2.0, particles_per_micrograph=6)
+    base = ["train-unet", "--image-dir", str(tmp_path / "d" / "micrographs"), "--coords-file",
+            str(tmp_path / "d" / "labels" / "coordinates.json"), "--particle-radius", "15",
+            "--initial-epochs", "2", "--self-training-iterations", "0", "--base-features",
+            "4", "--crop-size", "64", "--crops-per-image", "2", "--seed", "0"]
+    weights = {}
+    for precision in ("float32", "bfloat16"):
+        out = tmp_path / precision
+        assert main(base + ["--output-dir", str(out), "--train-precision", precision]) == 0
+        losses = [float(line.split()[-1]) for line in capsys.readouterr().out.splitlines()
+                  if line.startswith("Epoch ")]
+        assert len(losses) == 2 and np.isfinite(losses).all(), precision
+        assert device._training_precision == precision
+        weights[precision] = read_torch_file(str(out / "final_model.pt"))["state_dict"]
+    assert any(not torch.equal(weights["float32"][k], weights["bfloat16"][k])
+               for k in weights["float32"])
+    assert main(base + ["--output-dir", str(tmp_path / "again")]) == 0
+    assert device._training_precision == "float32"
+    assert main(base + ["--output-dir", str(tmp_path / "bad"), "--train-precision",
+                        "half"]) == 2
+    assert "half" in capsys.readouterr().err

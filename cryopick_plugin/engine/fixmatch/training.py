@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from ..device import training_autocast
 from ..errors import CryopickInputError
 from ..io import files
 from ..io.coordinates import check_training_labels
@@ -329,9 +330,12 @@ class SelectiveFixMatch:
         xs = torch.from_numpy(_extract(self.sources, pos + neg + unl)[:, None]).to(self.device)
         n_sup = len(pos) + len(neg)
         sup_view = augment.weak(xs[:n_sup], gen)
-        with torch.no_grad():
-            p_teacher = torch.sigmoid(self.teacher.model(augment.weak(xs[n_sup:], gen)))
-        logits = self.student(torch.cat([sup_view, augment.strong(xs[n_sup:], gen)]))
+        teacher_view = augment.weak(xs[n_sup:], gen)
+        student_view = torch.cat([sup_view, augment.strong(xs[n_sup:], gen)])
+        with training_autocast(self.device):
+            with torch.no_grad():
+                p_teacher = torch.sigmoid(self.teacher.model(teacher_view).float())
+            logits = self.student(student_view).float()
         l_sup = _bce(logits[:len(pos)], 1.0)
         if neg and cfg.loss.negatives == "pu":  # random positions: unlabelled, not background
             l_sup = 0.5 * (l_sup + background_risk(

@@ -17,6 +17,7 @@ import time
 import numpy as np
 import torch
 
+from ..device import training_autocast
 from ..errors import CryopickInputError
 from ..io import files
 from ..io.coordinates import check_training_labels
@@ -127,7 +128,9 @@ def _train_epochs(model, optimizer, loss_fn, images, masks, epochs, cfg, rng, lo
             xb = torch.from_numpy(x[i:i + cfg.batch_size, None]).to(cfg.device)
             yb = torch.from_numpy(y[i:i + cfg.batch_size, None]).to(cfg.device)
             optimizer.zero_grad()
-            loss = loss_fn(model(xb), yb)
+            with training_autocast(cfg.device):
+                out = model(xb)
+            loss = loss_fn(out.float(), yb)
             loss.backward()
             optimizer.step()
             if average is not None:
