@@ -719,8 +719,8 @@ def _add_training_precision_flag(p):
     p.add_argument("--train-precision", default="float32",
                    help="arithmetic of training's forward passes: float32 (default) or "
                         "bfloat16 (autocast; weights and losses stay float32). bfloat16 is "
-                        "about 1.8x faster per step on CPUs that have it natively; not yet "
-                        "checked on the benchmark matrix")
+                        "about 1.8x faster per step on CPUs that have it natively, but it "
+                        "lost 0.045 AP on one benchmark cell (docs/benchmarks.md)")
 
 
 def _add_skip_flags(p, verb, done):

@@ -45,8 +45,8 @@ _precision = "auto"
 #: training arithmetic: "float32" (the default) or "bfloat16": the forward passes of training
 #: run under bfloat16 autocast, while weights, gradients, optimiser and losses stay float32.
 #: A U-Net training step (base 16, batch 8, 128 px crops, 1 thread) took 1.05 s against 1.89 s
-#: in float32 in a hand timing on this 2-core EPYC under load; not the default until a
-#: benchmark matrix run shows it picks as well (docs/benchmarks.md)
+#: in float32 in a hand timing on this 2-core EPYC under load; not the default: on the
+#: benchmark matrix the ensemble lost 0.045 AP on apoferritin at 20% labels (docs/benchmarks.md)
 TRAINING_PRECISIONS = ("float32", "bfloat16")
 _training_precision = "float32"
 
