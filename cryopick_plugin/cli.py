@@ -363,7 +363,7 @@ def _cmd_combine(args):
                           unet=os.path.abspath(args.unet),
                           classifier=os.path.abspath(args.classifier))
     ensemble.save(args.output)
-    print(f"Ensemble (classifier weight {ensemble.classifier_weight:g}, threshold "
+    print(f"Ensemble (classifier weight {ensemble.classifier_weight:.3g}, threshold "
           f"{threshold:.3f}) written to {args.output}")
     return 0
 

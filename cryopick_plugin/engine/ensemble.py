@@ -4,9 +4,9 @@ Both score the same working image (same particle size, same binning): the U-Net 
 probability per pixel, the classifier the probability of a particle centred at each pixel.
 The ensemble averages the two maps, the classifier's counted more the fewer the labels
 (picking/fusion.py; `cryopick combine` sets the weight), and picks on the average as the
-U-Net does (UNetPicker.picks_from_map: its peak finder, its labels' density range). The file holds both members whole, so either
-can be taken out again, and its own threshold, chosen on the training micrographs by the
-same rule as its members' (`cryopick combine`).
+U-Net does (UNetPicker.picks_from_map: its peak finder, its labels' density range). The
+file holds both members whole, so either can be taken out again, and its own threshold,
+chosen on the training micrographs by the same rule as its members' (`cryopick combine`).
 """
 import numpy as np
 

@@ -9,7 +9,7 @@ from .. import Plugin
 from ..convert import coordinates_to_tables, link_micrographs
 from ..engine.io.coordinates import write_coordinates
 from ..engine.io.files import read_torch_file
-from ..engine.picking.fusion import EQUAL_WEIGHT_LABELS
+from ..engine.picking.fusion import CLASSIFIER_WEIGHT, EQUAL_WEIGHT_LABELS
 from ..objects import CryopickModel
 
 ENSEMBLE_FILE = "ensemble_model.pt"
@@ -20,9 +20,9 @@ class CryopickProtCombine(EMProtocol):
     micrographs and hand-picked particles: it averages their probability maps and picks on
     the average. The fewer the hand-picked particles, the more the classifier counts (the
     U-Net needs more labels). On the simulated benchmark it ranked particles better than
-    either alone in most regimes. The picking
-    threshold is chosen on the training micrographs, from the particle count if you give one,
-    else from the hand-picked labels. Pick with 'cryopick - pick particles'.
+    either alone in most regimes. The picking threshold is chosen on the training
+    micrographs, from the particle count if you give one, else from the hand-picked labels.
+    Pick with 'cryopick - pick particles'.
     """
     _label = "combine U-Net and classifier"
     _possibleOutputs = {"outputModel": CryopickModel}
@@ -53,7 +53,7 @@ class CryopickProtCombine(EMProtocol):
                            "times the U-Net's: the classifier dominates with a few dozen "
                            "labels, where the U-Net is weak, the U-Net with hundreds. Measured "
                            "on the benchmark matrix (docs/benchmarks.md). No: give the weight.")
-        form.addParam("classifierWeight", params.FloatParam, default=2.0,
+        form.addParam("classifierWeight", params.FloatParam, default=CLASSIFIER_WEIGHT,
                       condition="not autoClassifierWeight",
                       expertLevel=params.LEVEL_ADVANCED, label="Classifier weight",
                       help="How many times the classifier's map counts against the U-Net's; "
