@@ -73,6 +73,14 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
                        help="discs (default): a label disc at each predicted particle scoring "
                             "above the positive threshold (touching particles stay apart). "
                             "pixels: the original method's; every pixel above it.")
+        group.addParam("pseudoLabelViews", params.IntParam,
+                       default=DEFAULTS.pseudo_label_views, expertLevel=params.LEVEL_ADVANCED,
+                       label="Views averaged for pseudo-labels",
+                       help="1, 2, 4 or 8. In each self-training round the network looks at "
+                            "every micrograph this many times (turned by 90 degrees and "
+                            "mirrored) and the pseudo-labels come from the mean of its maps: a "
+                            "particle looks like one from every side, noise or an edge rarely "
+                            "does. Default 8; 1: the original method's single pass.")
         group.addParam("retrainRest", params.EnumParam, choices=list(RETRAIN_REST),
                        default=RETRAIN_REST.index(DEFAULTS.retrain_rest),
                        expertLevel=params.LEVEL_ADVANCED, label="Uncertain pixels in retraining",
@@ -196,6 +204,7 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
             seed=self.randomSeed.get(), expected_particles=self.expectedParticles.get(),
             objective=OBJECTIVES[self.objective.get()],
             pseudo_labels=PSEUDO_LABELS[self.pseudoLabels.get()],
+            pseudo_label_views=self.pseudoLabelViews.get(),
             retrain_rest=RETRAIN_REST[self.retrainRest.get()])
 
     def _trainArgs(self):

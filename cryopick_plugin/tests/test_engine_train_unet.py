@@ -255,6 +255,7 @@ def test_bad_labels(data, tmp_path, labels, message):
     (dict(negative_threshold=0.97), "thresholds"),
     (dict(crop_size=100), "multiple of 16"),
     (dict(particle_radius=0), "radius"),
+    (dict(pseudo_label_views=3), "pseudo label views"),
 ])
 def test_bad_config(change, message):
     with pytest.raises(CryopickInputError, match=message):
@@ -348,3 +349,31 @@ def test_weight_average_is_the_running_mean_of_the_updates(data, tmp_path):
     assert not all(torch.equal(wa[k], wb[k]) for k in wa)
     with pytest.raises(CryopickInputError, match="weight average"):
         UNetTrainConfig(weight_average=1.0).validate()
+
+
+def test_pseudo_labels_come_from_the_mean_of_the_views(data, tmp_path, monkeypatch):
+    """Each round maps every micrograph through the configured number of views, all of the
+    same working image turned; 1 view is the seed's single pass."""
+    images, labels, _ = data
+    shapes = []
+    original = UNetPicker._working_map
+
+    def spy(self, work, *args, **kwargs):
+        shapes.append(work.shape)
+        return original(self, work, *args, **kwargs)
+
+    monkeypatch.setattr(UNetPicker, "_working_map", spy)
+    lines = []
+    # a particle count given, and no threshold from the labels: no picking outside the round
+    cfg = dict(TINY, self_training_iterations=1, auto_threshold=False, expected_particles=10)
+    train_unet(images, labels, str(tmp_path / "eight"), UNetTrainConfig(**cfg), log=lines.append)
+    assert len(shapes) == 8 * len(images)
+    # the micrographs are not square: the quarter-turned views are the other way round
+    assert sorted(set(shapes)) == sorted({s for s in shapes} | {s[::-1] for s in shapes})
+    assert sum(s[0] < s[1] for s in shapes) == 4 * len(images)
+    assert "   Probability maps: mean of 8 symmetric views" in lines
+    shapes.clear()
+    lines.clear()
+    train_unet(images, labels, str(tmp_path / "one"),
+               UNetTrainConfig(**dict(cfg, pseudo_label_views=1)), log=lines.append)
+    assert len(shapes) == len(images) and not any("symmetric views" in l for l in lines)

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from ..device import training_autocast
+from ..device import training_autocast, training_layout
 from ..errors import CryopickInputError
 from ..io import files
 from ..io.coordinates import check_training_labels
@@ -230,7 +230,8 @@ class SelectiveFixMatch:
         log(f"Unlabelled pool: {sum(len(c) for c in self.candidates.values())} blob candidates "
             f"+ random positions ({100 * d.candidate_fraction:.0f}% candidates)")
 
-        self.student = build_classifier(cfg.model.backbone, cfg.model.dropout).to(self.device)
+        self.student = training_layout(
+            build_classifier(cfg.model.backbone, cfg.model.dropout), self.device)
         self.teacher = EMATeacher(self.student, cfg.model.ema_decay)
         self.optimizer = torch.optim.Adam(self.student.parameters(), lr=cfg.optimizer.lr,
                                           weight_decay=cfg.optimizer.weight_decay)

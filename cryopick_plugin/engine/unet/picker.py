@@ -41,9 +41,14 @@ class UNetPicker(WorkingScale):
         self.density_typical = density_typical  # the same, narrower: full score inside
 
     # ------------------------------------------------------------------ picking
-    def probability_map(self, image, pixel_size=None, device="cpu", batch_size=1, tile=None):
-        """Probability map of the working image (tiles: see tiling.py) and the binning."""
+    def probability_map(self, image, pixel_size=None, device="cpu", batch_size=1, tile=None,
+                        views=1):
+        """Probability map of the working image (tiles: see tiling.py) and the binning;
+        ``views`` > 1: the mean of the maps of that many symmetric views (see view_mean)."""
         work, factor = self.prepare(image, pixel_size)
+        if views > 1:
+            return view_mean(lambda w: self._working_map(w, device, batch_size, tile), work,
+                             views), factor
         return self._working_map(work, device, batch_size, tile), factor
 
     def _working_map(self, work, device="cpu", batch_size=1, tile=None):
@@ -130,6 +135,26 @@ class UNetPicker(WorkingScale):
                    state.get("min_distance_fraction", 0.5), state.get("extra"),
                    _density_range(state.get("density_range"), path),
                    _density_range(state.get("density_typical"), path))
+
+
+def _view(image, k):
+    """The k-th of the square's 8 symmetries: k // 2 quarter turns, mirrored when k is odd."""
+    image = np.rot90(image, k // 2)
+    return image[:, ::-1] if k % 2 else image
+
+
+def _unview(image, k):
+    image = image[:, ::-1] if k % 2 else image
+    return np.rot90(image, -(k // 2))
+
+
+def view_mean(predict, image, views):
+    """The mean of ``predict`` over the first ``views`` symmetries of ``image`` (2: and its
+    mirror image, 4: also turned by 90 degrees, 8: all), each map turned back."""
+    total = np.zeros(image.shape, dtype=np.float64)
+    for k in range(views):
+        total += _unview(predict(np.ascontiguousarray(_view(image, k))), k)
+    return (total / views).astype(np.float32)
 
 
 def _density_range(value, path):

@@ -17,7 +17,7 @@ import time
 import numpy as np
 import torch
 
-from ..device import training_autocast
+from ..device import training_autocast, training_layout
 from ..errors import CryopickInputError
 from ..io import files
 from ..io.coordinates import check_training_labels
@@ -235,7 +235,7 @@ class SelfTraining:
         files.prepare_output_dir(output_dir)
         torch.manual_seed(cfg.seed)
         self.rng = np.random.default_rng(cfg.seed)
-        self.model = UNet(base_features=cfg.base_features).to(cfg.device)
+        self.model = training_layout(UNet(base_features=cfg.base_features), cfg.device)
         self.picker = UNetPicker(self.model, cfg.diameter(), cfg.working_diameter,
                                  cfg.pixel_size or None, threshold=cfg.pick_threshold,
                                  extra=dict(config=dataclasses.asdict(cfg)))
@@ -423,7 +423,10 @@ class SelfTraining:
         cfg, log, names = self.cfg, self.log, self.names
         log(f"\nSelf-Training Iteration {it}/{cfg.self_training_iterations}")
         log("A. Running inference...")
-        probs = {n: self.picker.probability_map(self.images[n], device=cfg.device)[0]
+        if cfg.pseudo_label_views > 1:
+            log(f"   Probability maps: mean of {cfg.pseudo_label_views} symmetric views")
+        probs = {n: self.picker.probability_map(self.images[n], device=cfg.device,
+                                                views=cfg.pseudo_label_views)[0]
                  for n in names}
         log("B. Generating pseudo-labels...")
         expected = self.summary["expected_particles"] if self.pu else None
