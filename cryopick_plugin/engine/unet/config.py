@@ -67,8 +67,9 @@ class UNetTrainConfig:
                  "each peak scoring above the positive threshold, no more than the expected "
                  "particles) or pixels (the seed's: every pixel above it)")
     # ours: on the saved models of the fifth matrix run, averaging the 8 views' maps made the
-    # second round's pseudo-particles more precise in 8 of 12 regime-budgets (crowded 20%
-    # 0.91 -> 0.95, 50% 0.87 -> 0.94; irregular 20% 0.85 -> 0.92), with 10-40% fewer of them
+    # second round's pseudo-particles more precise in 7 of 12 regime-budgets (crowded 20%
+    # 0.91 -> 0.95, 50% 0.88 -> 0.94; irregular 20% 0.85 -> 0.92) and less in 3 (irregular
+    # 5% 0.70 -> 0.53), with 5-30% fewer of them (docs/results/pseudo_label_rules_offline_*)
     pseudo_label_views: int = _setting(
         8, "self-training: the probability map behind the pseudo-labels is the mean over this "
            "many symmetric views of each micrograph (1, 2, 4 or 8: rotations by 90 degrees "
