@@ -111,6 +111,10 @@ PROFILES = {
 
 
 SIZING = """
+2026-12-03, sixth run (fresh clone; training networks channels-last; Topaz cells reused from
+the fifth run): the 24 cryopick cells took 98 min, two at a time, 450-500 s per cell (20 of
+24); with the 12 Topaz runs (4,910 s) the whole matrix comes to about 2.3 h on 2 cores.
+
 2026-12-03, fifth run (fresh clone, the default methods: U-Net, classifier, ensemble, Topaz;
 large-carbon and irregular with their larger test sets): a cryopick cell (U-Net + classifier
 + combine, 5 pick processes) took 553-605 s beside another run, 773-994 s while tests and
