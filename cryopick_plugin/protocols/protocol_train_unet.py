@@ -294,7 +294,13 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
         return [f"A U-Net [Ronneberger2015] was trained to segment particles from "
                 f"{s['n_labels']} hand-picked coordinates, followed by "
                 f"{c['self_training_iterations']} rounds of self-training with pseudo-labels "
-                f"above {c['positive_threshold']} and below {c['negative_threshold']}."]
+                f"above {c['positive_threshold']} and below {c['negative_threshold']}"
+                f"{_views_phrase(c.get('pseudo_label_views', 1))}."]
 
     def _citations(self):
         return ["Ronneberger2015"]
+
+
+def _views_phrase(views):
+    """How the methods text names the maps behind the pseudo-labels (older runs: one pass)."""
+    return f" on the mean probability map of {views} symmetric views" if views > 1 else ""

@@ -42,7 +42,8 @@ class TestUNetChain(BaseTest):
                                  inputMicrographs=self.imp.outputMicrographs,
                                  inputCoordinates=self.imp.outputCoordinates,
                                  initialEpochs=12, selfTrainingIterations=1, retrainEpochs=3,
-                                 baseFeatures=8, batchSize=8, cropsPerImage=8, useGpu=False)
+                                 baseFeatures=8, batchSize=8, cropsPerImage=8,
+                                 pseudoLabelViews=2, useGpu=False)
         self.launchProtocol(train)
         model = train.outputModel
         self.assertTrue(model.exists())
@@ -52,6 +53,8 @@ class TestUNetChain(BaseTest):
             self.assertTrue(os.path.exists(train._getExtraPath("model", name)), name)
         self.assertTrue(os.path.exists(train._getExtraPath("training_history.png")))
         self.assertIn("self-training iterations", "\n".join(train.summary()))
+        # the form's value went through the command line into the run (the default is 8)
+        self.assertIn("mean probability map of 2 symmetric views", "\n".join(train.methods()))
 
         pick = self.newProtocol(CryopickProtPick, inputMicrographs=self.imp.outputMicrographs,
                                 inputModel=model, useGpu=False,

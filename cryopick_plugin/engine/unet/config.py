@@ -15,7 +15,7 @@ SEED_PARTICLE_RADIUS = 10.0  # the seed's --particle-radius default, when no dia
 OBJECTIVES = ("nnpu", "bce")
 PSEUDO_LABELS = ("discs", "pixels")
 RETRAIN_REST = ("ignored", "unlabelled")
-PSEUDO_LABEL_VIEWS = (1, 2, 4, 8)  # of the square's 8 symmetries (picker.VIEWS)
+PSEUDO_LABEL_VIEWS = (1, 2, 4, 8)  # of the square's 8 symmetries (picker.view_mean)
 
 
 def _setting(default, help, seed=False):
@@ -70,6 +70,8 @@ class UNetTrainConfig:
     # second round's pseudo-particles more precise in 7 of 12 regime-budgets (crowded 20%
     # 0.91 -> 0.95, 50% 0.88 -> 0.94; irregular 20% 0.85 -> 0.92) and less in 3 (irregular
     # 5% 0.70 -> 0.53), with 5-30% fewer of them (docs/results/pseudo_label_rules_offline_*)
+    # In the sixth matrix run, the pseudo-particles were at least 90% right in 8 of 12
+    # regime-budgets (5 of 12 before); not with 4-15 labels (docs/benchmarks.md)
     pseudo_label_views: int = _setting(
         8, "self-training: the probability map behind the pseudo-labels is the mean over this "
            "many symmetric views of each micrograph (1, 2, 4 or 8: rotations by 90 degrees "
