@@ -162,3 +162,22 @@ def test_protocol_flags_give_the_same_config_back():
                           learning_rate=3e-4, base_features=16, auto_threshold=False, seed=3)
     flags = " ".join(to_flags(cfg)).split()
     assert from_args(_train_unet_args(*flags)) == cfg
+
+
+
+def test_every_command_prints_its_help(capsys):
+    """`cryopick <command> --help` lists every flag (a help text with a bare % once made
+    train-unet's --help end in a traceback)."""
+    from cryopick_plugin.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.choices and "train-unet" in a.choices)
+    helps = {}
+    for command, parser in sub.choices.items():
+        with pytest.raises(SystemExit) as exit_:
+            main([command, "--help"])
+        assert exit_.value.code == 0, command
+        helps[command] = capsys.readouterr().out
+        for action in parser._actions:
+            for option in action.option_strings:
+                assert option in helps[command], (command, option)
+    assert "keep 15% more picks" in " ".join(helps["train-unet"].split())

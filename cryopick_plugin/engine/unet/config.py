@@ -168,12 +168,12 @@ def add_flags(parser):
 
     for f in dataclasses.fields(UNetTrainConfig):
         kind = f.type if isinstance(f.type, type) else float  # Optional[float]
+        text = f.metadata["help"].replace("%", "%%")  # argparse formats help with %
         if kind is bool:
             parser.add_argument(flag(f.name), action=argparse.BooleanOptionalAction,
-                                default=f.default, help=f.metadata["help"])
+                                default=f.default, help=text)
         else:
-            parser.add_argument(flag(f.name), type=kind, default=f.default,
-                                help=f.metadata["help"])
+            parser.add_argument(flag(f.name), type=kind, default=f.default, help=text)
 
 
 def from_args(args):
