@@ -111,6 +111,11 @@ PROFILES = {
 
 
 SIZING = """
+2026-12-03, seventh run (apoferritin alone re-ran, now with 12 test micrographs; the other
+regimes' cells reused from the sixth): its 6 cryopick cells and 3 Topaz runs took 47 min,
+548-687 s per cryopick cell while offline experiments shared the cores. Picking 8 more
+1024^2 micrographs costs each cell about 5 x 8 x 1 s; the whole-matrix estimate stays about
+2.3 h.
 2026-12-03, sixth run (fresh clone; training networks channels-last; Topaz cells reused from
 the fifth run): the 24 cryopick cells took 98 min, two at a time, 450-500 s per cell (20 of
 24); with the 12 Topaz runs (4,910 s) the whole matrix comes to about 2.3 h on 2 cores.
