@@ -734,6 +734,41 @@ def _add_skip_flags(p, verb, done):
                         f"fails only if none could be {done}")
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Names a flag's default unless it has none or its help already says it."""
+
+    def _get_help_string(self, action):
+        switch = isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction))
+        if action.default is None or action.default is argparse.SUPPRESS or switch \
+                or "default" in action.help:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _add_coords_format(p, flag="--coords-format", what="the coordinates"):
+    from .engine.io.coordinates import FORMATS
+
+    p.add_argument(flag, default="auto",
+                   help=f"format of {what}: auto (from each file's extension and contents) or "
+                        f"one of {', '.join(FORMATS)}")
+
+
+def _add_image_dir(p, what="the micrographs"):
+    from .engine.io.images import IMAGE_EXTENSIONS
+
+    p.add_argument("--image-dir", required=True,
+                   help=f"folder of {what} ({', '.join(IMAGE_EXTENSIONS)})")
+
+
+def _add_runtime_flags(p, device=True):
+    """--pattern, --device and --threads of the commands that read a folder of micrographs."""
+    p.add_argument("--pattern", help="glob on image file names, e.g. '*_aligned.mrc'")
+    if device:
+        p.add_argument("--device", default="cpu",
+                       help="cpu, cuda:0, ... or auto (the GPU if one is visible)")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch default)")
+
+
 def build_parser():
     from .engine.picking import fusion
     from .engine.unet import config as unet_config
@@ -743,12 +778,13 @@ def build_parser():
 
     p = sub.add_parser("demo-data", help="write the synthetic demo dataset")
     p.add_argument("out", help="output folder")
-    p.add_argument("--n-micrographs", type=int, default=6)
-    p.add_argument("--height", type=int, default=768)
-    p.add_argument("--width", type=int, default=768)
+    p.add_argument("--n-micrographs", type=int, default=6, help="how many micrographs")
+    p.add_argument("--height", type=int, default=768, help="micrograph height in pixels")
+    p.add_argument("--width", type=int, default=768, help="micrograph width in pixels")
     p.add_argument("--label-fraction", type=float, default=0.3,
                    help="fraction of the particles of the labelled micrographs kept as labels")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="random seed (the same seed writes the same dataset)")
     p.set_defaults(func=_cmd_demo_data, ranges=[
         _rule("--n-micrographs", 1), _rule("--height", 1), _rule("--width", 1),
         _rule("--label-fraction", 0, 1)])
@@ -760,8 +796,8 @@ def build_parser():
     p.add_argument("--radius", type=float, help="match radius in pixels")
     p.add_argument("--diameter", type=float,
                    help="particle diameter in pixels (radius = diameter / 2)")
-    p.add_argument("--picks-format", default="auto")
-    p.add_argument("--truth-format", default="auto")
+    _add_coords_format(p, "--picks-format", "--picks")
+    _add_coords_format(p, "--truth-format", "--truth")
     p.add_argument("--allow-extra", action="store_true",
                    help="ignore picks on micrographs that have no truth")
     p.add_argument("--out", help="write the full result as JSON (into an existing folder)")
@@ -770,18 +806,18 @@ def build_parser():
                                                _rule("--diameter", 0, above=True)])
 
     p = sub.add_parser("train-unet", help="U-Net self-training picker (seed 000)",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=_HelpFormatter)
     p.add_argument("--image-dir", required=True, help="training micrographs (labelled and unlabelled)")
     p.add_argument("--coords-file", required=True, help="hand-picked coordinates (file or folder)")
-    p.add_argument("--output-dir", required=True)
+    p.add_argument("--output-dir", required=True,
+                   help="folder for the models, logs and training_summary.json")
     unet_config.add_flags(p)  # every setting of UNetTrainConfig, with its default
     p.add_argument("--fixed-threshold", dest="auto_threshold", action="store_false",
                    help="same as --no-auto-threshold: keep --pick-threshold")
     p.add_argument("--val-image-dir", help="validation micrographs (fully labelled)")
     p.add_argument("--val-coords-file", help="all particles of the validation micrographs")
-    p.add_argument("--coords-format", default="auto")
-    p.add_argument("--pattern", help="glob on image file names")
-    p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch default)")
+    _add_coords_format(p)
+    _add_runtime_flags(p, device=False)  # --device is a setting of UNetTrainConfig
     _add_precision_flag(p)
     _add_training_precision_flag(p)
     p.add_argument("--resume", action="store_true",
@@ -791,9 +827,11 @@ def build_parser():
     p.set_defaults(func=_cmd_train_unet, ranges=[_rule("--threads", 0)])
 
     p = sub.add_parser("pick", help="pick particles with a trained model",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--model", required=True, help="final_model.pt of train-unet")
-    p.add_argument("--image-dir", required=True)
+                       formatter_class=_HelpFormatter)
+    p.add_argument("--model", required=True,
+                   help="a model file of train-unet (final_model.pt), train-fixmatch "
+                        "(best_model_ema.pt) or combine")
+    _add_image_dir(p, "the micrographs to pick")
     p.add_argument("--output", required=True,
                    help="picks.star or picks.json (one file, in an existing folder), or a "
                         "folder for csv/box/txt (one file per micrograph)")
@@ -803,12 +841,10 @@ def build_parser():
     p.add_argument("--pixel-size", type=float, default=0.0,
                    help="A/px of these micrographs (0: the model's)")
     p.add_argument("--box-size", type=int, default=0, help="for .box/.csv output (0: 1.5 diameters)")
-    p.add_argument("--device", default="cpu")
     p.add_argument("--batch-size", type=int, default=0,
                    help="tiles (U-Net) or patches (classifier) per inference batch (0: 1 / 256; "
                         "U-Net tiles are as large as the memory budget allows)")
-    p.add_argument("--pattern", help="glob on image file names")
-    p.add_argument("--threads", type=int, default=0)
+    _add_runtime_flags(p)
     _add_precision_flag(p)
     _add_skip_flags(p, "pick", "picked")
     p.set_defaults(func=_cmd_pick, ranges=[
@@ -816,21 +852,25 @@ def build_parser():
         _rule("--batch-size", 0), _rule("--threads", 0)])
 
     p = sub.add_parser("train-fixmatch", help="Selective FixMatch patch classifier (seed 001)",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=_HelpFormatter)
     p.add_argument("--config", help="YAML configuration (default: the built-in one; see "
                                     "cryopick fixmatch-config)")
     p.add_argument("--exp-name", default="selective_fixmatch",
                    help="run name: outputs go to OUTPUT_DIR/EXP_NAME")
     p.add_argument("--device", help="cpu, cuda:0, ... or auto (default: training.device)")
-    p.add_argument("--output-dir", default="experiments")
+    p.add_argument("--output-dir", default="experiments",
+                   help="folder that holds the run folder EXP_NAME")
     p.add_argument("--image-dir", help="overrides dataset.image_dir")
     p.add_argument("--coords-file", help="overrides dataset.coords_file")
-    p.add_argument("--val-image-dir")
-    p.add_argument("--val-coords-file")
-    p.add_argument("--test-image-dir")
-    p.add_argument("--test-coords-file")
+    p.add_argument("--val-image-dir", help="validation micrographs (fully labelled); "
+                                           "overrides dataset.val_image_dir")
+    p.add_argument("--val-coords-file", help="all particles of the validation micrographs")
+    p.add_argument("--test-image-dir", help="test micrographs (fully labelled), scored once "
+                                            "after training")
+    p.add_argument("--test-coords-file", help="all particles of the test micrographs")
     p.add_argument("--particle-diameter", type=float, help="px; overrides dataset.particle_diameter")
-    p.add_argument("--pixel-size", type=float)
+    p.add_argument("--pixel-size", type=float,
+                   help="A/px of the micrographs; overrides dataset.pixel_size")
     p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
                    help="override one configuration key (repeatable)")
     p.add_argument("--threads", type=int, help="CPU threads; overrides training.threads")
@@ -844,13 +884,13 @@ def build_parser():
 
     p = sub.add_parser("combine", help="one model from a U-Net and a classifier trained on "
                                        "the same labels (their averaged maps)",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=_HelpFormatter)
     p.add_argument("--unet", required=True, help="final_model.pt of train-unet")
     p.add_argument("--classifier", required=True, help="best_model_ema.pt of train-fixmatch")
     p.add_argument("--image-dir", required=True,
                    help="the training micrographs: the threshold is chosen on them")
     p.add_argument("--coords", help="their hand-picked particles (file or folder)")
-    p.add_argument("--coords-format", default="auto")
+    _add_coords_format(p)
     p.add_argument("--expected-particles", type=float, default=0.0,
                    help="particles per micrograph (0: unknown); the threshold then keeps "
                         "15%% more picks than that, else it comes from the labels")
@@ -862,9 +902,7 @@ def build_parser():
     p.add_argument("--output", required=True, help="the ensemble's model file (.pt)")
     p.add_argument("--pixel-size", type=float, default=0.0,
                    help="A/px of these micrographs (0: the models')")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--pattern", help="glob on image file names")
-    p.add_argument("--threads", type=int, default=0)
+    _add_runtime_flags(p)
     _add_precision_flag(p)
     p.set_defaults(func=_cmd_combine, ranges=[
         _rule("--expected-particles", 0), _rule("--classifier-weight", 0),
@@ -875,21 +913,22 @@ def build_parser():
     p.set_defaults(func=_cmd_fixmatch_config)
 
     p = sub.add_parser("rescore", help="score coordinates with a FixMatch classifier, keep the good",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=_HelpFormatter)
     p.add_argument("--model", required=True, help="best_model_ema.pt of train-fixmatch")
-    p.add_argument("--image-dir", required=True)
+    _add_image_dir(p, "the micrographs of --coords")
     p.add_argument("--coords", required=True, help="coordinates to score (file or folder)")
-    p.add_argument("--coords-format", default="auto")
-    p.add_argument("--output", required=True)
-    p.add_argument("--format", choices=["star", "json", "csv", "box", "txt"])
+    _add_coords_format(p)
+    p.add_argument("--output", required=True,
+                   help="scored.star or scored.json (one file), or a folder for csv/box/txt")
+    p.add_argument("--format", choices=["star", "json", "csv", "box", "txt"],
+                   help="output format (default: from the --output extension)")
     p.add_argument("--threshold", type=float, help="keep scores >= this (default: the model's)")
     p.add_argument("--keep-all", action="store_true", help="write every coordinate with its score")
-    p.add_argument("--pixel-size", type=float, default=0.0)
-    p.add_argument("--box-size", type=int, default=0)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--pattern", help="glob on image file names")
-    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--pixel-size", type=float, default=0.0,
+                   help="A/px of these micrographs (0: the model's)")
+    p.add_argument("--box-size", type=int, default=0, help="for .box/.csv output (0: 1.5 diameters)")
+    p.add_argument("--batch-size", type=int, default=256, help="patches per inference batch")
+    _add_runtime_flags(p)
     _add_precision_flag(p)
     _add_skip_flags(p, "score", "scored")
     p.set_defaults(func=_cmd_rescore, ranges=[

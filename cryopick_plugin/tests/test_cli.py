@@ -97,6 +97,17 @@ def test_train_unet_then_pick_from_the_command_line(tmp_path, capsys):
         engine = picker.pick(read_micrograph(str(tmp_path / "d" / "micrographs" / f"{name}.mrc")))
         assert 0 < len(own[name]) == len(engine) < len(picks[name]), name
         np.testing.assert_allclose(own[name][:, :2], engine[:, :2], atol=0.006)
+    # --pattern: only the matching micrographs; one that matches none is an error naming it
+    # before anything is written
+    mics = str(tmp_path / "d" / "micrographs")
+    assert main(["pick", "--model", str(tmp_path / "m" / "final_model.pt"), "--image-dir",
+                 mics, "--pattern", "*_001.*", "--output", str(tmp_path / "one.json")]) == 0
+    assert sorted(read_coordinates(str(tmp_path / "one.json"))) == ["mic_001"]
+    capsys.readouterr()
+    assert main(["pick", "--model", str(tmp_path / "m" / "final_model.pt"), "--image-dir",
+                 mics, "--pattern", "*.tif", "--output", str(tmp_path / "none.json")]) == 2
+    assert "no images matching '*.tif'" in capsys.readouterr().err
+    assert not (tmp_path / "none.json").exists()
 
 
 def test_train_unet_bad_threshold_fails_before_reading(tmp_path, capsys):
@@ -166,8 +177,8 @@ def test_protocol_flags_give_the_same_config_back():
 
 
 def test_every_command_prints_its_help(capsys):
-    """`cryopick <command> --help` lists every flag (a help text with a bare % once made
-    train-unet's --help end in a traceback)."""
+    """`cryopick <command> --help` lists every flag, each with a help text (a help text with
+    a bare % once made train-unet's --help end in a traceback)."""
     from cryopick_plugin.cli import build_parser
 
     sub = next(a for a in build_parser()._actions if a.choices and "train-unet" in a.choices)
@@ -180,4 +191,11 @@ def test_every_command_prints_its_help(capsys):
         for action in parser._actions:
             for option in action.option_strings:
                 assert option in helps[command], (command, option)
-    assert "keep 15% more picks" in " ".join(helps["train-unet"].split())
+            assert action.help, (command, action.dest)
+    train_unet = " ".join(helps["train-unet"].split())
+    assert "keep 15% more picks" in train_unet
+    # defaults are named, but not for switches or flags without one
+    assert "--seed SEED random seed (runs with the same seed repeat exactly) (default: 0)" \
+        in train_unet
+    assert "--resume continue after the last finished phase in --output-dir " \
+           "(last_checkpoint.pt; same settings required) --" in train_unet + " --"
