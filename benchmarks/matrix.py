@@ -3,6 +3,9 @@
     python -m benchmarks.matrix          # 4 regimes x 3 label budgets, ~2.5 h (make bench-matrix)
     python -m benchmarks.matrix --quick  # a few minutes: one tiny regime, one budget
                                          # (make bench-matrix-quick)
+    python -m benchmarks.matrix --out NEW --reuse-from OLD
+        # after a change to cryopick only: OLD's Topaz runs (and any other finished piece
+        # with the same settings) are taken over, about 40 min less
 
 Regimes (``benchmarks/regimes.py``): ``crowded`` (27 px particles touching each other, SNR
 0.03, like binned real data), ``apoferritin`` (``make bench``'s data), ``large-carbon`` (a
@@ -715,13 +718,21 @@ def _records(rows, ds, test, key, pseudo):
     return out
 
 
-def _cell(path, signature, compute, resume):
-    """A finished piece of the matrix, reused with --resume when its settings match."""
+def _cell(path, signature, compute, resume, earlier=None):
+    """A finished piece of the matrix, reused with --resume when its settings match, or
+    taken from ``earlier`` (the same piece in another run's --out, --reuse-from) and saved
+    at ``path`` as this run's."""
     signature = json.loads(json.dumps(signature, default=_jsonable))  # as saved: no tuples
-    if resume and os.path.exists(path):
-        with open(path) as fh:
+    for source in ([path] if resume else []) + ([earlier] if earlier else []):
+        if not os.path.exists(source):
+            continue
+        with open(source) as fh:
             saved = json.load(fh)
         if saved.get("signature") == signature and not saved.get("errors"):
+            if source != path:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path, "w") as fh:
+                    json.dump(saved, fh, indent=1)
             saved["pseudo"] = {int(k): v for k, v in saved.get("pseudo", {}).items()}
             return saved, True
     result = compute()
@@ -793,6 +804,11 @@ def parse_args(argv=None):
     p.add_argument("--fixmatch-args", default="", help="extra train-fixmatch flags")
     p.add_argument("--resume", action="store_true",
                    help="reuse the finished pieces of an interrupted run in --out")
+    p.add_argument("--reuse-from", metavar="EARLIER_OUT",
+                   help="take every finished piece of an earlier run's --out whose settings "
+                        "match (e.g. its Topaz runs after a change to cryopick only: about "
+                        "40 min of the full matrix) instead of running it again; only the "
+                        "results are copied, the models stay in EARLIER_OUT")
     p.add_argument("--rerun-ensemble", action="store_true",
                    help="with --resume: make the ensemble row of every finished cell again "
                         "from the cell's saved U-Net and classifier (after a change to how "
@@ -872,15 +888,19 @@ def main(argv=None):
                         return rerun_ensemble(cell, ds, train, test, labels, work, key, args,
                                               log)
 
-                    tasks.append(dict(key=key, group=group, signature=signature,
-                                      path=os.path.join(work, f"{group}.json"),
-                                      compute=compute, rerun=rerun))
+                    path = os.path.join(work, f"{group}.json")
+                    earlier = os.path.join(args.reuse_from,
+                                           os.path.relpath(path, args.out)) \
+                        if args.reuse_from else None
+                    tasks.append(dict(key=key, group=group, signature=signature, path=path,
+                                      earlier=earlier, compute=compute, rerun=rerun))
 
     def run_task(task):
         key = task["key"]
         log(f"{key['regime']} {_pct(key['fraction'])} ({key['n_labels']} labels) seed "
             f"{key['seed']}: {task['group']}")
-        cell, reused = _cell(task["path"], task["signature"], task["compute"], args.resume)
+        cell, reused = _cell(task["path"], task["signature"], task["compute"], args.resume,
+                             task["earlier"])
         if reused and args.rerun_ensemble and task["group"] == "cryopick" and \
                 "ensemble" in args.methods:
             cell = task["rerun"](cell)
@@ -936,7 +956,7 @@ def main(argv=None):
         f"{args.threads} threads, device {args.device}; wall time {wall_s / 60:.1f} min "
         f"(simulation {meta['simulation_s']:.0f} s)" + (
             f"; {sum(c['reused'] for c in cells)} of {len(cells)} runs reused from an earlier "
-            "run (--resume; the times below are theirs)" if any(c["reused"] for c in cells)
+            "run (--resume, --reuse-from; the times below are theirs)" if any(c["reused"] for c in cells)
             else "") + ". cryopick: label seeds "
         f"{', '.join(map(str, args.seeds))} (mean, min-max); Topaz: seed {args.topaz_seed} "
         "labels, one run. best F1 is over thresholds (oracle), AP over the score ranking, "

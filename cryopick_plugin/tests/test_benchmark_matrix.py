@@ -253,6 +253,28 @@ def test_resume_reuses_only_matching_finished_pieces(tmp_path):
     assert len(calls) == 3
 
 
+def test_reuse_from_takes_matching_pieces_of_an_earlier_run(tmp_path):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return dict(records=[dict(row="topaz", ap=0.5)], errors=[], wall_s=1.0)
+
+    earlier = str(tmp_path / "old" / "crowded" / "topaz.json")
+    path = str(tmp_path / "new" / "crowded" / "topaz.json")
+    sig = dict(topaz=dict(num_epochs=2), seed=0)
+    matrix._cell(earlier, sig, compute, resume=False)
+    cell, reused = matrix._cell(path, sig, compute, resume=False, earlier=earlier)
+    assert reused and len(calls) == 1 and cell["records"] == [dict(row="topaz", ap=0.5)]
+    with open(path) as fh:  # this run's own copy: a later --resume finds it here
+        assert json.load(fh)["signature"] == sig
+    other = str(tmp_path / "new2" / "topaz.json")
+    _, reused = matrix._cell(other, dict(sig, seed=1), compute, resume=False, earlier=earlier)
+    assert not reused and len(calls) == 2  # other settings: run again
+    args = matrix.parse_args(["--reuse-from", str(tmp_path / "old")])
+    assert args.reuse_from == str(tmp_path / "old")
+
+
 def test_topaz_cells_do_not_depend_on_cryopick_settings():
     a = matrix.parse_args([])
     b = matrix.parse_args(["--unet-args", "--initial-epochs 5"])
