@@ -119,6 +119,7 @@ regimes' cells reused from the sixth): its 6 cryopick cells and 3 Topaz runs too
 548-687 s per cryopick cell while offline experiments shared the cores. Picking 8 more
 1024^2 micrographs costs each cell about 5 x 8 x 1 s; the whole-matrix estimate stays about
 2.3 h.
+
 2026-12-03, sixth run (fresh clone; training networks channels-last; Topaz cells reused from
 the fifth run): the 24 cryopick cells took 98 min, two at a time, 450-500 s per cell (20 of
 24); with the 12 Topaz runs (4,910 s) the whole matrix comes to about 2.3 h on 2 cores.
@@ -956,7 +957,8 @@ def main(argv=None):
         f"{args.threads} threads, device {args.device}; wall time {wall_s / 60:.1f} min "
         f"(simulation {meta['simulation_s']:.0f} s)" + (
             f"; {sum(c['reused'] for c in cells)} of {len(cells)} runs reused from an earlier "
-            "run (--resume, --reuse-from; the times below are theirs)" if any(c["reused"] for c in cells)
+            "run (--resume, --reuse-from; the times below are theirs)"
+            if any(c["reused"] for c in cells)
             else "") + ". cryopick: label seeds "
         f"{', '.join(map(str, args.seeds))} (mean, min-max); Topaz: seed {args.topaz_seed} "
         "labels, one run. best F1 is over thresholds (oracle), AP over the score ranking, "

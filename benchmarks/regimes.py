@@ -16,14 +16,14 @@ atoms' distance from the model's centre of mass (``MODEL_DIAMETER_A``), divided 
 simulate.py's defaults: a carbon edge in half the fields, 1 ice blob, 1.5 aggregates and 4
 fragments per micrograph on average, particles on carbon.
 
-Test sets hold a few hundred particles (crowded ~450, apoferritin ~440, large-carbon ~340,
+Test sets hold a few hundred particles (crowded ~450, apoferritin ~450, large-carbon ~340,
 irregular ~360). Until 2026-12-03 large-carbon had 6 test micrographs (84 particles) and
 irregular 4 (~180): too few to tell 0.03 apart. At 20% labels the ensemble's AP moved by 0.14
 between two label seeds on large-carbon (0.63 / 0.77) and its best F1 by 0.09 on irregular.
 Apoferritin had 4 (~150 particles) until the seventh run: its 20% cell was decided by
 0.005 AP, about one particle. More test micrographs leave the training micrographs and labels
-as they were: simulate.py
-seeds micrograph i with [seed, i], and the first n_train (by name) are the training set.
+as they were: simulate.py seeds micrograph i with [seed, i], and the first n_train (by name)
+are the training set.
 
 ``crowded`` is what binned real data look like (e.g. EMPIAR-10017 binned x4: 27 px particles
 touching each other); its micrographs are 512^2 at the same density per area, to keep picking

@@ -753,6 +753,13 @@ def _add_coords_format(p, flag="--coords-format", what="the coordinates"):
                         f"one of {', '.join(FORMATS)}")
 
 
+def _add_output_format(p):
+    from .engine.io.coordinates import FORMATS
+
+    p.add_argument("--format", choices=sorted(FORMATS),
+                   help="output format (default: from the --output extension)")
+
+
 def _add_image_dir(p, what="the micrographs"):
     from .engine.io.images import IMAGE_EXTENSIONS
 
@@ -835,8 +842,7 @@ def build_parser():
     p.add_argument("--output", required=True,
                    help="picks.star or picks.json (one file, in an existing folder), or a "
                         "folder for csv/box/txt (one file per micrograph)")
-    p.add_argument("--format", choices=["star", "json", "csv", "box", "txt"],
-                   help="output format (default: from the --output extension)")
+    _add_output_format(p)
     p.add_argument("--threshold", type=float, help="score threshold (default: the model's)")
     p.add_argument("--pixel-size", type=float, default=0.0,
                    help="A/px of these micrographs (0: the model's)")
@@ -920,8 +926,7 @@ def build_parser():
     _add_coords_format(p)
     p.add_argument("--output", required=True,
                    help="scored.star or scored.json (one file), or a folder for csv/box/txt")
-    p.add_argument("--format", choices=["star", "json", "csv", "box", "txt"],
-                   help="output format (default: from the --output extension)")
+    _add_output_format(p)
     p.add_argument("--threshold", type=float, help="keep scores >= this (default: the model's)")
     p.add_argument("--keep-all", action="store_true", help="write every coordinate with its score")
     p.add_argument("--pixel-size", type=float, default=0.0,
