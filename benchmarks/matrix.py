@@ -5,7 +5,8 @@
                                          # (make bench-matrix-quick)
     python -m benchmarks.matrix --out NEW --reuse-from OLD
         # after a change to cryopick only: OLD's Topaz runs (and any other finished piece
-        # with the same settings) are taken over, about 40 min less
+        # with the same settings) are taken over, about 40 min less; OLD is a run's --out
+        # or its results.json (which keeps every finished piece; docs/results holds them)
 
 Regimes (``benchmarks/regimes.py``): ``crowded`` (27 px particles touching each other, SNR
 0.03, like binned real data), ``apoferritin`` (``make bench``'s data), ``large-carbon`` (a
@@ -719,16 +720,32 @@ def _records(rows, ds, test, key, pseudo):
     return out
 
 
+def _as_saved(signature):
+    return json.loads(json.dumps(signature, default=_jsonable))  # as saved: no tuples
+
+
+def _saved_cells(results_json):
+    """The finished pieces a results.json holds (its ``cells``' ``saved`` copies), by their
+    settings: what --reuse-from takes from a run whose --out folder is gone."""
+    with open(results_json) as fh:
+        cells = json.load(fh).get("cells", [])
+    return {json.dumps(c["saved"]["signature"], sort_keys=True): c["saved"]
+            for c in cells if c.get("saved", {}).get("signature")}
+
+
 def _cell(path, signature, compute, resume, earlier=None):
     """A finished piece of the matrix, reused with --resume when its settings match, or
-    taken from ``earlier`` (the same piece in another run's --out, --reuse-from) and saved
-    at ``path`` as this run's."""
-    signature = json.loads(json.dumps(signature, default=_jsonable))  # as saved: no tuples
+    taken from ``earlier`` (the same piece in another run's --out, --reuse-from; or the
+    piece itself, from a results.json) and saved at ``path`` as this run's."""
+    signature = _as_saved(signature)
     for source in ([path] if resume else []) + ([earlier] if earlier else []):
-        if not os.path.exists(source):
+        if isinstance(source, dict):
+            saved = json.loads(json.dumps(source))
+        elif os.path.exists(source):
+            with open(source) as fh:
+                saved = json.load(fh)
+        else:
             continue
-        with open(source) as fh:
-            saved = json.load(fh)
         if saved.get("signature") == signature and not saved.get("errors"):
             if source != path:
                 os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -742,6 +759,11 @@ def _cell(path, signature, compute, resume, earlier=None):
     with open(path, "w") as fh:
         json.dump(result, fh, indent=1, default=_jsonable)
     return json.loads(json.dumps(result, default=_jsonable)), False
+
+
+def _saved_copy(cell):
+    """The cell as its JSON file holds it, for results.json (see _saved_cells)."""
+    return dict(cell, pseudo={str(k): v for k, v in cell.get("pseudo", {}).items()})
 
 
 def _regime_meta(regime, ds, train, test, folder, sim_per_mic):
@@ -806,10 +828,11 @@ def parse_args(argv=None):
     p.add_argument("--resume", action="store_true",
                    help="reuse the finished pieces of an interrupted run in --out")
     p.add_argument("--reuse-from", metavar="EARLIER_OUT",
-                   help="take every finished piece of an earlier run's --out whose settings "
-                        "match (e.g. its Topaz runs after a change to cryopick only: about "
-                        "40 min of the full matrix) instead of running it again; only the "
-                        "results are copied, the models stay in EARLIER_OUT")
+                   help="take every finished piece of an earlier run's --out (or of its "
+                        "results.json, e.g. one kept in docs/results) whose settings match "
+                        "(e.g. its Topaz runs after a change to cryopick only: about 40 min "
+                        "of the full matrix) instead of running it again; only the results "
+                        "are copied, the models stay where they were")
     p.add_argument("--rerun-ensemble", action="store_true",
                    help="with --resume: make the ensemble row of every finished cell again "
                         "from the cell's saved U-Net and classifier (after a change to how "
@@ -845,6 +868,8 @@ def main(argv=None):
         f"{', '.join(_pct(f) for f in args.fractions)}; cryopick seeds {args.seeds}, Topaz "
         f"seed {args.topaz_seed}; methods {' '.join(args.methods)}; profile {args.profile}")
     records, errors, pseudo_all, meta_regimes, cells, tasks = [], [], [], [], [], []
+    reusable = _saved_cells(args.reuse_from) if args.reuse_from and os.path.isfile(
+        args.reuse_from) else None
     for name in args.regimes:
         regime = known[name]
         folder, sim_per_mic = simulate(regime, args.simulator, args.data_root, log=log)
@@ -890,9 +915,14 @@ def main(argv=None):
                                               log)
 
                     path = os.path.join(work, f"{group}.json")
-                    earlier = os.path.join(args.reuse_from,
-                                           os.path.relpath(path, args.out)) \
-                        if args.reuse_from else None
+                    if reusable is not None:
+                        earlier = reusable.get(json.dumps(_as_saved(signature),
+                                                          sort_keys=True))
+                    elif args.reuse_from:
+                        earlier = os.path.join(args.reuse_from,
+                                               os.path.relpath(path, args.out))
+                    else:
+                        earlier = None
                     tasks.append(dict(key=key, group=group, signature=signature, path=path,
                                       earlier=earlier, compute=compute, rerun=rerun))
 
@@ -930,7 +960,8 @@ def main(argv=None):
         errors += [f"{name} {_pct(fraction)} seed {seed}: {e}" for e in cell["errors"]]
         cells.append(dict(regime=name, fraction=fraction, seed=seed, group=task["group"],
                           wall_s=cell["wall_s"], cpu_s=cell.get("cpu_s"),
-                          timings=cell.get("timings", {}), reused=reused))
+                          timings=cell.get("timings", {}), reused=reused,
+                          saved=_saved_copy(cell)))
         for it, q in sorted(cell["pseudo"].items()):
             pseudo_all.append(dict(regime=name, fraction=fraction, seed=seed,
                                    iteration=int(it), **q))

@@ -275,6 +275,32 @@ def test_reuse_from_takes_matching_pieces_of_an_earlier_run(tmp_path):
     assert args.reuse_from == str(tmp_path / "old")
 
 
+def test_reuse_from_a_results_json_whose_folder_is_gone(tmp_path):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return dict(records=[dict(row="unet/final", ap=0.7)], errors=[], wall_s=2.0,
+                    pseudo={1: dict(precision=0.9)})
+
+    sig = dict(profile=dict(unet_args=("--initial-epochs", "80")), seed=0)
+    cell, _ = matrix._cell(str(tmp_path / "old" / "cryopick.json"), sig, compute, False)
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps(dict(cells=[dict(regime="crowded", reused=False,
+                                                   saved=matrix._saved_copy(cell))])))
+    reusable = matrix._saved_cells(str(results))
+    key = json.dumps(matrix._as_saved(sig), sort_keys=True)  # tuples saved as lists
+    path = str(tmp_path / "new" / "cryopick.json")
+    again, reused = matrix._cell(path, sig, compute, False, earlier=reusable.get(key))
+    assert reused and len(calls) == 1
+    assert again["records"] == [dict(row="unet/final", ap=0.7)]
+    assert again["pseudo"] == {1: dict(precision=0.9)}
+    with open(path) as fh:  # this run's own copy, for its --resume
+        assert json.load(fh)["signature"] == matrix._as_saved(sig)
+    other = json.dumps(matrix._as_saved(dict(sig, seed=1)), sort_keys=True)
+    assert reusable.get(other) is None  # other settings: nothing to take
+
+
 def test_topaz_cells_do_not_depend_on_cryopick_settings():
     a = matrix.parse_args([])
     b = matrix.parse_args(["--unet-args", "--initial-epochs 5"])
