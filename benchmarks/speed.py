@@ -31,6 +31,7 @@ import time
 import numpy as np
 
 from benchmarks import topaz
+from cryopick_plugin.engine.picking.views import PICK_VIEWS
 
 #: (micrograph side px, particle diameter px, micrographs): one specimen at two samplings.
 #: Twelve 1k micrographs: each process's start-up (importing torch, ~2-3 s for every picker)
@@ -96,11 +97,12 @@ def cryopick_models(folder, diameter_px):
     return paths
 
 
-def time_cryopick(model, mic_dir, work, count, threads, device):
+def time_cryopick(model, mic_dir, work, count, threads, device, views=PICK_VIEWS):
     """One `cryopick pick` process over the folder: per-micrograph wall and CPU s, peak MB."""
     out = os.path.join(work, "picks.json")
     cmd = [sys.executable, "-m", "cryopick_plugin.cli", "pick", "--model", model,
-           "--image-dir", mic_dir, "--output", out, "--threads", threads, "--device", device]
+           "--image-dir", mic_dir, "--output", out, "--threads", threads, "--device", device,
+           "--views", views]
     seconds, mb = topaz._run(cmd, os.path.join(work, "pick.log"), topaz._env(threads))
     return dict(s=seconds / count, cpu_s=topaz._run.last_cpu_s / count, peak_mb=mb)
 
@@ -115,7 +117,7 @@ def time_topaz(exe, train, labels, mics, diameter_px, work, threads, device):
                 peak_mb=res["pick_peak_mb"])
 
 
-def measure(out, sizes, threads, devices, resnet18, topaz_exe):
+def measure(out, sizes, threads, devices, resnet18, topaz_exe, views=(1, PICK_VIEWS)):
     rows = []
     for size, diameter, count in sizes:
         base = os.path.join(out, f"{size}px")
@@ -140,12 +142,21 @@ def measure(out, sizes, threads, devices, resnet18, topaz_exe):
                 if label == TOPAZ:
                     row.update(time_topaz(topaz_exe, train, labels, mics, diameter, work,
                                           threads, device))
-                else:
-                    row.update(time_cryopick(models[label], os.path.dirname(mics["mic_000"]),
-                                             work, count, threads, device))
-                print(f"{size} px, {device}, {label}: {row['s']:.1f} s per micrograph, "
-                      f"{row['peak_mb']:.0f} MB ({time.time() - start:.0f} s)", flush=True)
-                rows.append(row)
+                    done = [row]
+                else:  # once per number of views (cryopick pick --views)
+                    done = []
+                    for v in views:
+                        one = dict(row, picker=f"{label}, {v} view{'s' if v > 1 else ''}")
+                        one.update(time_cryopick(models[label],
+                                                 os.path.dirname(mics["mic_000"]),
+                                                 os.path.join(work, f"views_{v}"), count,
+                                                 threads, device, v))
+                        done.append(one)
+                for one in done:
+                    print(f"{size} px, {device}, {one['picker']}: {one['s']:.1f} s per "
+                          f"micrograph, {one['peak_mb']:.0f} MB ({time.time() - start:.0f} s)",
+                          flush=True)
+                rows += done
     return rows
 
 
@@ -178,6 +189,9 @@ def main(argv=None):
                    help="also time the ResNet18 classifier on the 1k micrographs (minutes each)")
     p.add_argument("--topaz-venv", default=topaz.DEFAULT_VENV,
                    help="virtual environment for Topaz, created on first use")
+    p.add_argument("--views", type=int, nargs="+", default=sorted({1, PICK_VIEWS}),
+                   help="time cryopick's pickers at these numbers of views (cryopick pick "
+                        "--views; default: one pass and the default)")
     args = p.parse_args(argv)
 
     import torch
@@ -186,7 +200,7 @@ def main(argv=None):
     exe = topaz.ensure_topaz_env(args.topaz_venv)
     start, load = time.time(), os.getloadavg()[0]
     rows = measure(args.out, QUICK_SIZES if args.quick else SIZES, args.threads, devices,
-                   args.resnet18, exe)
+                   args.resnet18, exe, args.views)
     md = (f"`python -m benchmarks.speed{' --quick' if args.quick else ''}` on "
           f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, {args.threads} threads, "
           f"wall time {(time.time() - start) / 60:.1f} min, load average {load:.1f} before and "

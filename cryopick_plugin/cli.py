@@ -638,6 +638,16 @@ def _skipper(args, paths, skipped):
     return skip
 
 
+def _add_views_flag(p):
+    from .engine.picking.views import PICK_VIEWS, VIEWS
+
+    p.add_argument("--views", type=int, default=PICK_VIEWS,
+                   help=f"average the model's map over this many symmetric views of each "
+                        f"micrograph ({', '.join(map(str, VIEWS))}: turned by 90 degrees, "
+                        "mirrored): more views rank the picks better and cost as many "
+                        "inference passes (1: one pass, the fastest)")
+
+
 def _cmd_pick(args):
     import time
 
@@ -645,7 +655,9 @@ def _cmd_pick(args):
     from .engine.io.images import read_micrograph
     from .engine.picking.scale import box_size_for
     from .engine.pickers import load_picker
+    from .engine.picking.views import check_views
 
+    check_views(args.views, "--views")
     out = PicksOutput(args.output, args.format, args.box_size,
                       keep_existing=args.skip_existing)  # checks it can be written
     skip_file = skipped_path(args.output)
@@ -653,6 +665,7 @@ def _cmd_pick(args):
         _check_output(skip_file, "--output")
     device = resolve_device(args.device)
     picker = load_picker(args.model, device)
+    picker.views = args.views
     _check_scale(picker, args.pixel_size)
     pixel_size = args.pixel_size or None
     diameter = picker.diameter_for(pixel_size)
@@ -850,6 +863,7 @@ def build_parser():
     p.add_argument("--batch-size", type=int, default=0,
                    help="tiles (U-Net) or patches (classifier) per inference batch (0: 1 / 256; "
                         "U-Net tiles are as large as the memory budget allows)")
+    _add_views_flag(p)
     _add_runtime_flags(p)
     _add_precision_flag(p)
     _add_skip_flags(p, "pick", "picked")

@@ -15,6 +15,7 @@ from .fixmatch.picker import MODEL_KIND as CLASSIFIER_KIND, PatchClassifier
 from .io.files import read_model_state, save_torch_atomic
 from .picking.fusion import CLASSIFIER_WEIGHT, fuse_maps
 from .picking.scale import WorkingScale
+from .picking.views import PICK_VIEWS, view_mean
 from .unet.picker import MODEL_KIND as UNET_KIND, UNetPicker
 
 MODEL_KIND = "cryopick-ensemble"
@@ -36,12 +37,16 @@ class EnsemblePicker(WorkingScale):
         self.particle_diameter_px = unet.particle_diameter_px
         self.working_diameter = unet.working_diameter
         self.pixel_size = unet.pixel_size or classifier.pixel_size
+        self.views = PICK_VIEWS  # symmetric views picking averages over (picking/views.py)
 
     # ------------------------------------------------------------------ picking
     def score_working(self, work, device="cpu", batch_size=256):
-        """The weighted mean of the two probability maps of a working image."""
-        return fuse_maps(self.unet._working_map(work, device),
-                         self.classifier.score_working(work, device, batch_size),
+        """The weighted mean of the two probability maps of a working image, each the mean
+        over ``self.views`` symmetric views."""
+        return fuse_maps(self.unet.view_map(work, device, views=self.views),
+                         view_mean(lambda w: self.classifier.score_working(w, device,
+                                                                           batch_size),
+                                   work, self.views),
                          self.classifier_weight)
 
     def pick(self, image, pixel_size=None, threshold=None, device="cpu", batch_size=256):

@@ -13,6 +13,7 @@ from ..convert import default_box_size, fill_coordinates, link_micrographs, micr
 from ..engine.io.coordinates import read_coordinates
 from ..engine.io.files import read_torch_file
 from ..engine.picking.scale import BOX_PER_DIAMETER
+from ..engine.picking.views import PICK_VIEWS, VIEWS
 from .training_inputs import define_gpu_params
 
 PICKS_DIR = "picks"
@@ -58,6 +59,13 @@ class CryopickProtPick(ProtParticlePickingAuto):
                            "it to favour recall: Analyze Results on this run then shows the "
                            "picks by score with a threshold slider, and writes the picks "
                            "above any higher threshold as new coordinates.")
+        form.addParam("views", params.IntParam, default=PICK_VIEWS, label="Views per micrograph",
+                      expertLevel=params.LEVEL_ADVANCED,
+                      help="The model scores each micrograph this many times, turned by 90 "
+                           "degrees and mirrored, and picks on the mean (1, 2, 4 or 8): a "
+                           "particle looks like one from every side, noise does not, so more "
+                           "views rank the picks better. Each view is one more inference "
+                           "pass: 1 is the fastest.")
         form.addParam("boxSize", params.IntParam, default=0, label="Box size (px)",
                       expertLevel=params.LEVEL_ADVANCED,
                       help=f"Box size of the output coordinates. 0 (default): {BOX_PER_DIAMETER} "
@@ -88,7 +96,7 @@ class CryopickProtPick(ProtParticlePickingAuto):
                 f"--skip-existing --skip-unreadable "
                 f"--pixel-size {self.getInputMicrographs().getSamplingRate()} "
                 f"--device {'auto:%(GPU)s' if self.useGpu.get() else 'cpu'} "
-                f"--threads {self.numberOfThreads.get()}")
+                f"--threads {self.numberOfThreads.get()} --views {self.views.get()}")
         if threshold is not None and threshold >= 0:
             args += f" --threshold {threshold}"
         try:
@@ -153,6 +161,9 @@ class CryopickProtPick(ProtParticlePickingAuto):
             errors.append(f"Model file not found: {model.getPath()}")
         if self.threshold.get() > 1:
             errors.append("The score threshold must be at most 1 (-1: the model's).")
+        if self.views.get() not in VIEWS:
+            errors.append(f"Views per micrograph must be one of "
+                          f"{', '.join(map(str, VIEWS))}.")
         return errors
 
     def _summary(self):

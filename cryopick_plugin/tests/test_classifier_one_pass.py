@@ -13,6 +13,7 @@ from cryopick_plugin.engine.fixmatch.network import (CompactNet, build_classifie
                                                      predict_dense)
 from cryopick_plugin.engine.fixmatch.picker import PatchClassifier
 from cryopick_plugin.engine.fixmatch.patches import PatchSource
+from cryopick_plugin.engine.picking.views import view_mean
 
 
 def _blobs(h, w, centres, sigma=5.0):
@@ -80,6 +81,23 @@ def test_picking_in_one_pass_gives_the_picks_of_patch_by_patch(trained):
     # and they find the blobs
     d = np.linalg.norm(picks[:, None, :2] - centres[None], axis=2)
     assert (d.min(axis=0) < 6).sum() >= 4
+
+
+def test_picking_on_views_uses_the_mean_of_their_logit_maps(trained):
+    centres = np.array([[40, 50], [120, 60], [200, 150], [80, 190], [170, 30.0]])
+    img = _blobs(230, 250, centres)
+    picker = PatchClassifier(trained, "compact", 0.0, 24.0, 24.0, CompactNet.WINDOW,
+                             threshold=0.5)
+    single = picker.score_working(img, logits=True)
+    mean = view_mean(lambda w: picker.score_working(w, logits=True), img, 8)
+    assert np.abs(mean - single).max() > 1e-2  # the views do see different grids
+    for views, logits in ((1, single), (8, mean)):
+        picker.views = views
+        picks = picker.pick_working(img, 1.0)
+        assert len(picks) >= 4
+        x, y = picks[:, 0].astype(int), picks[:, 1].astype(int)
+        # a pick's score is the probability of that map's logit at its position
+        np.testing.assert_allclose(picks[:, 2], 1 / (1 + np.exp(-logits[y, x])), atol=1e-5)
 
 
 def test_the_grid_is_the_networks_own_and_centred_on_pixels(trained):

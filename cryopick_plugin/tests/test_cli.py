@@ -89,6 +89,21 @@ def test_train_unet_then_pick_from_the_command_line(tmp_path, capsys):
         assert len(engine) > 0 and picks[name].shape == engine.shape, name
         np.testing.assert_allclose(picks[name][:, :2], engine[:, :2], atol=0.006)
         np.testing.assert_allclose(picks[name][:, 2], engine[:, 2], atol=6e-6)
+    # --views 1: the map of each micrograph as it is, not the mean over its symmetric views
+    default_views = picker.views
+    assert default_views > 1
+    assert main(["pick", "--model", str(tmp_path / "m" / "final_model.pt"), "--image-dir",
+                 str(tmp_path / "d" / "micrographs"), "--output", str(tmp_path / "one.star"),
+                 "--threshold", "0", "--views", "1"]) == 0
+    one_view = read_coordinates(str(tmp_path / "one.star"))
+    picker.views = 1
+    for name in ("mic_000", "mic_001"):
+        engine = picker.pick(read_micrograph(str(tmp_path / "d" / "micrographs" / f"{name}.mrc")),
+                             threshold=0.0)
+        np.testing.assert_allclose(one_view[name][:, 2], engine[:, 2], atol=6e-6)
+        assert one_view[name].shape != picks[name].shape or \
+            np.abs(one_view[name][:, 2] - picks[name][:, 2]).max() > 1e-4, name
+    picker.views = default_views
     # without --threshold: the model's own threshold
     assert main(["pick", "--model", str(tmp_path / "m" / "final_model.pt"), "--image-dir",
                  str(tmp_path / "d" / "micrographs"), "--output", str(tmp_path / "own.json")]) == 0

@@ -144,6 +144,7 @@ def _train_fixmatch(d, out, *extra, name="run"):
     (["--threshold", "nan"], "--threshold"),
     (["--pixel-size", "-2"], "--pixel-size"),
     (["--threads", "-3"], "--threads"),
+    (["--views", "3"], "--views"),
 ])
 def test_pick_numeric_arguments(d, tmp_path, capsys, extra, named):
     _fails(capsys, tmp_path, _pick(d, tmp_path / "p", "--format", "txt", *extra), named)

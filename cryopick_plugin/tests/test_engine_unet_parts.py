@@ -195,7 +195,7 @@ def test_view_mean_turns_each_view_back():
     """An identity "network" gives back the image exactly from any number of views (a view
     turned back wrongly would blur it into its symmetric average); a network that sees only
     the top row gives the mean over the four edges' rows with 8 views."""
-    from cryopick_plugin.engine.unet.picker import view_mean
+    from cryopick_plugin.engine.picking.views import view_mean
 
     img = np.random.default_rng(0).normal(size=(6, 9)).astype(np.float32)
     for views in (1, 2, 4, 8):

@@ -11,6 +11,7 @@ from cryopick_plugin.engine.pickers import load_picker
 from cryopick_plugin.engine.picking.fusion import (CLASSIFIER_WEIGHT, EQUAL_WEIGHT_LABELS,
                                                    classifier_weight_for, fuse_maps)
 from cryopick_plugin.engine.picking.thresholds import COUNT_SURPLUS
+from cryopick_plugin.engine.picking.views import view_mean
 from cryopick_plugin.tests.tiny_data import tiny_labelled_set, untrained_members
 
 
@@ -26,10 +27,18 @@ def test_the_map_is_the_weighted_mean_of_the_members_maps(data):
     work, _ = ensemble.prepare(image)
     pu = unet._working_map(work)
     pc = classifier.score_working(work)
+    ensemble.views = 1
     fused = ensemble.score_working(work)
     assert pu.std() > 1e-3 and pc.std() > 1e-3  # both members count
     np.testing.assert_allclose(fused, (pu + 2.0 * np.clip(pc, 0, 1)) / 3.0, atol=1e-6)
     np.testing.assert_allclose(fuse_maps(pu, pc, 0.0), pu, atol=1e-7)  # weight 0: the U-Net
+    # with views, each member's map is its mean over the symmetric views, then fused
+    ensemble.views = 8
+    pu8 = view_mean(unet._working_map, work, 8)
+    pc8 = view_mean(classifier.score_working, work, 8)
+    assert np.abs(pc8 - pc).max() > 1e-3  # the views change the classifier's map
+    fused = ensemble.score_working(work)
+    np.testing.assert_allclose(fused, (pu8 + 2.0 * np.clip(pc8, 0, 1)) / 3.0, atol=1e-5)
     # picks: the U-Net's peak finder on the fused map, above the threshold
     picks = ensemble.pick(image, threshold=0.3)
     expected = unet.like_labels(work, unet.peaks_working(fused, 0.3), rescore=True)

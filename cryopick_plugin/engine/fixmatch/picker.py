@@ -12,6 +12,7 @@ from ..errors import CryopickInputError
 from ..io.files import read_model_state, save_torch_atomic
 from ..picking.peaks import find_peaks
 from ..picking.scale import WorkingScale, to_original, to_working
+from ..picking.views import PICK_VIEWS, view_mean
 from .network import build_classifier, dense_stride, predict, predict_dense
 from .patches import PatchSource, grid_positions
 
@@ -42,6 +43,7 @@ class PatchClassifier(WorkingScale):
         self.pick_stride = float(pick_stride)
         self.min_distance_fraction = float(min_distance_fraction)
         self.extra = dict(extra or {})
+        self.views = PICK_VIEWS  # symmetric views picking averages over (picking/views.py)
 
     # ------------------------------------------------------------------ scoring
     def score_coordinates(self, image, coords, pixel_size=None, device="cpu", batch_size=256,
@@ -121,8 +123,10 @@ class PatchClassifier(WorkingScale):
 
     def pick_working(self, work, factor, threshold=None, device="cpu", batch_size=256,
                      one_pass=True):
-        """pick on an image already binned by ``factor`` and normalised (see prepare)."""
-        logit = self.score_working(work, device, batch_size, logits=True, one_pass=one_pass)
+        """pick on an image already binned by ``factor`` and normalised (see prepare); the
+        logits averaged over ``self.views`` symmetric views."""
+        logit = view_mean(lambda w: self.score_working(w, device, batch_size, logits=True,
+                                                       one_pass=one_pass), work, self.views)
         threshold = self.threshold if threshold is None else threshold
         if not 0.0 <= threshold <= 1.0:
             raise CryopickInputError(f"picking threshold must be within [0, 1] (got {threshold})")

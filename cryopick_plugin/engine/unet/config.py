@@ -10,12 +10,13 @@ from typing import Optional
 
 from ..errors import CryopickInputError
 from ..picking.scale import DEFAULT_WORKING_DIAMETER
+from ..picking.views import VIEWS
 
 SEED_PARTICLE_RADIUS = 10.0  # the seed's --particle-radius default, when no diameter is given
 OBJECTIVES = ("nnpu", "bce")
 PSEUDO_LABELS = ("discs", "pixels")
 RETRAIN_REST = ("ignored", "unlabelled")
-PSEUDO_LABEL_VIEWS = (1, 2, 4, 8)  # of the square's 8 symmetries (picker.view_mean)
+PSEUDO_LABEL_VIEWS = VIEWS  # of the square's 8 symmetries (picking/views.py)
 
 
 def _setting(default, help, seed=False):

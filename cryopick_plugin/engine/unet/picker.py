@@ -14,6 +14,7 @@ from ..io.files import read_model_state, save_torch_atomic
 from ..picking.density import ATYPICAL_SCORE, local_density, within
 from ..picking.peaks import find_peaks
 from ..picking.scale import WorkingScale, to_original
+from ..picking.views import PICK_VIEWS, view_mean
 from .network import UNet
 from .tiling import BORDER, MARGIN, predict_probability_map
 
@@ -39,6 +40,7 @@ class UNetPicker(WorkingScale):
         self.extra = dict(extra or {})
         self.density_range = density_range  # [low, high] per density feature, or None
         self.density_typical = density_typical  # the same, narrower: full score inside
+        self.views = PICK_VIEWS  # symmetric views picking averages over (picking/views.py)
 
     # ------------------------------------------------------------------ picking
     def probability_map(self, image, pixel_size=None, device="cpu", batch_size=1, tile=None,
@@ -46,10 +48,12 @@ class UNetPicker(WorkingScale):
         """Probability map of the working image (tiles: see tiling.py) and the binning;
         ``views`` > 1: the mean of the maps of that many symmetric views (see view_mean)."""
         work, factor = self.prepare(image, pixel_size)
-        if views > 1:
-            return view_mean(lambda w: self._working_map(w, device, batch_size, tile), work,
-                             views), factor
-        return self._working_map(work, device, batch_size, tile), factor
+        return self.view_map(work, device, batch_size, tile, views), factor
+
+    def view_map(self, work, device="cpu", batch_size=1, tile=None, views=1):
+        """Probability map of a working image, the mean over ``views`` symmetric views."""
+        return view_mean(lambda w: self._working_map(w, device, batch_size, tile), work,
+                         views)
 
     def _working_map(self, work, device="cpu", batch_size=1, tile=None):
         return predict_probability_map(self.model, work, tile=tile, margin=MARGIN,
@@ -87,11 +91,12 @@ class UNetPicker(WorkingScale):
         return peaks
 
     def pick(self, image, pixel_size=None, threshold=None, device="cpu", batch_size=1):
-        """(N, 3) [x, y, score] in the micrograph's own pixel frame, best first."""
+        """(N, 3) [x, y, score] in the micrograph's own pixel frame, best first (the map
+        averaged over ``self.views`` symmetric views)."""
         work, factor = self.prepare_to_pick(image, pixel_size)
         threshold = self.threshold if threshold is None else threshold
-        return self.picks_from_map(work, self._working_map(work, device, batch_size), factor,
-                                   threshold)
+        return self.picks_from_map(work, self.view_map(work, device, batch_size,
+                                                       views=self.views), factor, threshold)
 
     def picks_from_map(self, work, prob, factor, threshold):
         """The picks of a working-image probability map (this model's or an ensemble's):
@@ -135,26 +140,6 @@ class UNetPicker(WorkingScale):
                    state.get("min_distance_fraction", 0.5), state.get("extra"),
                    _density_range(state.get("density_range"), path),
                    _density_range(state.get("density_typical"), path))
-
-
-def _view(image, k):
-    """The k-th of the square's 8 symmetries: k // 2 quarter turns, mirrored when k is odd."""
-    image = np.rot90(image, k // 2)
-    return image[:, ::-1] if k % 2 else image
-
-
-def _unview(image, k):
-    image = image[:, ::-1] if k % 2 else image
-    return np.rot90(image, -(k // 2))
-
-
-def view_mean(predict, image, views):
-    """The mean of ``predict`` over the first ``views`` symmetries of ``image`` (2: and its
-    mirror image, 4: also turned by 90 degrees, 8: all), each map turned back."""
-    total = np.zeros(image.shape, dtype=np.float64)
-    for k in range(views):
-        total += _unview(predict(np.ascontiguousarray(_view(image, k))), k)
-    return (total / views).astype(np.float32)
 
 
 def _density_range(value, path):
