@@ -99,6 +99,7 @@ def cryopick_models(folder, diameter_px):
 
 def time_cryopick(model, mic_dir, work, count, threads, device, views=PICK_VIEWS):
     """One `cryopick pick` process over the folder: per-micrograph wall and CPU s, peak MB."""
+    os.makedirs(work, exist_ok=True)
     out = os.path.join(work, "picks.json")
     cmd = [sys.executable, "-m", "cryopick_plugin.cli", "pick", "--model", model,
            "--image-dir", mic_dir, "--output", out, "--threads", threads, "--device", device,

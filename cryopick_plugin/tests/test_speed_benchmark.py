@@ -51,3 +51,21 @@ def test_models_of_every_timed_picker_load_for_the_same_particle(tmp_path):
     assert pickers[speed.CLASSIFIER].backbone == "compact"
     assert pickers[speed.RESNET_CLASSIFIER].backbone == "resnet18"
     assert pickers[speed.ENSEMBLE].classifier.backbone == "compact"
+
+
+def test_timing_a_picker_runs_cryopick_pick_with_the_views_asked(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_run(cmd, log_path, env=None):
+        calls.append([str(c) for c in cmd])
+        open(log_path, "w").close()  # its folder must exist: one per number of views
+        return 4.0, 100.0
+
+    fake_run.last_cpu_s = 6.0
+    monkeypatch.setattr(speed.topaz, "_run", fake_run)
+    work = tmp_path / "classifier" / "views_2"
+    row = speed.time_cryopick("model.pt", "mics", str(work), 2, 1, "cpu", views=2)
+    assert row == dict(s=2.0, cpu_s=3.0, peak_mb=100.0)
+    cmd = calls[0]
+    assert cmd[cmd.index("pick") - 1:cmd.index("pick") + 1] == ["cryopick_plugin.cli", "pick"]
+    assert cmd[cmd.index("--views") + 1] == "2" and cmd[cmd.index("--model") + 1] == "model.pt"

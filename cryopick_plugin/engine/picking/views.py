@@ -11,8 +11,12 @@ from ..errors import CryopickInputError
 
 #: the numbers of views a map may be averaged over: the first 1, 2, 4 or 8 of the symmetries
 VIEWS = (1, 2, 4, 8)
-#: views every picker averages its map over when picking (``cryopick pick --views``)
-PICK_VIEWS = 8
+#: views every picker averages its map over when picking (``cryopick pick --views``).
+#: Measured offline on five 20% cells of the benchmark matrix (docs/benchmarks.md, "Picking
+#: on symmetric views"): the ensemble's AP rose by 0.017 on average with 4 views and 0.022
+#: with 8, in every cell; each view is one more inference pass, so 4 takes about half the
+#: time of 8 for most of the gain
+PICK_VIEWS = 4
 
 
 def check_views(views, what="views"):
