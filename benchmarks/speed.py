@@ -202,7 +202,8 @@ def main(argv=None):
     start, load = time.time(), os.getloadavg()[0]
     rows = measure(args.out, QUICK_SIZES if args.quick else SIZES, args.threads, devices,
                    args.resnet18, exe, args.views)
-    md = (f"`python -m benchmarks.speed{' --quick' if args.quick else ''}` on "
+    views = " --views " + " ".join(map(str, args.views))
+    md = (f"`python -m benchmarks.speed{' --quick' if args.quick else ''}{views}` on "
           f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, {args.threads} threads, "
           f"wall time {(time.time() - start) / 60:.1f} min, load average {load:.1f} before and "
           f"{os.getloadavg()[0]:.1f} after (above 2, other jobs shared the cores: compare "

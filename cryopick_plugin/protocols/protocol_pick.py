@@ -199,15 +199,18 @@ class CryopickProtPick(ProtParticlePickingAuto):
         coords = getattr(self, "outputCoordinates", None)
         if coords is None:
             return []
+        views = self.views.get()
+        on_views = (f" Each micrograph was scored in {views} symmetric views (rotated by 90 "
+                    "degrees and mirrored) and the maps averaged." if views > 1 else "")
         if self._method() == "fixmatch":
             return [f"{coords.getSize()} particles were picked with a cryopick patch classifier "
-                    f"trained by Selective FixMatch [Sohn2020, Tarvainen2017]."]
+                    f"trained by Selective FixMatch [Sohn2020, Tarvainen2017].{on_views}"]
         if self._method() == "ensemble":
             return [f"{coords.getSize()} particles were picked with the averaged maps of a "
                     "cryopick U-Net [Ronneberger2015] and a patch classifier trained by "
-                    "Selective FixMatch [Sohn2020, Tarvainen2017]."]
+                    f"Selective FixMatch [Sohn2020, Tarvainen2017].{on_views}"]
         return [f"{coords.getSize()} particles were picked with a cryopick U-Net "
-                f"[Ronneberger2015] trained by self-training."]
+                f"[Ronneberger2015] trained by self-training.{on_views}"]
 
     def _method(self):
         model = self.inputModel.get()

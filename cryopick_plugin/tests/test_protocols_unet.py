@@ -58,8 +58,16 @@ class TestUNetChain(BaseTest):
 
         pick = self.newProtocol(CryopickProtPick, inputMicrographs=self.imp.outputMicrographs,
                                 inputModel=model, useGpu=False,
-                                streamingBatchSize=2)
+                                streamingBatchSize=2, views=2)
         self.launchProtocol(pick)
+        # the form's views went into the command the run launched, and into its methods
+        log = ""
+        for path in pick.getLogPaths():
+            if os.path.exists(path):
+                with open(path) as fh:
+                    log += fh.read()
+        self.assertIn("--views 2", log)
+        self.assertIn("scored in 2 symmetric views", "\n".join(pick.methods()))
         coords = pick.outputCoordinates
         self.assertGreater(coords.getSize(), 0)
         self.assertEqual(coords.getBoxSize(), 48)  # 1.5 * 64 A / 2 A/px
