@@ -67,11 +67,17 @@ def test_tiles_of_rows_equal_one_tile(trained, monkeypatch):
     np.testing.assert_allclose(predict_dense(trained, img, 4), whole, atol=1e-5)
 
 
+FIVE_BLOBS = np.array([[40, 50], [120, 60], [200, 150], [80, 190], [170, 30.0]])
+
+
+def _picker_and_blobs(model):
+    """A picker of ``model`` (24 px particles) and a 230 x 250 image of FIVE_BLOBS."""
+    return (PatchClassifier(model, "compact", 0.0, 24.0, 24.0, CompactNet.WINDOW,
+                            threshold=0.5), _blobs(230, 250, FIVE_BLOBS))
+
+
 def test_picking_in_one_pass_gives_the_picks_of_patch_by_patch(trained):
-    centres = np.array([[40, 50], [120, 60], [200, 150], [80, 190], [170, 30.0]])
-    img = _blobs(230, 250, centres)
-    picker = PatchClassifier(trained, "compact", 0.0, 24.0, 24.0, CompactNet.WINDOW,
-                             threshold=0.5)
+    picker, img = _picker_and_blobs(trained)
     fast = picker.score_working(img, logits=True)
     slow = picker.score_working(img, logits=True, one_pass=False)
     np.testing.assert_allclose(fast, slow, atol=1e-4)
@@ -79,15 +85,12 @@ def test_picking_in_one_pass_gives_the_picks_of_patch_by_patch(trained):
     np.testing.assert_allclose(picks, picker.pick_working(img, 1.0, one_pass=False),
                                atol=1e-4)
     # and they find the blobs
-    d = np.linalg.norm(picks[:, None, :2] - centres[None], axis=2)
+    d = np.linalg.norm(picks[:, None, :2] - FIVE_BLOBS[None], axis=2)
     assert (d.min(axis=0) < 6).sum() >= 4
 
 
 def test_picking_on_views_uses_the_mean_of_their_logit_maps(trained):
-    centres = np.array([[40, 50], [120, 60], [200, 150], [80, 190], [170, 30.0]])
-    img = _blobs(230, 250, centres)
-    picker = PatchClassifier(trained, "compact", 0.0, 24.0, 24.0, CompactNet.WINDOW,
-                             threshold=0.5)
+    picker, img = _picker_and_blobs(trained)
     single = picker.score_working(img, logits=True)
     mean = view_mean(lambda w: picker.score_working(w, logits=True), img, 8)
     assert np.abs(mean - single).max() > 1e-2  # the views do see different grids
