@@ -90,13 +90,15 @@ class UNetPicker(WorkingScale):
             peaks = peaks[np.argsort(-peaks[:, 2], kind="stable")]
         return peaks
 
-    def pick(self, image, pixel_size=None, threshold=None, device="cpu", batch_size=1):
+    def pick(self, image, pixel_size=None, threshold=None, device="cpu", batch_size=1,
+             views=None):
         """(N, 3) [x, y, score] in the micrograph's own pixel frame, best first (the map
-        averaged over ``self.views`` symmetric views)."""
+        averaged over ``views`` symmetric views; None: ``self.views``)."""
         work, factor = self.prepare_to_pick(image, pixel_size)
         threshold = self.threshold if threshold is None else threshold
-        return self.picks_from_map(work, self.view_map(work, device, batch_size,
-                                                       views=self.views), factor, threshold)
+        views = self.views if views is None else views
+        return self.picks_from_map(work, self.view_map(work, device, batch_size, views=views),
+                                   factor, threshold)
 
     def picks_from_map(self, work, prob, factor, threshold):
         """The picks of a working-image probability map (this model's or an ensemble's):
