@@ -15,7 +15,7 @@ from .fixmatch.picker import MODEL_KIND as CLASSIFIER_KIND, PatchClassifier
 from .io.files import read_model_state, save_torch_atomic
 from .picking.fusion import CLASSIFIER_WEIGHT, fuse_maps
 from .picking.scale import WorkingScale
-from .picking.views import PICK_VIEWS, view_mean
+from .picking.views import view_mean
 from .unet.picker import MODEL_KIND as UNET_KIND, UNetPicker
 
 MODEL_KIND = "cryopick-ensemble"
@@ -37,7 +37,6 @@ class EnsemblePicker(WorkingScale):
         self.particle_diameter_px = unet.particle_diameter_px
         self.working_diameter = unet.working_diameter
         self.pixel_size = unet.pixel_size or classifier.pixel_size
-        self.views = PICK_VIEWS  # symmetric views picking averages over (picking/views.py)
 
     # ------------------------------------------------------------------ picking
     def score_working(self, work, device="cpu", batch_size=256):

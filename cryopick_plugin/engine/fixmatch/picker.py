@@ -12,7 +12,7 @@ from ..errors import CryopickInputError
 from ..io.files import read_model_state, save_torch_atomic
 from ..picking.peaks import find_peaks
 from ..picking.scale import WorkingScale, to_original, to_working
-from ..picking.views import PICK_VIEWS, view_mean
+from ..picking.views import view_mean
 from .network import build_classifier, dense_stride, predict, predict_dense
 from .patches import PatchSource, grid_positions
 
@@ -43,7 +43,6 @@ class PatchClassifier(WorkingScale):
         self.pick_stride = float(pick_stride)
         self.min_distance_fraction = float(min_distance_fraction)
         self.extra = dict(extra or {})
-        self.views = PICK_VIEWS  # symmetric views picking averages over (picking/views.py)
 
     # ------------------------------------------------------------------ scoring
     def score_coordinates(self, image, coords, pixel_size=None, device="cpu", batch_size=256,

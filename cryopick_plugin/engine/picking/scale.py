@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 
 from ..errors import CryopickInputError
+from .views import PICK_VIEWS
 
 #: particle diameter at the working pixel size: big enough to see the particle's shape, small
 #: enough that the U-Net's receptive field (about 140 px) covers several particles of context
@@ -62,7 +63,10 @@ def normalize(image):
 class WorkingScale:
     """Geometry of a trained model file (U-Net picker or patch classifier): the particle
     diameter it was trained for (``particle_diameter_px`` at ``pixel_size``, None if
-    unknown) and the ``working_diameter`` it sees the particle at."""
+    unknown) and the ``working_diameter`` it sees the particle at. ``views``: how many
+    symmetric views of a micrograph picking averages over (views.py; set per picker)."""
+
+    views = PICK_VIEWS
 
     def diameter_for(self, pixel_size=None):
         """Particle diameter in pixels of micrographs at ``pixel_size`` (same as training if

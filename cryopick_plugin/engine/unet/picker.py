@@ -14,7 +14,7 @@ from ..io.files import read_model_state, save_torch_atomic
 from ..picking.density import ATYPICAL_SCORE, local_density, within
 from ..picking.peaks import find_peaks
 from ..picking.scale import WorkingScale, to_original
-from ..picking.views import PICK_VIEWS, view_mean
+from ..picking.views import view_mean
 from .network import UNet
 from .tiling import BORDER, MARGIN, predict_probability_map
 
@@ -40,7 +40,6 @@ class UNetPicker(WorkingScale):
         self.extra = dict(extra or {})
         self.density_range = density_range  # [low, high] per density feature, or None
         self.density_typical = density_typical  # the same, narrower: full score inside
-        self.views = PICK_VIEWS  # symmetric views picking averages over (picking/views.py)
 
     # ------------------------------------------------------------------ picking
     def probability_map(self, image, pixel_size=None, device="cpu", batch_size=1, tile=None,
