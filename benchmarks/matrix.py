@@ -3,10 +3,11 @@
     python -m benchmarks.matrix          # 4 regimes x 3 label budgets, ~2.5 h (make bench-matrix)
     python -m benchmarks.matrix --quick  # a few minutes: one tiny regime, one budget
                                          # (make bench-matrix-quick)
-    python -m benchmarks.matrix --out NEW --reuse-from OLD
-        # after a change to cryopick only: OLD's Topaz runs (and any other finished piece
-        # with the same settings) are taken over, about 40 min less; OLD is a run's --out
-        # or its results.json (which keeps every finished piece; docs/results holds them)
+    python -m benchmarks.matrix --out NEW --reuse-from OLD [OLDER ...]
+        # every finished piece of OLD with the same settings is taken over: after a change
+        # to cryopick, its Topaz runs (about 40 min); OLD is a run's --out, its results.json
+        # or its cells.json (written after every piece, so an unfinished run counts too;
+        # docs/results holds them). A cryopick piece counts only if made by the same code.
 
 Regimes (``benchmarks/regimes.py``): ``crowded`` (27 px particles touching each other, SNR
 0.03, like binned real data), ``apoferritin`` (``make bench``'s data), ``large-carbon`` (a
@@ -41,6 +42,7 @@ after each full run.
 """
 import argparse
 import glob
+import hashlib
 import json
 import math
 import os
@@ -48,6 +50,7 @@ import platform
 import re
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -736,9 +739,11 @@ def _saved_cells(results_json):
 def _cell(path, signature, compute, resume, earlier=None):
     """A finished piece of the matrix, reused with --resume when its settings match, or
     taken from ``earlier`` (the same piece in another run's --out, --reuse-from; or the
-    piece itself, from a results.json) and saved at ``path`` as this run's."""
+    piece itself, from a results.json; or a list of those, first match wins) and saved at
+    ``path`` as this run's."""
     signature = _as_saved(signature)
-    for source in ([path] if resume else []) + ([earlier] if earlier else []):
+    earlier = earlier if isinstance(earlier, list) else [earlier] if earlier else []
+    for source in ([path] if resume else []) + earlier:
         if isinstance(source, dict):
             saved = json.loads(json.dumps(source))
         elif os.path.exists(source):
@@ -786,7 +791,42 @@ def cell_signature(group, folder, fraction, seed, methods, profile, args):
     if group == "topaz":
         return dict(sig, topaz=profile["topaz"])
     return dict(sig, profile={k: v for k, v in profile.items() if k != "topaz"},
-                unet_args=args.unet_args, fixmatch_args=args.fixmatch_args)
+                unet_args=args.unet_args, fixmatch_args=args.fixmatch_args,
+                code=cryopick_code_hash())
+
+
+# what a cryopick piece's numbers come from besides its settings: the engine, the command
+# line and its presets, and how benchmarks.run drives them
+CODE_GLOBS = ("cryopick_plugin/engine/**/*.py", "cryopick_plugin/cli.py",
+              "cryopick_plugin/configs/*", "benchmarks/run.py", "benchmarks/datasets.py")
+
+
+def cryopick_code_hash(root=REPO):
+    """A short hash of the code in CODE_GLOBS, so that a piece made by other code (a changed
+    default, a fix) is never taken for this code's (--resume, --reuse-from)."""
+    digest = hashlib.sha256()
+    paths = sorted({p for pattern in CODE_GLOBS
+                    for p in glob.glob(os.path.join(root, pattern), recursive=True)
+                    if os.path.isfile(p) and "__pycache__" not in p})
+    for path in paths:
+        digest.update(os.path.relpath(path, root).encode())
+        with open(path, "rb") as fh:
+            digest.update(fh.read())
+    return digest.hexdigest()[:16]
+
+
+def _reuse_sources(paths):
+    """--reuse-from's arguments: the finished pieces of the results.json / cells.json files
+    among them (by settings; the earlier file wins) and the --out folders among them."""
+    saved, folders = {}, []
+    for path in paths or []:
+        if os.path.isfile(path):
+            saved = dict(_saved_cells(path), **saved)
+        elif os.path.isdir(path):
+            folders.append(path)
+        else:
+            raise SystemExit(f"--reuse-from {path}: no such file or folder")
+    return saved, folders
 
 
 def parse_args(argv=None):
@@ -827,11 +867,12 @@ def parse_args(argv=None):
     p.add_argument("--fixmatch-args", default="", help="extra train-fixmatch flags")
     p.add_argument("--resume", action="store_true",
                    help="reuse the finished pieces of an interrupted run in --out")
-    p.add_argument("--reuse-from", metavar="EARLIER_OUT",
-                   help="take every finished piece of an earlier run's --out (or of its "
-                        "results.json, e.g. one kept in docs/results) whose settings match "
-                        "(e.g. its Topaz runs after a change to cryopick only: about 40 min "
-                        "of the full matrix) instead of running it again; only the results "
+    p.add_argument("--reuse-from", metavar="EARLIER_OUT", nargs="+",
+                   help="take every finished piece of earlier runs' --out folders (or of "
+                        "their results.json or cells.json, e.g. ones kept in docs/results) "
+                        "whose settings match (e.g. their Topaz runs after a change to "
+                        "cryopick: about 40 min of the full matrix; cryopick's own only if "
+                        "made by the same code) instead of running it again; only the results "
                         "are copied, the models stay where they were")
     p.add_argument("--rerun-ensemble", action="store_true",
                    help="with --resume: make the ensemble row of every finished cell again "
@@ -868,8 +909,7 @@ def main(argv=None):
         f"{', '.join(_pct(f) for f in args.fractions)}; cryopick seeds {args.seeds}, Topaz "
         f"seed {args.topaz_seed}; methods {' '.join(args.methods)}; profile {args.profile}")
     records, errors, pseudo_all, meta_regimes, cells, tasks = [], [], [], [], [], []
-    reusable = _saved_cells(args.reuse_from) if args.reuse_from and os.path.isfile(
-        args.reuse_from) else None
+    reusable, reuse_folders = _reuse_sources(args.reuse_from)
     for name in args.regimes:
         regime = known[name]
         folder, sim_per_mic = simulate(regime, args.simulator, args.data_root, log=log)
@@ -915,14 +955,10 @@ def main(argv=None):
                                               log)
 
                     path = os.path.join(work, f"{group}.json")
-                    if reusable is not None:
-                        earlier = reusable.get(json.dumps(_as_saved(signature),
-                                                          sort_keys=True))
-                    elif args.reuse_from:
-                        earlier = os.path.join(args.reuse_from,
-                                               os.path.relpath(path, args.out))
-                    else:
-                        earlier = None
+                    key_json = json.dumps(_as_saved(signature), sort_keys=True)
+                    earlier = ([reusable[key_json]] if key_json in reusable else []) + [
+                        os.path.join(folder, os.path.relpath(path, args.out))
+                        for folder in reuse_folders]
                     tasks.append(dict(key=key, group=group, signature=signature, path=path,
                                       earlier=earlier, compute=compute, rerun=rerun))
 
@@ -944,7 +980,16 @@ def main(argv=None):
                 f"F1 {r['f1']:.3f}")
         log(f"   {key['regime']} {_pct(key['fraction'])} seed {key['seed']}: {task['group']} "
             f"took {cell['wall_s']:.0f} s" + (" (reused)" if reused else ""))
+        with finished_lock:  # what --reuse-from takes even if this run never ends
+            finished.append(dict(regime=key["regime"], fraction=key["fraction"],
+                                 seed=key["seed"], group=task["group"], reused=reused,
+                                 saved=_saved_copy(cell)))
+            files.write_json_atomic(os.path.join(args.out, "cells.json"),
+                                    json.loads(json.dumps(dict(cells=finished),
+                                                          default=_jsonable)))
         return cell, reused
+
+    finished, finished_lock = [], threading.Lock()
 
     if args.jobs > 1:
         from concurrent.futures import ThreadPoolExecutor

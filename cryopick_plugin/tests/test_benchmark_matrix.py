@@ -272,7 +272,7 @@ def test_reuse_from_takes_matching_pieces_of_an_earlier_run(tmp_path):
     _, reused = matrix._cell(other, dict(sig, seed=1), compute, resume=False, earlier=earlier)
     assert not reused and len(calls) == 2  # other settings: run again
     args = matrix.parse_args(["--reuse-from", str(tmp_path / "old")])
-    assert args.reuse_from == str(tmp_path / "old")
+    assert args.reuse_from == [str(tmp_path / "old")]
 
 
 def test_reuse_from_a_results_json_whose_folder_is_gone(tmp_path):
@@ -318,6 +318,99 @@ def test_topaz_cells_do_not_depend_on_cryopick_settings():
     slower = dict(profile, topaz=dict(profile["topaz"], num_epochs=3))
     assert sig("topaz", a, profile) != sig("topaz", a, slower)
     assert sig("cryopick", a, profile) == sig("cryopick", a, slower)
+
+
+def test_cryopick_cells_are_reused_only_from_the_same_code(tmp_path, monkeypatch):
+    """The hash covers the engine and the CLI: a changed default (not a setting of the
+    matrix) makes cryopick's pieces run again; Topaz's stay."""
+    for rel in ("cryopick_plugin/engine/picking/views.py", "cryopick_plugin/cli.py",
+                "benchmarks/run.py", "cryopick_plugin/tests/test_x.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("PICK_VIEWS = 4\n")
+    before = matrix.cryopick_code_hash(str(tmp_path))
+    (tmp_path / "cryopick_plugin/tests/test_x.py").write_text("changed tests only\n")
+    assert matrix.cryopick_code_hash(str(tmp_path)) == before
+    (tmp_path / "cryopick_plugin/engine/picking/views.py").write_text("PICK_VIEWS = 1\n")
+    changed = matrix.cryopick_code_hash(str(tmp_path))
+    assert changed != before
+    args, profile = matrix.parse_args([]), matrix.PROFILES["full"]
+    hashes = iter([before, changed, before, changed])
+    monkeypatch.setattr(matrix, "cryopick_code_hash", lambda: next(hashes))
+
+    def sig(group):
+        return matrix.cell_signature(group, "/data", 0.2, 0, ["x"], profile, args)
+
+    assert sig("cryopick") != sig("cryopick")
+    assert sig("topaz") == sig("topaz")
+
+
+def test_reuse_from_several_sources_and_an_unfinished_runs_cells_json(tmp_path):
+    """Pieces of a matrix made over several sessions: each run's cells.json (written after
+    every piece) and an --out folder are taken together; a missing source is an error."""
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return dict(records=[dict(row="topaz", ap=0.5 + len(calls))], errors=[], wall_s=1.0)
+
+    sigs = [dict(topaz=dict(num_epochs=2), seed=s) for s in (0, 1, 2)]
+    first = dict(cells=[dict(saved=matrix._saved_copy(
+        dict(matrix._cell(str(tmp_path / "a" / "0.json"), sigs[0], compute, False)[0],
+             signature=matrix._as_saved(sigs[0]))))])
+    (tmp_path / "cells.json").write_text(json.dumps(first))
+    folder = tmp_path / "old"
+    matrix._cell(str(folder / "x" / "topaz.json"), sigs[1], compute, False)
+    args = matrix.parse_args(["--reuse-from", str(tmp_path / "cells.json"), str(folder)])
+    saved, folders = matrix._reuse_sources(args.reuse_from)
+    assert folders == [str(folder)] and len(saved) == 1
+    key = json.dumps(matrix._as_saved(sigs[0]), sort_keys=True)
+    from_file, reused = matrix._cell(str(tmp_path / "n" / "0.json"), sigs[0], compute, False,
+                                     earlier=[saved[key], str(folder / "x" / "0.json")])
+    assert reused and from_file["records"] == [dict(row="topaz", ap=1.5)]
+    from_folder, reused = matrix._cell(str(tmp_path / "n" / "x" / "topaz.json"), sigs[1],
+                                       compute, False,
+                                       earlier=[str(folder / "x" / "topaz.json")])
+    assert reused and from_folder["records"] == [dict(row="topaz", ap=2.5)]
+    _, reused = matrix._cell(str(tmp_path / "n" / "2.json"), sigs[2], compute, False,
+                             earlier=[saved[key], str(folder / "x" / "topaz.json")])
+    assert not reused and len(calls) == 3  # no source has these settings
+    with pytest.raises(SystemExit, match="nowhere"):
+        matrix._reuse_sources([str(tmp_path / "nowhere")])
+
+
+def test_an_interrupted_matrix_leaves_its_finished_pieces_for_the_next_run(tmp_path,
+                                                                           monkeypatch):
+    """cells.json grows after every piece, so a run cut short (a session's end) still hands
+    its pieces to the next run's --reuse-from, which then computes only the rest."""
+    ds = Dataset({f"m{i}": f"m{i}.mrc" for i in range(3)},
+                 {f"m{i}": np.array([[10.0, 10.0, 1.0], [40.0, 40.0, 1.0]]) for i in range(3)},
+                 diameter_px=10.0)
+    monkeypatch.setattr(matrix, "simulate", lambda *a, **k: (str(tmp_path / "data"), None))
+    monkeypatch.setattr(matrix.Dataset, "from_folder", classmethod(lambda cls, root: ds))
+    computed = []
+
+    def fake_group(group, methods, ds, train, test, labels, work, key, *rest):
+        computed.append((group, key["seed"]))
+        if len(computed) == 3:
+            raise KeyboardInterrupt  # the run is stopped during its third piece
+        return dict(records=[], pseudo={}, errors=[], timings={}, wall_s=1.0, cpu_s=1.0)
+
+    monkeypatch.setattr(matrix, "run_group", fake_group)
+    first = tmp_path / "first"
+    argv = ["--out", str(first), "--regimes", "crowded", "--fractions", "0.5", "--seeds", "0",
+            "1", "--jobs", "1"]
+    with pytest.raises(KeyboardInterrupt):
+        matrix.main(argv)
+    assert computed == [("cryopick", 0), ("topaz", 0), ("cryopick", 1)]
+    saved = json.loads((first / "cells.json").read_text())["cells"]
+    assert [(c["group"], c["seed"]) for c in saved] == [("cryopick", 0), ("topaz", 0)]
+    computed.clear()
+    second = tmp_path / "second"
+    assert matrix.main(argv[:1] + [str(second)] + argv[2:] +
+                       ["--reuse-from", str(first / "cells.json")]) == 0
+    assert computed == [("cryopick", 1)]
+    result = json.loads((second / "results.json").read_text())
+    assert [c["reused"] for c in result["cells"]] == [True, True, False]
 
 
 def test_timing_table_without_cpu_times():
