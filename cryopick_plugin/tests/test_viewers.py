@@ -329,7 +329,9 @@ class TestViewers(BaseTest):
             gui = subprocess.Popen([sys.executable, "-O", "-m", "pyworkflow.apps.pw_project",
                                     self.projName], stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, env=dict(os.environ))
-            found = self._wait_for_window(gui, self.projName, timeout=60)
+            # generous: a busy machine takes a while to import pyworkflow and draw; the wait
+            # ends as soon as the window is there
+            found = self._wait_for_window(gui, self.projName, timeout=240)
             self.assertIsNone(gui.poll(), "the project window exited:\n"
                               + (gui.stdout.read().decode(errors="replace")[-3000:]
                                  if gui.poll() is not None else ""))

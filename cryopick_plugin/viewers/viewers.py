@@ -341,10 +341,9 @@ class CryopickPicksViewer(CryopickViewer):
         data = PickScores(coords, root=project.getPath() if project else None)
         if not data.has_scores():
             return self.infoMessage("These coordinates have no cryopick score.", "cryopick")
-        create = None
-        if prot is not None and name is not None:
-            def create(threshold):
-                return launch_filter(project, prot, name, threshold)
+        # a run's own output can be filtered into a new run; a bare set cannot
+        create = (lambda threshold: launch_filter(project, prot, name, threshold)) \
+            if prot is not None and name is not None else None
         note = (f"Picks scoring below {data.lowest_score():.3f} were not kept by the run; "
                 "to see more, pick again with a lower threshold. Grey dashed circles: picks "
                 "below the slider's threshold.")
