@@ -792,7 +792,7 @@ def cell_signature(group, folder, fraction, seed, methods, profile, args):
         return dict(sig, topaz=profile["topaz"])
     return dict(sig, profile={k: v for k, v in profile.items() if k != "topaz"},
                 unet_args=args.unet_args, fixmatch_args=args.fixmatch_args,
-                code=cryopick_code_hash())
+                code=args.code_hash)
 
 
 # what a cryopick piece's numbers come from besides its settings: the engine, the command
@@ -890,6 +890,7 @@ def parse_args(argv=None):
     args.fractions = args.fractions or ([0.2] if args.quick else list(FRACTIONS))
     args.seeds = args.seeds if args.seeds is not None else ([0] if args.quick else list(SEEDS))
     args.profile = args.profile or ("quick" if args.quick else "full")
+    args.code_hash = cryopick_code_hash()  # once: every cryopick piece of the run shares it
     args.out = args.out or os.path.join("benchmark_output",
                                         "matrix_quick" if args.quick else "matrix")
     return args

@@ -333,15 +333,16 @@ def test_cryopick_cells_are_reused_only_from_the_same_code(tmp_path, monkeypatch
     (tmp_path / "cryopick_plugin/engine/picking/views.py").write_text("PICK_VIEWS = 1\n")
     changed = matrix.cryopick_code_hash(str(tmp_path))
     assert changed != before
-    args, profile = matrix.parse_args([]), matrix.PROFILES["full"]
-    hashes = iter([before, changed, before, changed])
-    monkeypatch.setattr(matrix, "cryopick_code_hash", lambda: next(hashes))
+    monkeypatch.setattr(matrix, "cryopick_code_hash", lambda: before)
+    old_code = matrix.parse_args([])
+    monkeypatch.setattr(matrix, "cryopick_code_hash", lambda: changed)
+    new_code, profile = matrix.parse_args([]), matrix.PROFILES["full"]
 
-    def sig(group):
+    def sig(group, args):
         return matrix.cell_signature(group, "/data", 0.2, 0, ["x"], profile, args)
 
-    assert sig("cryopick") != sig("cryopick")
-    assert sig("topaz") == sig("topaz")
+    assert sig("cryopick", old_code) != sig("cryopick", new_code)
+    assert sig("topaz", old_code) == sig("topaz", new_code)
 
 
 def test_reuse_from_several_sources_and_an_unfinished_runs_cells_json(tmp_path):
