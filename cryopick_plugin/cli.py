@@ -557,11 +557,7 @@ def _cmd_rescore(args):
     from .engine.io.images import read_micrograph
     from .engine.picking.scale import box_size_for
 
-    out = PicksOutput(args.output, args.format, args.box_size,
-                      keep_existing=args.skip_existing)  # checks it can be written
-    skip_file = skipped_path(args.output)
-    if args.skip_unreadable or os.path.exists(skip_file):
-        _check_output(skip_file, "--output")
+    out, skip_file = _open_picks_output(args)
     device = resolve_device(args.device)
     model = PatchClassifier.load(args.model, device)
     threshold = model.threshold if args.threshold is None else args.threshold
@@ -620,6 +616,17 @@ def _count(names):
     return f"{len(names)} micrograph{'' if len(names) == 1 else 's'}"
 
 
+def _open_picks_output(args):
+    """The picks file of pick / rescore and the file listing skipped micrographs, both
+    checked writable before any work."""
+    out = PicksOutput(args.output, args.format, args.box_size,
+                      keep_existing=args.skip_existing)  # checks it can be written
+    skip_file = skipped_path(args.output)
+    if args.skip_unreadable or os.path.exists(skip_file):
+        _check_output(skip_file, "--output")
+    return out, skip_file
+
+
 def _none_picked(args, paths, skipped, skip_file, verb="picked"):
     """Every micrograph skipped (--skip-unreadable): list them, fail (exit 2)."""
     _update_skipped(skip_file, skipped, set(), args.skip_existing)
@@ -658,11 +665,7 @@ def _cmd_pick(args):
     from .engine.picking.views import check_views
 
     check_views(args.views, "--views")
-    out = PicksOutput(args.output, args.format, args.box_size,
-                      keep_existing=args.skip_existing)  # checks it can be written
-    skip_file = skipped_path(args.output)
-    if args.skip_unreadable or os.path.exists(skip_file):
-        _check_output(skip_file, "--output")
+    out, skip_file = _open_picks_output(args)
     device = resolve_device(args.device)
     picker = load_picker(args.model, device)
     picker.views = args.views
