@@ -35,8 +35,8 @@ Writes ``results.json`` (every row of every run, the aggregates, the summaries, 
 and ``results.md`` (the table) into ``--out``.
 
 Sizing: ``PROFILES`` (training sizes) and ``SIZING`` (how the full matrix was sized; about
-2.5 h on 2 CPU cores since the classifier and the ensemble joined, against the 1.5 h aimed
-at). ``results.md`` records the wall time of
+3.4 h on 2 CPU cores in the eighth run, with the classifier, the ensemble and 4 picking
+views, against the 1.5 h aimed at). ``results.md`` records the wall time of
 every method per regime (and its CPU time with --jobs 1), so the sizes can be re-checked
 after each full run.
 """
