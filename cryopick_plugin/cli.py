@@ -220,6 +220,10 @@ def _cmd_train_unet(args):
     cfg.validate()  # before reading thousands of micrographs
     _check_output(args.output_dir, "--output-dir", folder=True)
     cfg.device = resolve_device(cfg.device)
+    teacher = None
+    if cfg.teacher:
+        from .engine.fixmatch.picker import PatchClassifier
+        teacher = PatchClassifier.load(cfg.teacher, cfg.device)
     hint = "check --particle-diameter / --particle-radius"
     paths = _image_paths(args.image_dir, args.pattern)
     shapes = _image_shapes(paths, cfg.diameter(), hint)
@@ -237,7 +241,8 @@ def _cmd_train_unet(args):
     print(f"{len(images)} micrographs, {sum(len(v) for v in labels.values())} labelled "
           f"particles on {len(labels)} of them", flush=True)
     set_threads(args.threads)
-    train_unet(images, labels, args.output_dir, cfg, val_images, val_labels, resume=args.resume)
+    train_unet(images, labels, args.output_dir, cfg, val_images, val_labels, resume=args.resume,
+               teacher=teacher)
     return 0
 
 

@@ -379,3 +379,42 @@ def test_pseudo_labels_come_from_the_mean_of_the_views(data, tmp_path, monkeypat
     train_unet(images, labels, str(tmp_path / "one"),
                UNetTrainConfig(**dict(cfg, pseudo_label_views=1)), log=lines.append)
     assert len(shapes) == len(images) and not any("symmetric views" in l for l in lines)
+
+
+def test_a_teacher_chooses_a_share_of_the_unlabelled_particles(data, tmp_path):
+    from cryopick_plugin.tests.tiny_data import untrained_members
+
+    images, labels, _ = data
+    cfg = dict(TINY, expected_particles=10, teacher_share=0.5)
+    _, teacher = untrained_members(2 * TINY["particle_radius"])
+    teacher.save(str(tmp_path / "teacher.pt"))
+    lines = []
+    train_unet(images, labels, str(tmp_path / "t"),
+               UNetTrainConfig(**dict(cfg, teacher=str(tmp_path / "teacher.pt"))),
+               log=lines.append, teacher=teacher)
+    assert any(l.startswith("Teacher: ") for l in lines)
+    for it in (1, 2):
+        found = json.loads((tmp_path / "t" / f"pseudo_positives_iteration_{it}.json").read_text())
+        for name, centres in found.items():
+            room = 10 - len(labels.get(name, []))
+            # ranked, not thresholded: a random teacher still fills its share
+            assert len(centres) == int(round(0.5 * room)), (it, name)
+    # without a teacher the same run keeps only peaks above the positive threshold
+    train_unet(images, labels, str(tmp_path / "u"), UNetTrainConfig(**cfg),
+               log=lambda l: None)
+    own = json.loads((tmp_path / "u" / "pseudo_positives_iteration_1.json").read_text())
+    assert sum(map(len, own.values())) < sum(int(round(0.5 * (10 - len(labels.get(n, [])))))
+                                             for n in own)
+
+
+def test_a_teacher_for_another_particle_size_is_refused_before_any_output(data, tmp_path):
+    from cryopick_plugin.tests.tiny_data import untrained_members
+
+    images, labels, _ = data
+    _, teacher = untrained_members(3 * TINY["particle_radius"])
+    teacher.save(str(tmp_path / "teacher.pt"))
+    with pytest.raises(CryopickInputError, match="--teacher .*teacher.pt: trained for another"):
+        train_unet(images, labels, str(tmp_path / "out"),
+                   UNetTrainConfig(**dict(TINY, teacher=str(tmp_path / "teacher.pt"))),
+                   log=lambda l: None, teacher=teacher)
+    assert not (tmp_path / "out").exists()

@@ -78,6 +78,17 @@ class UNetTrainConfig:
            "many symmetric views of each micrograph (1, 2, 4 or 8: rotations by 90 degrees "
            "and mirror images): a particle looks like one from every side, a chance pattern "
            "rarely does (1: the seed's single pass)")
+    # experimental (docs/benchmarks.md, "A teacher for self-training"): offline, on 5% labels,
+    # the top quarter of the fused map's candidates were 80% right against the U-Net's 64%
+    teacher: str = _setting(
+        "", "experimental: a train-fixmatch model trained on the same labels; self-training "
+            "then takes its pseudo-particles from the mean of that classifier's map and the "
+            "U-Net's (weighed as combine weighs them), the best-scored first, as many as "
+            "--teacher-share of the particles expected but not labelled (needs a particle "
+            "count and --pseudo-labels discs)")
+    teacher_share: float = _setting(
+        0.25, "with --teacher: pseudo-particles per micrograph and round, as a share of the "
+              "particles expected on it but not labelled")
     retrain_rest: str = _setting(
         "ignored", "in self-training, the pixels neither particle nor reliable background: "
                    "ignored (the seed's) or unlabelled (the PU objective again, with the "
@@ -150,6 +161,9 @@ class UNetTrainConfig:
              f"retrain rest must be one of {', '.join(RETRAIN_REST)}"),
             (self.pseudo_labels in PSEUDO_LABELS,
              f"pseudo labels must be one of {', '.join(PSEUDO_LABELS)}"),
+            (0 < self.teacher_share <= 1, "teacher share must be within (0, 1]"),
+            (not self.teacher or self.pseudo_labels == "discs",
+             "a teacher needs --pseudo-labels discs"),
             (self.pseudo_label_views in PSEUDO_LABEL_VIEWS, "pseudo label views must be one "
              f"of {', '.join(map(str, PSEUDO_LABEL_VIEWS))}"),
         ]

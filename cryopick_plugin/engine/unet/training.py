@@ -21,10 +21,12 @@ from ..device import training_autocast, training_layout
 from ..errors import CryopickInputError
 from ..io import files
 from ..io.coordinates import check_training_labels
+from ..picking.fusion import classifier_weight_for, fuse_maps
 from ..picking.metrics import evaluate
 from ..picking.density import density_range, local_density, typical_range
 from ..picking.scale import to_working
 from ..picking.scale import to_original
+from ..picking.views import view_mean
 from ..picking.thresholds import (lee_liu_estimate, threshold_from_training,
                                    threshold_from_validation)
 from .config import UNetTrainConfig
@@ -228,11 +230,11 @@ def _val_line(v):
 class SelfTraining:
     """One training run: inputs, phase 1, self-training rounds, threshold, outputs."""
 
-    def __init__(self, images, labels, output_dir, cfg, val_images, val_labels, log):
+    def __init__(self, images, labels, output_dir, cfg, val_images, val_labels, log,
+                 teacher=None):
         self.images, self.labels, self.output_dir = images, labels, output_dir
         self.cfg, self.log = cfg, log
         self.labelled = check_training_labels(images, labels)
-        files.prepare_output_dir(output_dir)
         torch.manual_seed(cfg.seed)
         self.rng = np.random.default_rng(cfg.seed)
         self.model = training_layout(UNet(base_features=cfg.base_features), cfg.device)
@@ -240,6 +242,8 @@ class SelfTraining:
                                  cfg.pixel_size or None, threshold=cfg.pick_threshold,
                                  extra=dict(config=dataclasses.asdict(cfg)))
         self.factor = self.picker.factor_for()
+        self.teacher = self._check_teacher(teacher)  # refused before any output
+        files.prepare_output_dir(output_dir)
         self.names = list(images)
         self.work = self._working_images()
         self.mask_radius = mask_radius = cfg.radius() / self.factor
@@ -273,6 +277,32 @@ class SelfTraining:
                             iterations=[])
         self.checkpoint = os.path.join(output_dir, files.LAST_CHECKPOINT)
         self.start = time.time()
+
+    def _check_teacher(self, teacher):
+        """--teacher's classifier (loaded by the caller: the U-Net does not import the
+        classifier's code), checked to see the micrographs as the U-Net does."""
+        if bool(self.cfg.teacher) != (teacher is not None):
+            raise CryopickInputError("--teacher: the setting names a model file, and the "
+                                     "loaded model must come with it (and only with it)")
+        if teacher is None:
+            return None
+        if (abs(teacher.working_diameter - self.picker.working_diameter) > 1e-6 or
+                abs(teacher.factor_for() - self.factor) > 1e-6 * self.factor):
+            raise CryopickInputError(
+                f"--teacher {self.cfg.teacher}: trained for another particle size or working "
+                f"pixel size (working diameter {teacher.working_diameter:g} px, binning "
+                f"{teacher.factor_for():.3f}x; this U-Net: {self.picker.working_diameter:g} px, "
+                f"{self.factor:.3f}x)")
+        self.log(f"Teacher: {self.cfg.teacher} (its map and the U-Net's choose the "
+                 "pseudo-particles)")
+        return teacher
+
+    def _teacher_map(self, name, prob):
+        """The U-Net's map of ``name`` fused with the teacher's, both over the same views."""
+        views = self.cfg.pseudo_label_views
+        theirs = view_mean(lambda w: self.teacher.score_working(w, self.cfg.device),
+                           self.work[name], views)
+        return fuse_maps(prob, theirs, classifier_weight_for(self.summary["n_labels"]))
 
     def _working_images(self):
         work = {}
@@ -354,14 +384,16 @@ class SelfTraining:
             average.apply()
         self._end_phase(files.UNET_BASELINE, entry)
 
-    def _pseudo_particles(self, prob, name, expected):
+    def _pseudo_particles(self, prob, name, expected, by_rank=False):
         """Working-frame peaks scoring above the positive threshold, away from the hand-picked
         particles, best first; with a particle count, no more than it leaves unlabelled (a
         runaway guard: retraining on more would confirm the excess). Also returns how many
         confident peaks were left out for their density (unlike the labels)."""
         from scipy.spatial import cKDTree
 
-        peaks = self.picker.peaks_working(prob, self.cfg.positive_threshold)
+        # by_rank (a teacher's fused map, whose disc-averaged scores rarely reach 0.95): the
+        # best-scored peaks, a share of the particles expected but not labelled
+        peaks = self.picker.peaks_working(prob, 0.0 if by_rank else self.cfg.positive_threshold)
         labelled = np.asarray(self.labels.get(name, np.zeros((0, 2))), dtype=np.float64)
         labelled = to_working(labelled[:, :2] if labelled.size else np.zeros((0, 2)),
                               self.factor)
@@ -371,7 +403,10 @@ class SelfTraining:
         like = self.picker.like_labels(self.work[name], peaks)
         n_unlike = len(peaks) - len(like)
         if expected:
-            like = like[:max(0, int(round(expected)) - len(labelled))]
+            room = max(0, int(round(expected)) - len(labelled))
+            like = like[:int(round(self.cfg.teacher_share * room)) if by_rank else room]
+        if by_rank:
+            n_unlike = 0  # ranked, not thresholded: no confident peak was left out
         return like, n_unlike
 
     def _label_density(self):
@@ -435,7 +470,13 @@ class SelfTraining:
         log("B. Generating pseudo-labels...")
         expected = self.summary["expected_particles"] if self.pu else None
         if cfg.pseudo_labels == "discs":
-            found = {n: self._pseudo_particles(probs[n], n, expected) for n in names}
+            by_rank = self.teacher is not None and bool(expected)
+            if self.teacher is not None and not expected:
+                log("   No particle count: the teacher is not used (give --expected-particles)")
+            chooser = ({n: self._teacher_map(n, probs[n]) for n in names} if by_rank
+                       else probs)
+            found = {n: self._pseudo_particles(chooser[n], n, expected, by_rank)
+                     for n in names}
             centres = {n: c for n, (c, _) in found.items()}
             unlike = sum(k for _, k in found.values())
             if unlike:
@@ -532,7 +573,7 @@ class SelfTraining:
 
 
 def train_unet(images, labels, output_dir, config=None, val_images=None, val_labels=None,
-               log=None, resume=False):
+               log=None, resume=False, teacher=None):
     """Train a U-Net picker with self-training; returns the summary dict.
 
     ``images``: {name: 2-D array} of training micrographs (labelled and unlabelled: all of
@@ -540,8 +581,9 @@ def train_unet(images, labels, output_dir, config=None, val_images=None, val_lab
     in the images' pixel frame. Optional validation micrographs and their (complete) labels
     give per-iteration metrics and a best-F1 picking threshold. ``resume``: continue after
     the last finished phase of ``last_checkpoint.pt`` in ``output_dir`` (same settings
-    required), giving the same result as an uninterrupted run.
+    required), giving the same result as an uninterrupted run. ``teacher``: the classifier
+    (PatchClassifier) of ``config.teacher``, loaded.
     """
     cfg = (config or UNetTrainConfig()).validate()
     return SelfTraining(images, labels, output_dir, cfg, val_images, val_labels,
-                        log or _print).run(resume)
+                        log or _print, teacher).run(resume)
