@@ -256,6 +256,9 @@ def test_bad_labels(data, tmp_path, labels, message):
     (dict(crop_size=100), "multiple of 16"),
     (dict(particle_radius=0), "radius"),
     (dict(pseudo_label_views=3), "pseudo label views"),
+    (dict(teacher_share=0), "teacher share"),
+    (dict(teacher="t.pt", objective="bce"), "a teacher needs .* --objective nnpu"),
+    (dict(teacher="t.pt", pseudo_labels="pixels"), "a teacher needs --pseudo-labels discs"),
 ])
 def test_bad_config(change, message):
     with pytest.raises(CryopickInputError, match=message):

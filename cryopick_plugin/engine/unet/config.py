@@ -162,8 +162,9 @@ class UNetTrainConfig:
             (self.pseudo_labels in PSEUDO_LABELS,
              f"pseudo labels must be one of {', '.join(PSEUDO_LABELS)}"),
             (0 < self.teacher_share <= 1, "teacher share must be within (0, 1]"),
-            (not self.teacher or self.pseudo_labels == "discs",
-             "a teacher needs --pseudo-labels discs"),
+            (not self.teacher or (self.pseudo_labels == "discs" and self.objective == "nnpu"),
+             "a teacher needs --pseudo-labels discs and --objective nnpu (its share is of "
+             "the particle count)"),
             (self.pseudo_label_views in PSEUDO_LABEL_VIEWS, "pseudo label views must be one "
              f"of {', '.join(map(str, PSEUDO_LABEL_VIEWS))}"),
         ]

@@ -388,11 +388,11 @@ class SelfTraining:
         """Working-frame peaks scoring above the positive threshold, away from the hand-picked
         particles, best first; with a particle count, no more than it leaves unlabelled (a
         runaway guard: retraining on more would confirm the excess). Also returns how many
-        confident peaks were left out for their density (unlike the labels)."""
+        confident peaks were left out for their density (unlike the labels). ``by_rank`` (a
+        teacher's fused map, whose disc-averaged scores rarely reach the threshold): the
+        best-scored peaks instead, --teacher-share of those the count leaves unlabelled."""
         from scipy.spatial import cKDTree
 
-        # by_rank (a teacher's fused map, whose disc-averaged scores rarely reach 0.95): the
-        # best-scored peaks, a share of the particles expected but not labelled
         peaks = self.picker.peaks_working(prob, 0.0 if by_rank else self.cfg.positive_threshold)
         labelled = np.asarray(self.labels.get(name, np.zeros((0, 2))), dtype=np.float64)
         labelled = to_working(labelled[:, :2] if labelled.size else np.zeros((0, 2)),
@@ -401,12 +401,11 @@ class SelfTraining:
             distance = cKDTree(labelled).query(peaks[:, :2])[0]
             peaks = peaks[distance > 0.5 * self.picker.working_diameter]
         like = self.picker.like_labels(self.work[name], peaks)
-        n_unlike = len(peaks) - len(like)
+        # ranked, not thresholded: no peak was confident, so none was left out for density
+        n_unlike = 0 if by_rank else len(peaks) - len(like)
         if expected:
             room = max(0, int(round(expected)) - len(labelled))
             like = like[:int(round(self.cfg.teacher_share * room)) if by_rank else room]
-        if by_rank:
-            n_unlike = 0  # ranked, not thresholded: no confident peak was left out
         return like, n_unlike
 
     def _label_density(self):
