@@ -628,6 +628,21 @@ def run_cryopick(ds, train, test, labels, work, methods, profile, seed, args, er
     fm_extra = [*profile["fixmatch_args"], "--set", f"training.seed={seed}",
                 *args.fixmatch_args.split()]
     pair = "rescore" in methods or "ensemble" in methods  # needs both models
+    if args.unet_teacher or "fixmatch" in methods or pair:
+        # first, so that train-unet --teacher can take the classifier of the same labels
+        res = _attempt("FixMatch", lambda: run.run_fixmatch(
+            ds, train, test, labels, os.path.join(work, "fixmatch"),
+            profile["fixmatch_config"], args.device, args.threads, fm_extra), errors, log,
+            timings)
+        if res:
+            if "fixmatch" in methods:
+                rows += res[0]
+            fm_model = res[1]
+    if args.unet_teacher:
+        if fm_model is None:
+            errors.append("U-Net: no classifier to teach it (FixMatch failed)")
+            return rows, pseudo
+        unet_extra += ["--teacher", fm_model]
     if "unet" in methods or pair:
         unet_dir = os.path.join(work, "unet")
         for stale in find_pseudo_files(unet_dir).values():  # of an earlier run in this folder
@@ -639,15 +654,6 @@ def run_cryopick(ds, train, test, labels, work, methods, profile, seed, args, er
             rows += unet_rows
         if os.path.isdir(unet_dir):
             pseudo = score_pseudo_labels(unet_dir, ds, train, labels)
-    if "fixmatch" in methods or pair:
-        res = _attempt("FixMatch", lambda: run.run_fixmatch(
-            ds, train, test, labels, os.path.join(work, "fixmatch"),
-            profile["fixmatch_config"], args.device, args.threads, fm_extra), errors, log,
-            timings)
-        if res:
-            if "fixmatch" in methods:
-                rows += res[0]
-            fm_model = res[1]
     if "rescore" in methods and unet_rows and fm_model:
         r = _attempt("re-scoring", lambda: run.run_rescore(
             ds, test, unet_rows[-1], fm_model, os.path.join(work, "rescore"), args.device,
@@ -792,7 +798,7 @@ def cell_signature(group, folder, fraction, seed, methods, profile, args):
         return dict(sig, topaz=profile["topaz"])
     return dict(sig, profile={k: v for k, v in profile.items() if k != "topaz"},
                 unet_args=args.unet_args, fixmatch_args=args.fixmatch_args,
-                code=args.code_hash)
+                code=args.code_hash, **({"unet_teacher": True} if args.unet_teacher else {}))
 
 
 # what a cryopick piece's numbers come from besides its settings: the engine, the command
@@ -865,6 +871,9 @@ def parse_args(argv=None):
                                         "benchmarks.topaz, created on first use)")
     p.add_argument("--unet-args", default="", help="extra train-unet flags for every run")
     p.add_argument("--fixmatch-args", default="", help="extra train-fixmatch flags")
+    p.add_argument("--unet-teacher", action="store_true",
+                   help="train each label set's classifier first and give it to train-unet "
+                        "as --teacher (experimental)")
     p.add_argument("--resume", action="store_true",
                    help="reuse the finished pieces of an interrupted run in --out")
     p.add_argument("--reuse-from", metavar="EARLIER_OUT", nargs="+",
