@@ -620,7 +620,7 @@ def _attempt(what, fn, errors, log, timings=None):
 def run_cryopick(ds, train, test, labels, work, methods, profile, seed, args, errors, log,
                  timings=None):
     """U-Net rows, FixMatch and re-scoring for one label set. Returns (rows, pseudo quality)."""
-    rows, unet_rows, fm_model, pseudo = [], [], None, {}
+    rows, unet_rows, fm_rows, fm_model, pseudo = [], [], [], None, {}
     n_train = max(len(train), 1)
     unet_extra = [*profile["unet_args"],
                   "--crops-per-image", str(max(1, profile["crops_per_epoch"] // n_train)),
@@ -635,13 +635,11 @@ def run_cryopick(ds, train, test, labels, work, methods, profile, seed, args, er
             profile["fixmatch_config"], args.device, args.threads, fm_extra), errors, log,
             timings)
         if res:
-            if "fixmatch" in methods:
-                rows += res[0]
-            fm_model = res[1]
+            fm_rows, fm_model = (res[0] if "fixmatch" in methods else []), res[1]
     if args.unet_teacher:
         if fm_model is None:
             errors.append("U-Net: no classifier to teach it (FixMatch failed)")
-            return rows, pseudo
+            return fm_rows, pseudo
         unet_extra += ["--teacher", fm_model]
     if "unet" in methods or pair:
         unet_dir = os.path.join(work, "unet")
@@ -654,6 +652,7 @@ def run_cryopick(ds, train, test, labels, work, methods, profile, seed, args, er
             rows += unet_rows
         if os.path.isdir(unet_dir):
             pseudo = score_pseudo_labels(unet_dir, ds, train, labels)
+    rows += fm_rows  # after the U-Net's, as in earlier runs
     if "rescore" in methods and unet_rows and fm_model:
         r = _attempt("re-scoring", lambda: run.run_rescore(
             ds, test, unet_rows[-1], fm_model, os.path.join(work, "rescore"), args.device,

@@ -46,6 +46,14 @@ class CryopickModel(EMObject):
     def exists(self):
         return bool(self.getPath()) and os.path.exists(self.getPath())
 
+    def problem(self, method):
+        """Why this model cannot serve where a ``method`` model is needed (None: it can)."""
+        if not self.exists():
+            return f"model file not found: {self.getPath()}"
+        if self.getMethod() != method:
+            return f"needs a {method} model, not a {self.getMethod()} one"
+        return None
+
     def __str__(self):
         return (f"CryopickModel ({self.getMethod()}, diameter {self.getParticleDiameter()} A, "
                 f"{os.path.basename(self.getPath() or '')})")

@@ -106,12 +106,9 @@ class CryopickProtCombine(EMProtocol):
         for pointer, method, what in ((self.inputUNet, "unet", "U-Net picker"),
                                       (self.inputClassifier, "fixmatch", "Classifier")):
             model = pointer.get()
-            if model is None:
-                continue
-            if not model.exists():
-                errors.append(f"{what}: model file not found: {model.getPath()}")
-            elif model.getMethod() != method:
-                errors.append(f"{what}: needs a {method} model, not a {model.getMethod()} one.")
+            problem = model.problem(method) if model is not None else None
+            if problem:
+                errors.append(f"{what}: {problem}.")
         unet, classifier = self.inputUNet.get(), self.inputClassifier.get()
         if unet is not None and classifier is not None and \
                 abs(unet.getParticleDiameter() - classifier.getParticleDiameter()) > \

@@ -105,12 +105,9 @@ class CryopickProtRescore(ProtParticlePicking):
     def _validate(self):
         errors = []
         model = self.inputModel.get()
-        if model is not None:
-            if not model.exists():
-                errors.append(f"Model file not found: {model.getPath()}")
-            elif model.getMethod() != "fixmatch":
-                errors.append("Re-scoring needs a FixMatch classifier, not a "
-                              f"{model.getMethod()} model.")
+        problem = model.problem("fixmatch") if model is not None else None
+        if problem:
+            errors.append(f"FixMatch classifier: {problem}.")
         coords = self.inputCoordinates.get()
         if coords is not None and coords.getSize() == 0:
             errors.append("The input coordinates are empty.")

@@ -1,10 +1,16 @@
-"""Scipion chain: train a U-Net and a classifier on the same labels, combine, pick.
+"""Scipion chains of the two models trained on the same labels: combine them and pick; or
+let the classifier teach the U-Net's self-training.
 
-Very short trainings: the test checks that the protocols chain and that the combined model
-is what the combine step wrote (both members, its threshold from the count), not accuracy.
+Very short trainings: the tests check that the protocols chain and that what a step wrote
+is what the form asked for (both members, the threshold from the count; the teacher), not
+accuracy.
 """
+import json
+import os
+
 from pyworkflow.tests import BaseTest, setupTestProject
 
+from cryopick_plugin.engine.io import files
 from cryopick_plugin.engine.io.files import read_torch_file
 from cryopick_plugin.engine.picking.fusion import classifier_weight_for
 from cryopick_plugin.protocols import (CryopickProtCombine, CryopickProtPick,
@@ -13,21 +19,23 @@ from cryopick_plugin.tests.tiny_data import import_tiny_project
 
 
 class TestCombineChain(BaseTest):
+    UNET = dict(initialEpochs=4, selfTrainingIterations=1, retrainEpochs=1, baseFeatures=4,
+                batchSize=8, cropsPerImage=4)
+
     @classmethod
     def setUpClass(cls):
         setupTestProject(cls)
         import_tiny_project(cls)
+        cls.inputs = dict(inputMicrographs=cls.imp.outputMicrographs,
+                          inputCoordinates=cls.imp.outputCoordinates, useGpu=False)
+        cls.unet = cls.newProtocol(CryopickProtTrainUNet, **cls.UNET, **cls.inputs)
+        cls.launchProtocol(cls.unet)
+        cls.classifier = cls.newProtocol(CryopickProtTrainFixMatch, batchSize=16, epochs=2,
+                                         stepsPerEpoch=3, rampupEpochs=1, **cls.inputs)
+        cls.launchProtocol(cls.classifier)
 
     def test_train_both_combine_and_pick(self):
-        inputs = dict(inputMicrographs=self.imp.outputMicrographs,
-                      inputCoordinates=self.imp.outputCoordinates, useGpu=False)
-        unet = self.newProtocol(CryopickProtTrainUNet, initialEpochs=4,
-                                selfTrainingIterations=1, retrainEpochs=1, baseFeatures=4,
-                                batchSize=8, cropsPerImage=4, **inputs)
-        self.launchProtocol(unet)
-        classifier = self.newProtocol(CryopickProtTrainFixMatch, batchSize=16, epochs=2,
-                                      stepsPerEpoch=3, rampupEpochs=1, **inputs)
-        self.launchProtocol(classifier)
+        unet, classifier = self.unet, self.classifier
 
         wrong = self.newProtocol(CryopickProtCombine, inputUNet=classifier.outputModel,
                                  inputClassifier=unet.outputModel,
@@ -61,3 +69,32 @@ class TestCombineChain(BaseTest):
         self.launchProtocol(pick)
         self.assertGreater(pick.outputCoordinates.getSize(), 0)
         self.assertIn("averaged maps", "\n".join(pick.methods()))
+
+    def test_classifier_teaches_the_unet(self):
+        wrong_kind = self.newProtocol(CryopickProtTrainUNet, teacherModel=self.unet.outputModel,
+                                      **self.UNET, **self.inputs)
+        self.assertIn("Teacher classifier: needs a fixmatch model, not a unet one.",
+                      wrong_kind.validate())
+        diameter = self.classifier.outputModel.getParticleDiameter()
+        other_size = self.newProtocol(CryopickProtTrainUNet, particleDiameter=2 * diameter,
+                                      teacherModel=self.classifier.outputModel, **self.UNET,
+                                      **self.inputs)
+        self.assertTrue(any(e.startswith(f"Teacher classifier: trained for a {diameter:g} A")
+                            for e in other_size.validate()), other_size.validate())
+
+        taught = self.newProtocol(CryopickProtTrainUNet, teacherModel=self.classifier.outputModel,
+                                  teacherShare=0.5, expectedParticles=20.0, **self.UNET,
+                                  **self.inputs)
+        self.assertEqual(taught.validate(), [])
+        self.launchProtocol(taught)
+        # the form's teacher and share went through the command line into the run
+        with open(taught._getExtraPath("model", files.UNET_SUMMARY)) as fh:
+            config = json.load(fh)["config"]
+        self.assertEqual(os.path.abspath(config["teacher"]),
+                         os.path.abspath(self.classifier.outputModel.getPath()))
+        self.assertEqual(config["teacher_share"], 0.5)
+        self.assertIn("best-scored 0.5 of the particles expected but not hand-picked",
+                      "\n".join(taught.methods()))
+        self.assertTrue(taught.outputModel.exists())
+        log = "".join(open(path).read() for path in taught.getLogPaths() if os.path.exists(path))
+        self.assertIn("Teacher: ", log)  # the engine took it, not only the config

@@ -6,6 +6,7 @@ dataclass and calls ``validate()``: a default or a rule is written once, here. F
 ``seed`` are the seed document's flags, with its defaults.
 """
 import dataclasses
+import shlex
 from typing import Optional
 
 from ..errors import CryopickInputError
@@ -206,6 +207,6 @@ def to_flags(cfg):
             continue
         if isinstance(value, bool):
             out.append(flag(f.name) if value else "--no-" + flag(f.name)[2:])
-        else:
-            out.append(f"{flag(f.name)} {value}")
+        else:  # quoted: a path may hold spaces ("my project")
+            out.append(f"{flag(f.name)} {shlex.quote(str(value))}")
     return out
