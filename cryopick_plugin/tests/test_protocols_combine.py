@@ -86,6 +86,10 @@ class TestCombineChain(BaseTest):
                                   teacherShare=0.5, expectedParticles=20.0, **self.UNET,
                                   **self.inputs)
         self.assertEqual(taught.validate(), [])
+        # the share shows on the form only once a teacher is chosen
+        self.assertTrue(taught.evalParamCondition("teacherShare"))
+        self.assertFalse(self.newProtocol(CryopickProtTrainUNet, **self.inputs)
+                         .evalParamCondition("teacherShare"))
         self.launchProtocol(taught)
         # the form's teacher and share went through the command line into the run
         with open(taught._getExtraPath("model", files.UNET_SUMMARY)) as fh:
