@@ -54,6 +54,10 @@ class CryopickModel(EMObject):
             return f"needs a {method} model, not a {self.getMethod()} one"
         return None
 
+    def fitsDiameter(self, diameter):
+        """Whether it was trained for a particle of ``diameter`` A (within 0.1%)."""
+        return abs(self.getParticleDiameter() - diameter) <= 1e-3 * diameter
+
     def __str__(self):
         return (f"CryopickModel ({self.getMethod()}, diameter {self.getParticleDiameter()} A, "
                 f"{os.path.basename(self.getPath() or '')})")

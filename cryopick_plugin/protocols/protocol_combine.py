@@ -111,8 +111,7 @@ class CryopickProtCombine(EMProtocol):
                 errors.append(f"{what}: {problem}.")
         unet, classifier = self.inputUNet.get(), self.inputClassifier.get()
         if unet is not None and classifier is not None and \
-                abs(unet.getParticleDiameter() - classifier.getParticleDiameter()) > \
-                1e-3 * unet.getParticleDiameter():
+                not classifier.fitsDiameter(unet.getParticleDiameter()):
             errors.append(f"The two models were trained for different particle diameters "
                           f"({unet.getParticleDiameter():g} and "
                           f"{classifier.getParticleDiameter():g} A).")

@@ -275,7 +275,7 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
         if problem:
             errors.append(f"Teacher classifier: {problem}.")
         elif teacher is not None and self.inputCoordinates.get() is not None and \
-                abs(teacher.getParticleDiameter() - self._diameterA()) > 1e-3 * self._diameterA():
+                not teacher.fitsDiameter(self._diameterA()):
             errors.append(f"Teacher classifier: trained for a {teacher.getParticleDiameter():g} "
                           f"A particle, not {self._diameterA():g} A.")
         return errors
