@@ -788,6 +788,20 @@ def _regime_meta(regime, ds, train, test, folder, sim_per_mic):
                 simulation_s_per_micrograph=sim_per_mic)
 
 
+def with_topaz_updates(profile, updates):
+    """``profile`` with Topaz trained for about ``updates`` updates (None: as it is), in
+    whole epochs of the profile's epoch size."""
+    if updates is None:
+        return profile
+    topaz = dict(profile["topaz"])
+    topaz["num_epochs"] = max(1, int(round(updates / topaz["epoch_size"])))
+    return dict(profile, topaz=topaz)
+
+
+def _topaz_updates(profile):
+    return profile["topaz"]["num_epochs"] * profile["topaz"]["epoch_size"]
+
+
 def cell_signature(group, folder, fraction, seed, methods, profile, args):
     """What a finished cell's results depend on (``--resume`` reuses a cell only when it is
     the same): a Topaz cell on its own settings only, so that changing cryopick's does not
@@ -848,6 +862,10 @@ def parse_args(argv=None):
                         f"{' '.join(map(str, SEEDS))}; --quick: 0)")
     p.add_argument("--topaz-seed", type=int, default=TOPAZ_SEED,
                    help="label seed of the single Topaz run per budget")
+    p.add_argument("--topaz-updates", type=int, metavar="N",
+                   help="Topaz's training length in updates, in epochs of the profile's "
+                        "epoch size (default: the profile's, full: 200; topaz's own default "
+                        "is 10,000); part of a Topaz piece's settings")
     p.add_argument("--methods", nargs="+", choices=METHODS, default=list(DEFAULT_METHODS))
     p.add_argument("--default-method", default=DEFAULT_METHOD,
                    help="row compared with Topaz in the summaries (unet/final, unet/baseline, "
@@ -898,6 +916,8 @@ def parse_args(argv=None):
     args.fractions = args.fractions or ([0.2] if args.quick else list(FRACTIONS))
     args.seeds = args.seeds if args.seeds is not None else ([0] if args.quick else list(SEEDS))
     args.profile = args.profile or ("quick" if args.quick else "full")
+    if args.topaz_updates is not None and args.topaz_updates < 1:
+        p.error("--topaz-updates must be at least 1")
     args.code_hash = cryopick_code_hash()  # once: every cryopick piece of the run shares it
     args.out = args.out or os.path.join("benchmark_output",
                                         "matrix_quick" if args.quick else "matrix")
@@ -908,7 +928,7 @@ def main(argv=None):
     args = parse_args(argv)
     start = time.time()
     known = dict(REGIMES, **QUICK_REGIMES)
-    profile = PROFILES[args.profile]
+    profile = with_topaz_updates(PROFILES[args.profile], args.topaz_updates)
     os.makedirs(args.out, exist_ok=True)
 
     def log(msg):
@@ -1046,7 +1066,7 @@ def main(argv=None):
             if any(c["reused"] for c in cells)
             else "") + ". cryopick: label seeds "
         f"{', '.join(map(str, args.seeds))} (mean, min-max); Topaz: seed {args.topaz_seed} "
-        "labels, one run. best F1 is over thresholds (oracle), AP over the score ranking, "
+        f"labels, one run of {_topaz_updates(profile)} updates. best F1 is over thresholds (oracle), AP over the score ranking, "
         "F1 at the threshold each model chose. Pseudo-label P / R: the U-Net's "
         "pseudo-positives of that iteration on the training micrographs (R over the "
         "unlabelled particles).", "",

@@ -320,6 +320,27 @@ def test_topaz_cells_do_not_depend_on_cryopick_settings():
     assert sig("cryopick", a, profile) == sig("cryopick", a, slower)
 
 
+def test_topaz_updates_set_its_training_length_and_its_pieces():
+    full = matrix.PROFILES["full"]
+    assert matrix.with_topaz_updates(full, None) is full
+    longer = matrix.with_topaz_updates(full, 1000)
+    # whole epochs of the profile's size (100 updates); nothing else of the profile moves
+    assert longer["topaz"]["num_epochs"] * longer["topaz"]["epoch_size"] == 1000
+    assert dict(longer, topaz=None) == dict(full, topaz=None)
+    assert full["topaz"]["num_epochs"] == 2  # the profile itself is untouched
+    assert matrix.with_topaz_updates(full, 10)["topaz"]["num_epochs"] == 1
+    args = matrix.parse_args(["--topaz-updates", "1000"])
+    assert args.topaz_updates == 1000
+
+    def sig(group, prof):
+        return matrix.cell_signature(group, "/data", 0.2, 0, ["x"], prof, args)
+
+    assert sig("topaz", longer) != sig("topaz", full)       # Topaz runs again
+    assert sig("cryopick", longer) == sig("cryopick", full)  # cryopick's pieces stay
+    with pytest.raises(SystemExit):
+        matrix.parse_args(["--topaz-updates", "0"])
+
+
 def test_cryopick_cells_are_reused_only_from_the_same_code(tmp_path, monkeypatch):
     """The hash covers the engine and the CLI: a changed default (not a setting of the
     matrix) makes cryopick's pieces run again; Topaz's stay."""
