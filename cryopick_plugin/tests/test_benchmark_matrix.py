@@ -483,3 +483,50 @@ def test_rerun_ensemble_replaces_only_the_ensemble_row(tmp_path, monkeypatch):
     assert kept["records"] == old and "no model" in kept["errors"][0]
     with pytest.raises(SystemExit):  # it needs a finished run
         matrix.parse_args(["--rerun-ensemble"])
+
+
+def test_unet_teacher_trains_the_classifier_first_and_hands_it_to_the_unet(tmp_path,
+                                                                            monkeypatch):
+    """--unet-teacher: the label set's classifier is trained before the U-Net (even when
+    only the U-Net's rows are asked for) and reaches train-unet as --teacher; without a
+    classifier the U-Net is not trained untaught in its place."""
+    calls = []
+
+    def fake_fixmatch(ds, train, test, labels, work, config, device, threads, extra):
+        calls.append(("fixmatch", list(extra)))
+        return [dict(method="Selective FixMatch")], "/models/classifier.pt"
+
+    def fake_unet(ds, train, test, labels, work, config, device, threads, extra):
+        calls.append(("unet", list(extra)))
+        return [dict(method="U-Net", model="final")]
+
+    monkeypatch.setattr(matrix.run, "run_fixmatch", fake_fixmatch)
+    monkeypatch.setattr(matrix.run, "run_unet", fake_unet)
+    ds = Dataset({}, {}, diameter_px=10.0)
+    profile = matrix.PROFILES["quick"]
+
+    def cell(argv, methods):
+        errors = []
+        rows, _ = matrix.run_cryopick(ds, ["t"], ["m"], {}, str(tmp_path), methods, profile,
+                                      0, matrix.parse_args(argv), errors, lambda m: None)
+        return rows, errors
+
+    rows, errors = cell(["--unet-teacher"], ["unet"])
+    assert [c[0] for c in calls] == ["fixmatch", "unet"] and not errors
+    unet_flags = calls[1][1]
+    assert unet_flags[unet_flags.index("--teacher") + 1] == "/models/classifier.pt"
+    assert rows == [dict(method="U-Net", model="final")]  # the classifier's rows not asked
+
+    calls.clear()
+    cell([], ["unet"])  # untaught: no classifier, no --teacher
+    assert [c[0] for c in calls] == ["unet"] and "--teacher" not in calls[0][1]
+
+    calls.clear()
+
+    def broken_fixmatch(*a, **k):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(matrix.run, "run_fixmatch", broken_fixmatch)
+    rows, errors = cell(["--unet-teacher"], ["unet"])
+    assert calls == [] and rows == []
+    assert errors[-1] == "U-Net: no classifier to teach it (FixMatch failed)"
