@@ -3,8 +3,9 @@
 Both score the same working image (same particle size, same binning): the U-Net a
 probability per pixel, the classifier the probability of a particle centred at each pixel.
 The ensemble averages the two maps, the classifier's counted more the fewer the labels
-(picking/fusion.py; `cryopick combine` sets the weight), and picks on the average as the
-U-Net does (UNetPicker.picks_from_map: its peak finder, its labels' density range). The
+(picking/fusion.py; `cryopick combine` sets the weight), and finds its picks on the average
+with the U-Net's peak finder. Each pick is then scored from the members' maps as each scores
+a centre (fusion.pick_scores) and kept by the U-Net's labels' density range. The
 file holds both members whole, so either can be taken out again, and its own threshold,
 chosen on the training micrographs by the same rule as its members' (`cryopick combine`).
 """
@@ -13,8 +14,8 @@ import numpy as np
 from .errors import CryopickInputError
 from .fixmatch.picker import MODEL_KIND as CLASSIFIER_KIND, PatchClassifier
 from .io.files import read_model_state, save_torch_atomic
-from .picking.fusion import CLASSIFIER_WEIGHT, fuse_maps
-from .picking.scale import WorkingScale
+from .picking.fusion import CENTRE_RADIUS_FRACTION, CLASSIFIER_WEIGHT, fuse_maps, pick_scores
+from .picking.scale import WorkingScale, to_original
 from .picking.views import view_mean
 from .unet.picker import MODEL_KIND as UNET_KIND, UNetPicker
 
@@ -39,21 +40,30 @@ class EnsemblePicker(WorkingScale):
         self.pixel_size = unet.pixel_size or classifier.pixel_size
 
     # ------------------------------------------------------------------ picking
+    def member_maps(self, work, device="cpu", batch_size=256):
+        """The U-Net's and the classifier's probability maps of a working image, each the
+        mean over ``self.views`` symmetric views."""
+        return (self.unet.view_map(work, device, views=self.views),
+                view_mean(lambda w: self.classifier.score_working(w, device, batch_size),
+                          work, self.views))
+
     def score_working(self, work, device="cpu", batch_size=256):
-        """The weighted mean of the two probability maps of a working image, each the mean
-        over ``self.views`` symmetric views."""
-        return fuse_maps(self.unet.view_map(work, device, views=self.views),
-                         view_mean(lambda w: self.classifier.score_working(w, device,
-                                                                           batch_size),
-                                   work, self.views),
-                         self.classifier_weight)
+        """The weighted mean of the two probability maps of a working image."""
+        return fuse_maps(*self.member_maps(work, device, batch_size), self.classifier_weight)
 
     def pick(self, image, pixel_size=None, threshold=None, device="cpu", batch_size=256):
         """(N, 3) [x, y, score] in the micrograph's own pixel frame, best first."""
         work, factor = self.prepare_to_pick(image, pixel_size)
         threshold = self.threshold if threshold is None else threshold
-        return self.unet.picks_from_map(work, self.score_working(work, device, batch_size),
-                                        factor, threshold)
+        unet_map, classifier_map = self.member_maps(work, device, batch_size)
+        peaks = self.unet.peaks_working(fuse_maps(unet_map, classifier_map,
+                                                  self.classifier_weight), 0.0)
+        peaks[:, 2] = pick_scores(peaks[:, :2], unet_map, classifier_map,
+                                  self.classifier_weight, self.unet.disc_radius,
+                                  CENTRE_RADIUS_FRACTION * self.working_diameter)
+        peaks = self.unet.like_labels(work, peaks[np.argsort(-peaks[:, 2], kind="stable")],
+                                      rescore=True)
+        return to_original(peaks[peaks[:, 2] >= threshold], factor)
 
     # ------------------------------------------------------------------ files
     def state(self):

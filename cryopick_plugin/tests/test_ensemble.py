@@ -8,8 +8,11 @@ from cryopick_plugin.engine.ensemble import EnsemblePicker
 from cryopick_plugin.engine.errors import CryopickInputError
 from cryopick_plugin.engine.io.coordinates import read_coordinates
 from cryopick_plugin.engine.pickers import load_picker
-from cryopick_plugin.engine.picking.fusion import (CLASSIFIER_WEIGHT, EQUAL_WEIGHT_LABELS,
-                                                   classifier_weight_for, fuse_maps)
+from cryopick_plugin.engine.picking.fusion import (CENTRE_RADIUS_FRACTION, CLASSIFIER_WEIGHT,
+                                                   EQUAL_WEIGHT_LABELS,
+                                                   classifier_weight_for, fuse_maps,
+                                                   pick_scores)
+from cryopick_plugin.engine.picking.peaks import disc_mean
 from cryopick_plugin.engine.picking.thresholds import COUNT_SURPLUS
 from cryopick_plugin.engine.picking.views import view_mean
 from cryopick_plugin.tests.tiny_data import tiny_labelled_set, untrained_members
@@ -39,11 +42,45 @@ def test_the_map_is_the_weighted_mean_of_the_members_maps(data):
     assert np.abs(pc8 - pc).max() > 1e-3  # the views change the classifier's map
     fused = ensemble.score_working(work)
     np.testing.assert_allclose(fused, (pu8 + 2.0 * np.clip(pc8, 0, 1)) / 3.0, atol=1e-5)
-    # picks: the U-Net's peak finder on the fused map, above the threshold
+    # picks: found by the U-Net's peak finder on the fused map, scored from the members'
+    # maps (pick_scores), kept by the density rule and the threshold
     picks = ensemble.pick(image, threshold=0.3)
-    expected = unet.like_labels(work, unet.peaks_working(fused, 0.3), rescore=True)
+    peaks = unet.peaks_working(fused, 0.0)
+    scores = pick_scores(peaks[:, :2], pu8, pc8, 2.0, unet.disc_radius,
+                         CENTRE_RADIUS_FRACTION * unet.working_diameter)
+    assert np.abs(scores - peaks[:, 2]).max() > 1e-3  # not the fused map's own scores
+    peaks[:, 2] = scores
+    expected = unet.like_labels(work, peaks[np.argsort(-scores, kind="stable")], rescore=True)
+    expected = expected[expected[:, 2] >= 0.3]
     assert len(picks) == len(expected) > 0
-    assert np.all(picks[:, 2] >= 0.3)
+    factor = image.shape[0] / work.shape[0]
+    np.testing.assert_allclose(picks[:, 2], expected[:, 2], atol=1e-4)
+    np.testing.assert_allclose(picks[:, :2], expected[:, :2] * factor, atol=0.6 * factor)
+
+
+def test_pick_scores_keep_sharp_centres_and_need_a_whole_particle():
+    """The classifier's part of a pick's score: the disc tells a particle from a speck, the
+    peak keeps a sharp centre above a broad ridge (a carbon edge) that averages higher."""
+    size, wd = 96, 24.0
+    disc, centre = wd / 3, CENTRE_RADIUS_FRACTION * wd
+    yy, xx = np.mgrid[:size, :size]
+    classifier = np.zeros((size, size), np.float32)
+    # a particle's sharp centre at (24, 48): 1.0 in the middle, falling off fast
+    classifier += np.exp(-((xx - 24) ** 2 + (yy - 48) ** 2) / (2 * 2.0 ** 2))
+    # a ridge along x = 72: 0.7 everywhere on it, 6 px wide
+    classifier = np.maximum(classifier, 0.7 * (np.abs(xx - 72) <= 3))
+    # a one-pixel speck at (48, 10)
+    classifier[10, 48] = 1.0
+    unet = np.zeros_like(classifier)
+    at = np.array([[24.0, 48.0], [72.0, 48.0], [48.0, 10.0]])
+    centre_score, ridge, speck = pick_scores(at, unet, classifier, 1.0, disc, centre)
+    # the disc mean alone ranks the ridge first: what lost crowded micrographs
+    disc_only = [disc_mean(classifier, disc)[int(y), int(x)] for x, y in at]
+    assert disc_only[1] > disc_only[0]
+    assert centre_score > ridge > speck
+    # the U-Net's part is its disc mean, weighed against the classifier's
+    unet[:] = 1.0
+    assert np.allclose(pick_scores(at, unet, classifier * 0, 3.0, disc, centre), 0.25)
 
 
 def test_the_file_holds_both_members_and_picks_the_same(data, tmp_path):

@@ -19,6 +19,9 @@ from .network import UNet
 from .tiling import BORDER, MARGIN, predict_probability_map
 
 MODEL_KIND = "cryopick-unet"
+#: a pick's score is the map's mean over a disc whose radius is this share of the working
+#: diameter (peaks_working)
+DISC_FRACTION = 1 / 3
 FORMAT_VERSION = 1
 
 
@@ -61,7 +64,6 @@ class UNetPicker(WorkingScale):
 
     def peaks_working(self, prob, threshold=None):
         """(N, 3) [x, y, score] peaks of a working-image probability map, best first."""
-        wd = self.working_diameter
         # the score of a pick is the mean probability over a disc a third of the particle
         # diameter across: picks at the centre of the predicted particle even when the map
         # is flat or ring-shaped inside it (see disc_mean). Measured: the mask's full radius
@@ -70,7 +72,13 @@ class UNetPicker(WorkingScale):
         # apoferritin AP 0.22 / 0.51 at 5 / 20% labels); wd / 3 is within a few points of
         # the best on both (0.93 demo, 0.24 / 0.55 / 0.98 apoferritin)
         return find_peaks(prob, threshold=self.threshold if threshold is None else threshold,
-                          min_distance=self.min_distance_fraction * wd, disc_radius=wd / 3)
+                          min_distance=self.min_distance_fraction * self.working_diameter,
+                          disc_radius=self.disc_radius)
+
+    @property
+    def disc_radius(self):
+        """Working pixels: the disc over which a pick's score is averaged (peaks_working)."""
+        return self.working_diameter * DISC_FRACTION
 
     def like_labels(self, work, peaks, rescore=False):
         """The working-frame ``peaks`` whose local density in ``work`` is within the
