@@ -44,10 +44,10 @@ def pick_scores(xy, unet, classifier, classifier_weight, disc_radius, centre_rad
     The disc tells a whole particle from a speck: large particles, whose classifier map is
     ragged, need it. But the classifier scores centres, and averaged over a disc the sharp
     peaks of touching particles sink below the broad response along a carbon edge. Measured
-    on the eighth matrix run's saved models (24 cells, locations unchanged, docs/benchmarks.md
-    "Scoring the ensemble's picks"): AP +0.010 / +0.006 / +0.007 at 5 / 20 / 50% labels,
-    crowded +0.011 to +0.039 in every cell; the disc alone (before) or the peak alone lost
-    large-carbon (AP -0.16 on one cell)."""
+    on the eighth matrix run's saved models (24 cells, docs/benchmarks.md "Scoring the
+    ensemble's picks"): against the disc alone, AP +0.010 / +0.006 / +0.007 at 5 / 20 / 50%
+    labels, crowded +0.011 to +0.039 in every cell; the peak alone lost large-carbon (AP
+    -0.16 on one cell)."""
     xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
     unet, classifier = np.asarray(unet, np.float32), np.clip(classifier, 0.0, 1.0)
     ix = np.clip(np.round(xy[:, 0]).astype(int), 0, unet.shape[1] - 1)
