@@ -17,8 +17,8 @@ ENSEMBLE_FILE = "ensemble_model.pt"
 
 class CryopickProtCombine(EMProtocol):
     """Make one picker of a cryopick U-Net and a cryopick classifier trained on the same
-    micrographs and hand-picked particles: it averages their probability maps and picks on
-    the average. The fewer the hand-picked particles, the more the classifier counts (the
+    micrographs and hand-picked particles: it finds particles on the average of their
+    probability maps and scores each by both models. The fewer the hand-picked particles, the more the classifier counts (the
     U-Net needs more labels). On the simulated benchmark it ranked particles better than
     either alone in most regimes. The picking threshold is chosen on the training
     micrographs, from the particle count if you give one, else from the hand-picked labels.
@@ -138,7 +138,7 @@ class CryopickProtCombine(EMProtocol):
             return []
         return ["The probability maps of a U-Net [Ronneberger2015] and of a patch classifier "
                 "trained by Selective FixMatch [Sohn2020, Tarvainen2017] on the same labels "
-                "were averaged (cryopick) to pick particles."]
+                "were averaged to find particles, each scored by both models (cryopick)."]
 
     def _citations(self):
         return ["Ronneberger2015", "Sohn2020", "Tarvainen2017"]
