@@ -98,8 +98,11 @@ PROFILES = {
         # with 5 epochs reached AP 0.51-0.84, with 30 epochs 0.60-0.91 (seed 0, 5% labels)
         fixmatch_config="cpu",
         fixmatch_args=(),
-        # topaz's loss levels off after ~150-200 updates (crowded regime, 300 measured)
-        topaz=dict(device=-1, num_epochs=2, epoch_size=100, minibatch_size=256, radius=3,
+        # 1000 updates, about cryopick's own training time per label set. Until 2026-12-04
+        # 200 ("the loss levels off"): it still falls at 1000 (crowded 20%: 2.5 -> 1.9), and
+        # crowded 20% / 50% reached AP 0.805 / 0.828 instead of 0.667 / 0.646
+        # (docs/benchmarks.md "Topaz's training length")
+        topaz=dict(device=-1, num_epochs=10, epoch_size=100, minibatch_size=256, radius=3,
                    model="resnet8", units=32, num_workers=0)),
     # minutes: checks the whole chain (numbers mean little)
     "quick": dict(

@@ -4,8 +4,9 @@ Both score the same working image (same particle size, same binning): the U-Net 
 probability per pixel, the classifier the probability of a particle centred at each pixel.
 The ensemble averages the two maps, the classifier's counted more the fewer the labels
 (picking/fusion.py; `cryopick combine` sets the weight), and finds its picks on the average
-with the U-Net's peak finder. Each pick is then scored from the members' maps as each scores
-a centre (fusion.pick_scores) and kept by the U-Net's labels' density range. The
+with the U-Net's peak finder. Each pick is then scored from the members' maps
+(fusion.pick_scores: by default the fused map averaged over the pick's disc) and kept by the
+U-Net's labels' density range. The
 file holds both members whole, so either can be taken out again, and its own threshold,
 chosen on the training micrographs by the same rule as its members' (`cryopick combine`).
 """

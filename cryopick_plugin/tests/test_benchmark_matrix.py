@@ -322,15 +322,17 @@ def test_topaz_cells_do_not_depend_on_cryopick_settings():
 
 def test_topaz_updates_set_its_training_length_and_its_pieces():
     full = matrix.PROFILES["full"]
+    epochs = full["topaz"]["num_epochs"]
     assert matrix.with_topaz_updates(full, None) is full
-    longer = matrix.with_topaz_updates(full, 1000)
+    longer = matrix.with_topaz_updates(full, 3000)
     # whole epochs of the profile's size (100 updates); nothing else of the profile moves
-    assert longer["topaz"]["num_epochs"] * longer["topaz"]["epoch_size"] == 1000
+    assert longer["topaz"]["num_epochs"] * longer["topaz"]["epoch_size"] == 3000
+    assert longer["topaz"]["num_epochs"] != epochs
     assert dict(longer, topaz=None) == dict(full, topaz=None)
-    assert full["topaz"]["num_epochs"] == 2  # the profile itself is untouched
+    assert full["topaz"]["num_epochs"] == epochs  # the profile itself is untouched
     assert matrix.with_topaz_updates(full, 10)["topaz"]["num_epochs"] == 1
-    args = matrix.parse_args(["--topaz-updates", "1000"])
-    assert args.topaz_updates == 1000
+    args = matrix.parse_args(["--topaz-updates", "3000"])
+    assert args.topaz_updates == 3000
 
     def sig(group, prof):
         return matrix.cell_signature(group, "/data", 0.2, 0, ["x"], prof, args)

@@ -9,7 +9,7 @@ from cryopick_plugin.engine.errors import CryopickInputError
 from cryopick_plugin.engine.io.coordinates import read_coordinates
 from cryopick_plugin.engine.pickers import load_picker
 from cryopick_plugin.engine.picking.fusion import (CENTRE_RADIUS_FRACTION, CLASSIFIER_WEIGHT,
-                                                   EQUAL_WEIGHT_LABELS,
+                                                   EQUAL_WEIGHT_LABELS, PEAK_SHARE,
                                                    classifier_weight_for, fuse_maps,
                                                    pick_scores)
 from cryopick_plugin.engine.picking.peaks import disc_mean
@@ -48,7 +48,9 @@ def test_the_map_is_the_weighted_mean_of_the_members_maps(data):
     peaks = unet.peaks_working(fused, 0.0)
     scores = pick_scores(peaks[:, :2], pu8, pc8, 2.0, unet.disc_radius,
                          CENTRE_RADIUS_FRACTION * unet.working_diameter)
-    assert np.abs(scores - peaks[:, 2]).max() > 1e-3  # not the fused map's own scores
+    # by default (PEAK_SHARE 0) a pick keeps the fused map's disc-averaged score
+    assert PEAK_SHARE == 0
+    np.testing.assert_allclose(scores, peaks[:, 2], atol=1e-5)
     peaks[:, 2] = scores
     expected = unet.like_labels(work, peaks[np.argsort(-scores, kind="stable")], rescore=True)
     expected = expected[expected[:, 2] >= 0.3]
@@ -73,14 +75,15 @@ def test_pick_scores_keep_sharp_centres_and_need_a_whole_particle():
     classifier[10, 48] = 1.0
     unet = np.zeros_like(classifier)
     at = np.array([[24.0, 48.0], [72.0, 48.0], [48.0, 10.0]])
-    centre_score, ridge, speck = pick_scores(at, unet, classifier, 1.0, disc, centre)
+    centre_score, ridge, speck = pick_scores(at, unet, classifier, 1.0, disc, centre,
+                                             peak_share=0.5)
     # the disc mean alone ranks the ridge first: what lost crowded micrographs
     disc_only = [disc_mean(classifier, disc)[int(y), int(x)] for x, y in at]
     assert disc_only[1] > disc_only[0]
     assert centre_score > ridge > speck
     # the U-Net's part is its disc mean, weighed against the classifier's
     unet[:] = 1.0
-    assert np.allclose(pick_scores(at, unet, classifier * 0, 3.0, disc, centre), 0.25)
+    assert np.allclose(pick_scores(at, unet, classifier * 0, 3.0, disc, centre, 0.5), 0.25)
 
 
 def test_the_file_holds_both_members_and_picks_the_same(data, tmp_path):

@@ -31,31 +31,41 @@ def fuse_maps(unet, classifier, classifier_weight=CLASSIFIER_WEIGHT):
     return ((np.asarray(unet) + w * np.clip(classifier, 0.0, 1.0)) / (1.0 + w)).astype(np.float32)
 
 
-#: the classifier's part of a pick's score also takes its highest value within this share of
-#: the working diameter of the pick (see pick_scores)
+#: the classifier's part of a pick's score may also take its highest value within this share
+#: of the working diameter of the pick (see pick_scores)
 CENTRE_RADIUS_FRACTION = 1 / 6
+#: how much of the classifier's part is that peak (the rest: its disc mean). 0: the disc mean
+#: alone, i.e. the fused map's own disc-averaged score. 0.5 ranked crowded micrographs better
+#: (AP +0.022 to +0.034) but set the threshold chosen on the training micrographs too high on
+#: large-carbon 20% (F1 at it 0.062 below the best) and in `make demo` (F1 0.891 -> 0.819);
+#: docs/benchmarks.md "Scoring the ensemble's picks"
+PEAK_SHARE = 0.0
 
 
-def pick_scores(xy, unet, classifier, classifier_weight, disc_radius, centre_radius):
+def pick_scores(xy, unet, classifier, classifier_weight, disc_radius, centre_radius,
+                peak_share=PEAK_SHARE):
     """Scores of picks at working (x, y) ``xy`` found on the fused map: the weighted mean of
-    the U-Net's map averaged over the pick's disc and the classifier's mean of (its map
-    averaged over that disc) and (its highest value within ``centre_radius``).
+    the U-Net's map averaged over the pick's disc and the classifier's (1 - ``peak_share``)
+    x (its map averaged over that disc) + ``peak_share`` x (its highest value within
+    ``centre_radius``).
 
     The disc tells a whole particle from a speck: large particles, whose classifier map is
     ragged, need it. But the classifier scores centres, and averaged over a disc the sharp
     peaks of touching particles sink below the broad response along a carbon edge. Measured
     on the eighth matrix run's saved models (24 cells, docs/benchmarks.md "Scoring the
-    ensemble's picks"): against the disc alone, AP +0.010 / +0.006 / +0.007 at 5 / 20 / 50%
+    ensemble's picks"): share 0.5 against 0, AP +0.010 / +0.006 / +0.007 at 5 / 20 / 50%
     labels, crowded +0.011 to +0.039 in every cell; the peak alone lost large-carbon (AP
-    -0.16 on one cell)."""
+    -0.16 on one cell). The default stays 0 for the thresholds (PEAK_SHARE)."""
     xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
     unet, classifier = np.asarray(unet, np.float32), np.clip(classifier, 0.0, 1.0)
     ix = np.clip(np.round(xy[:, 0]).astype(int), 0, unet.shape[1] - 1)
     iy = np.clip(np.round(xy[:, 1]).astype(int), 0, unet.shape[0] - 1)
-    r = int(np.ceil(centre_radius))
-    yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
-    peak = maximum_filter(classifier, footprint=xx ** 2 + yy ** 2 <= centre_radius ** 2,
-                          mode="nearest")[iy, ix]
-    clf = 0.5 * (disc_mean(classifier, disc_radius)[iy, ix] + peak)
+    clf = disc_mean(classifier, disc_radius)[iy, ix]
+    if peak_share:
+        r = int(np.ceil(centre_radius))
+        yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
+        peak = maximum_filter(classifier, footprint=xx ** 2 + yy ** 2 <= centre_radius ** 2,
+                              mode="nearest")[iy, ix]
+        clf = (1.0 - peak_share) * clf + peak_share * peak
     w = float(classifier_weight)
     return (disc_mean(unet, disc_radius)[iy, ix] + w * clf) / (1.0 + w)
