@@ -867,7 +867,7 @@ def parse_args(argv=None):
                    help="label seed of the single Topaz run per budget")
     p.add_argument("--topaz-updates", type=int, metavar="N",
                    help="Topaz's training length in updates, in epochs of the profile's "
-                        "epoch size (default: the profile's, full: 200; topaz's own default "
+                        "epoch size (default: the profile's, full: 1000; topaz's own default "
                         "is 10,000); part of a Topaz piece's settings")
     p.add_argument("--methods", nargs="+", choices=METHODS, default=list(DEFAULT_METHODS))
     p.add_argument("--default-method", default=DEFAULT_METHOD,

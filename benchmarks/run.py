@@ -184,14 +184,17 @@ def run_rescore(ds, test, unet_row, model, work, device, threads):
 
 def run_ensemble(ds, train, test, labels, work, unet_model, classifier_model, device,
                  threads, expected=None):
-    """`cryopick combine` of the U-Net and the classifier on the training micrographs (the
-    threshold from the count, as the members'), then picking the test micrographs."""
+    """`cryopick combine` of the U-Net and the classifier, then picking the test micrographs.
+    The threshold keeps the count (1.15 x the particles per micrograph) on the test
+    micrographs, as a user's combine does on some of the micrographs to pick
+    (--calibrate-dir): their picks, not their labels."""
     expected, train_dir, test_dir, label_file = _run_folder(ds, train, test, labels, work,
                                                             expected)
     model = os.path.join(work, "ensemble_model.pt")
     train_s, train_mb = _run(_cli("combine", "--unet", unet_model, "--classifier",
                                   classifier_model, "--image-dir", train_dir, "--coords",
-                                  label_file, "--expected-particles", expected, "--output",
+                                  label_file, "--calibrate-dir", test_dir,
+                                  "--expected-particles", expected, "--output",
                                   model, "--device", device, "--threads", threads),
                              os.path.join(work, "combine.log"))
     out = os.path.join(work, "picks.json")

@@ -324,7 +324,8 @@ def _cmd_combine(args):
     from .engine.fixmatch.picker import PatchClassifier
     from .engine.io.images import read_micrograph
     from .engine.picking import fusion
-    from .engine.picking.thresholds import threshold_from_training
+    from .engine.picking.thresholds import (CALIBRATION_MICROGRAPHS, spread_sample,
+                                            threshold_from_training, threshold_from_unseen)
     from .engine.unet.picker import UNetPicker
 
     _check_output(args.output, "--output")
@@ -338,6 +339,16 @@ def _cmd_combine(args):
     shapes = _image_shapes(paths, diameter)
     labels = _load_labels(args.coords, args.coords_format, shapes, "labels") \
         if args.coords else {}
+    unseen = {}
+    if args.calibrate_dir:
+        unseen = {n: p for n, p in _image_paths(args.calibrate_dir, args.pattern).items()
+                  if n not in labels}
+        if not unseen:
+            raise CryopickInputError(f"--calibrate-dir {args.calibrate_dir}: no micrographs "
+                                     "without labels in it")
+        unseen = {n: unseen[n] for n in spread_sample(unseen, CALIBRATION_MICROGRAPHS)}
+        _image_shapes(unseen, diameter)
+        paths = dict(paths, **unseen)
     if not labels and not args.expected_particles:
         raise CryopickInputError("the ensemble's threshold needs --coords (hand-picked "
                                  "particles of these micrographs) or --expected-particles")
@@ -355,10 +366,14 @@ def _cmd_combine(args):
         return ensemble.pick(read_micrograph(paths[name]), pixel_size, threshold=0.02,
                              device=device)
 
-    names = sorted(labels) + sorted(set(shapes) - set(labels))  # labelled ones first
-    threshold, origin = threshold_from_training(
-        pick, names, labels, diameter / 2.0, print, "the labels",
-        expected=args.expected_particles)
+    if unseen:
+        threshold, origin = threshold_from_unseen(pick, unseen, labels, diameter / 2.0, print,
+                                                  expected=args.expected_particles)
+    else:
+        names = sorted(labels) + sorted(set(shapes) - set(labels))  # labelled ones first
+        threshold, origin = threshold_from_training(
+            pick, names, labels, diameter / 2.0, print, "the labels",
+            expected=args.expected_particles)
     if threshold is None:
         threshold = ensemble.unet.threshold
         print(f"No threshold could be chosen: the U-Net's ({threshold:.3f}) is kept")
@@ -916,12 +931,21 @@ def build_parser():
     p.add_argument("--unet", required=True, help="final_model.pt of train-unet")
     p.add_argument("--classifier", required=True, help="best_model_ema.pt of train-fixmatch")
     p.add_argument("--image-dir", required=True,
-                   help="the training micrographs: the threshold is chosen on them")
+                   help="the training micrographs: without --calibrate-dir, the threshold is "
+                        "chosen on them")
     p.add_argument("--coords", help="their hand-picked particles (file or folder)")
     _add_coords_format(p)
+    p.add_argument("--calibrate-dir",
+                   help="micrographs the two models did not train on, e.g. some of those to "
+                        "be picked (those with labels in --coords are left out; up to 8, "
+                        "spread over the names, are picked): the threshold keeps 15%% more "
+                        "picks on them than the particles per micrograph. Recommended: the "
+                        "models score the micrographs they trained on higher, so a threshold "
+                        "chosen there keeps too few picks elsewhere")
     p.add_argument("--expected-particles", type=float, default=0.0,
                    help="particles per micrograph (0: unknown); the threshold then keeps "
-                        "15%% more picks than that, else it comes from the labels")
+                        "15%% more picks than that, else it comes from the labels (with "
+                        "--calibrate-dir: the count is estimated from them)")
     p.add_argument("--classifier-weight", type=float,
                    help="how many times the classifier's map counts against the U-Net's "
                         f"(default: {fusion.EQUAL_WEIGHT_LABELS:g} / the number of "

@@ -96,7 +96,8 @@ def run(out, n_micrographs=6, seed=0, training=None, classifier_training=None):
         **(classifier_training or DEMO_CLASSIFIER)), "train the classifier (Selective FixMatch)")
     combined = _launch(project, project.newProtocol(
         CryopickProtCombine, inputUNet=train.outputModel,
-        inputClassifier=classifier.outputModel, inputCoordinates=imported.outputCoordinates),
+        inputClassifier=classifier.outputModel, inputCoordinates=imported.outputCoordinates,
+        calibrationMicrographs=imported.outputMicrographs),
         "combine U-Net and classifier")
     pick = _launch(project, project.newProtocol(
         CryopickProtPick, inputMicrographs=imported.outputMicrographs,

@@ -20,8 +20,9 @@ class CryopickProtCombine(EMProtocol):
     micrographs and hand-picked particles: it finds particles on the average of their
     probability maps and scores each by both models. The fewer the hand-picked particles, the more the classifier counts (the
     U-Net needs more labels). On the simulated benchmark it ranked particles better than
-    either alone in most regimes. The picking threshold is chosen on the training
-    micrographs, from the particle count if you give one, else from the hand-picked labels.
+    either alone in most regimes. The picking threshold keeps the expected number of
+    particles (given, or estimated from the hand-picked labels) on some micrographs the models
+    did not train on, when you give them; else it is chosen on the training micrographs.
     Pick with 'cryopick - pick particles'.
     """
     _label = "combine U-Net and classifier"
@@ -40,12 +41,23 @@ class CryopickProtCombine(EMProtocol):
                       important=True, label="Hand-picked coordinates",
                       help="The labels both were trained on; their micrographs are picked to "
                            "choose the combined model's threshold.")
+        form.addParam("calibrationMicrographs", params.PointerParam,
+                      pointerClass="SetOfMicrographs", allowsNull=True,
+                      label="Micrographs to calibrate on",
+                      help="Recommended: the micrographs you will pick (or any the two models "
+                           "did not train on). Up to 8 of those without hand-picked particles, "
+                           "spread over the set, are picked, and the threshold keeps 15% more "
+                           "picks there than the particles per micrograph (below, or estimated "
+                           "from the hand-picked labels). The models score the micrographs "
+                           "they trained on higher: a threshold chosen on those keeps too few "
+                           "particles elsewhere. Empty: chosen on the training micrographs.")
         form.addParam("expectedParticles", params.FloatParam, default=0.0,
                       label="Particles per micrograph",
                       help="About how many particles one micrograph holds (like Topaz's -n). "
-                           "The threshold then keeps 15% more picks than that on the "
-                           "training micrographs. 0 (default): chosen from the hand-picked "
-                           "labels (Lee & Liu), less reliable with few labels.")
+                           "The threshold then keeps 15% more picks than that (on the "
+                           "micrographs to calibrate on, else on the training ones). 0 "
+                           "(default): estimated from the hand-picked labels (Lee & Liu), less "
+                           "reliable with few labels (under about 50).")
         form.addParam("autoClassifierWeight", params.BooleanParam, default=True,
                       expertLevel=params.LEVEL_ADVANCED, label="Weigh by the number of labels?",
                       help=f"Yes (default): the classifier's map counts "
@@ -61,14 +73,18 @@ class CryopickProtCombine(EMProtocol):
         form.addParallelSection(threads=2, mpi=0)
 
     def _insertAllSteps(self):
+        calibration = self.calibrationMicrographs  # its id: a changed set reruns the step
         self._insertFunctionStep(self.convertInputStep.__name__,
-                                 self.inputCoordinates.getUniqueId())
+                                 self.inputCoordinates.getUniqueId(),
+                                 calibration.getUniqueId() if calibration.get() else "")
         self._insertFunctionStep(self.combineStep.__name__)
         self._insertFunctionStep(self.createOutputStep.__name__)
 
-    def convertInputStep(self, coords_id):
+    def convertInputStep(self, coords_id, calibration_id):
         coords = self.inputCoordinates.get()
         link_micrographs(coords.getMicrographs(), self._getTmpPath("mics"))
+        if self.calibrationMicrographs.get() is not None:
+            link_micrographs(self.calibrationMicrographs.get(), self._getTmpPath("calibrate"))
         write_coordinates(self._getExtraPath("labels.json"), coordinates_to_tables(coords),
                           fmt="json")
 
@@ -78,13 +94,15 @@ class CryopickProtCombine(EMProtocol):
         mics = self.inputCoordinates.get().getMicrographs()
         weight = "" if self.autoClassifierWeight.get() else \
             f"--classifier-weight {self.classifierWeight.get()} "
+        calibrate = "" if self.calibrationMicrographs.get() is None else \
+            f"--calibrate-dir {q(self._getTmpPath('calibrate'))} "
         self.runJob(python,
                     f"{cli} --unet {q(self.inputUNet.get().getPath())} "
                     f"--classifier {q(self.inputClassifier.get().getPath())} "
                     f"--image-dir {q(self._getTmpPath('mics'))} "
                     f"--coords {q(self._getExtraPath('labels.json'))} "
                     f"--expected-particles {self.expectedParticles.get()} "
-                    f"{weight}"
+                    f"{weight}{calibrate}"
                     f"--pixel-size {mics.getSamplingRate()} "
                     f"--threads {self.numberOfThreads.get()} "
                     f"--output {q(self._getExtraPath(ENSEMBLE_FILE))}",
@@ -128,7 +146,13 @@ class CryopickProtCombine(EMProtocol):
         if model is None:
             return ["Not combined yet."]
         state = read_torch_file(model.getPath())
-        origin = {"count": "from the particle count", "labels": "from the hand-picked labels",
+        origin = {"count": "from the particle count",
+                  "labels": "from the hand-picked labels",
+                  "count on unseen micrographs":
+                      "from the particle count, on micrographs the models did not train on",
+                  "labels' count on unseen micrographs":
+                      "from the count estimated from the labels, on micrographs the models "
+                      "did not train on",
                   "unet": "the U-Net's"}.get(state["extra"].get("threshold_origin"), "")
         return [f"U-Net + classifier (classifier weight {state['classifier_weight']:.3g}), "
                 f"picking threshold {state['threshold']:.3f} ({origin})"]

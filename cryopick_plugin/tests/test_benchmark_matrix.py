@@ -532,3 +532,30 @@ def test_unet_teacher_trains_the_classifier_first_and_hands_it_to_the_unet(tmp_p
     rows, errors = cell(["--unet-teacher"], ["unet"])
     assert calls == [] and rows == []
     assert errors[-1] == "U-Net: no classifier to teach it (FixMatch failed)"
+
+
+def test_the_ensemble_row_calibrates_its_threshold_on_the_test_micrographs(tmp_path):
+    """benchmarks.run.run_ensemble runs `cryopick combine` as a user would with the
+    micrographs to pick: the count is kept on the test micrographs (their picks, not their
+    labels), and the row's own threshold is the one the model file holds."""
+    from benchmarks import run
+    from cryopick_plugin.engine.io.files import read_torch_file
+    from cryopick_plugin.tests.tiny_data import tiny_labelled_set, untrained_members
+
+    data = tiny_labelled_set(tmp_path / "data", n_micrographs=3)
+    mics = {p.stem: str(p) for p in (tmp_path / "data" / "micrographs").iterdir()}
+    ds = Dataset(mics, data["truth"], data["diameter"])
+    train, test = ds.split(1)
+    unet, classifier = untrained_members(data["diameter"])
+    unet.save(str(tmp_path / "unet.pt"))
+    classifier.save(str(tmp_path / "classifier.pt"))
+    work = tmp_path / "ensemble"
+    row = run.run_ensemble(ds, train, test, {train[0]: data["truth"][train[0]][:5]},
+                           str(work), str(tmp_path / "unet.pt"),
+                           str(tmp_path / "classifier.pt"), "cpu", 1, expected=4)
+    model = read_torch_file(str(work / "ensemble_model.pt"))
+    assert model["extra"]["threshold_origin"] == "count on unseen micrographs"
+    assert row["threshold"] == model["threshold"]
+    log = (work / "combine.log").read_text()
+    assert "Calibrating on 2 micrographs the models did not train on" in log
+    assert set(row["picks"]) <= set(test)

@@ -130,3 +130,58 @@ def test_count_threshold_keeps_the_surplus_of_picks_and_beats_the_labels_when_th
     assert threshold_from_count(lambda m: np.array([[1, 1, 0.7], [5, 5, 0.4]]), ["a"], 10,
                                 lines.append) == 0.4
     assert threshold_from_count(lambda m: np.zeros((0, 3)), ["a"], 10, lines.append) is None
+
+
+def _seen_and_unseen(seed):
+    """A model's picks on four micrographs it trained on (it has seen them: everything there
+    scores higher, the particles most) and on four it did not see, with their truth."""
+    _, seen, labels = _scene(seed)
+    truth, unseen, _ = _scene(seed + 100)
+    seen = {m: p.copy() for m, p in seen.items()}
+    for p in seen.values():
+        p[:, 2] = 0.3 + 0.7 * p[:, 2]
+        p[:50, 2] = 0.5 + 0.5 * p[:50, 2]  # _scene puts the particles first
+    return seen, labels, {f"u{m}": p for m, p in unseen.items()}, \
+        {f"u{m}": t for m, t in truth.items()}
+
+
+def test_a_threshold_chosen_on_unseen_micrographs_holds_there():
+    from cryopick_plugin.engine.picking.thresholds import (threshold_from_count,
+                                                         threshold_from_unseen)
+    for seed in range(3):
+        seen, labels, unseen, truth = _seen_and_unseen(seed)
+        picks = dict(seen, **unseen)
+        lines = []
+        t, origin = threshold_from_unseen(picks.get, sorted(unseen), labels, 10, lines.append,
+                                          expected=50)
+        assert origin == "count on unseen micrographs"
+        assert t == threshold_from_count(unseen.get, sorted(unseen), 50, lambda m: None)
+        on_seen = threshold_from_count(seen.get, sorted(seen), 50, lambda m: None)
+        assert on_seen > t  # the seen micrographs' particles push it up
+
+        def f1(threshold):
+            return evaluate({m: p[p[:, 2] >= threshold] for m, p in unseen.items()}, truth,
+                            10)["overall"]["f1"]
+        best = evaluate(unseen, truth, 10)["overall"]["best_f1"]
+        assert f1(t) > best - 0.05 and f1(t) > f1(on_seen) + 0.02, (seed, f1(t), f1(on_seen))
+        assert "on 4 micrographs the models did not train on" in "\n".join(lines)
+        # no count: Lee & Liu's estimate from the labelled micrographs, used on the unseen
+        t2, origin2 = threshold_from_unseen(picks.get, sorted(unseen), labels, 10,
+                                            lambda m: None)
+        assert origin2 == "labels' count on unseen micrographs"
+        per = lee_liu_estimate(seen, labels, 10)["n_particles"] / 4
+        assert 35 < per < 70  # 50 particles per micrograph
+        assert t2 == threshold_from_count(unseen.get, sorted(unseen), per, lambda m: None)
+    # neither a count nor labels: nothing to choose with
+    assert threshold_from_unseen(picks.get, sorted(unseen), {}, 10, lambda m: None) == \
+        (None, None)
+
+
+def test_the_unseen_micrographs_are_sampled_across_the_session():
+    from cryopick_plugin.engine.picking.thresholds import spread_sample
+    names = [f"mic_{i:03d}" for i in range(100)]
+    sample = spread_sample(reversed(names), 8)
+    assert len(sample) == 8 == len(set(sample))
+    assert sample[0] == "mic_000" and sample[-1] == "mic_099"
+    assert sample == sorted(sample)
+    assert spread_sample(["b", "a"], 8) == ["a", "b"]

@@ -46,11 +46,13 @@ def test_the_map_is_the_weighted_mean_of_the_members_maps(data):
     # maps (pick_scores), kept by the density rule and the threshold
     picks = ensemble.pick(image, threshold=0.3)
     peaks = unet.peaks_working(fused, 0.0)
-    scores = pick_scores(peaks[:, :2], pu8, pc8, 2.0, unet.disc_radius,
-                         CENTRE_RADIUS_FRACTION * unet.working_diameter)
-    # by default (PEAK_SHARE 0) a pick keeps the fused map's disc-averaged score
-    assert PEAK_SHARE == 0
-    np.testing.assert_allclose(scores, peaks[:, 2], atol=1e-5)
+    centre = CENTRE_RADIUS_FRACTION * unet.working_diameter
+    scores = pick_scores(peaks[:, :2], pu8, pc8, 2.0, unet.disc_radius, centre)
+    # with no share for the classifier's peak, a pick keeps the fused map's disc-averaged
+    # score; by default (PEAK_SHARE) the peak counts and the scores differ
+    np.testing.assert_allclose(pick_scores(peaks[:, :2], pu8, pc8, 2.0, unet.disc_radius,
+                                           centre, peak_share=0.0), peaks[:, 2], atol=1e-5)
+    assert PEAK_SHARE > 0 and np.abs(scores - peaks[:, 2]).max() > 1e-3
     peaks[:, 2] = scores
     expected = unet.like_labels(work, peaks[np.argsort(-scores, kind="stable")], rescore=True)
     expected = expected[expected[:, 2] >= 0.3]
@@ -145,6 +147,41 @@ def test_combine_chooses_the_threshold_from_the_count_and_pick_uses_it(data, tmp
     assert main(base[:-1] + [labelled, "--coords",
                              str(data["out"] / "labels" / "coordinates.json")]) == 0
     assert load_picker(labelled).extra["threshold_origin"] == "labels"
+
+
+def test_combine_calibrates_on_micrographs_without_labels(data, tmp_path, capsys):
+    """--calibrate-dir: the count of picks is kept on the micrographs there that carry no
+    labels, not on the training micrographs."""
+    import shutil
+
+    unet, classifier = untrained_members(data["diameter"])
+    unet.save(str(tmp_path / "unet.pt"))
+    classifier.save(str(tmp_path / "classifier.pt"))
+    mics = data["out"] / "micrographs"
+    labels = str(data["out"] / "labels" / "coordinates.json")
+    first, second = sorted(data["images"])
+    calibrate = tmp_path / "to_pick"
+    calibrate.mkdir()
+    shutil.copy(next(mics.glob(first + ".*")), calibrate)  # labelled: left out
+    unseen_path = next(mics.glob(second + ".*"))
+    shutil.copy(unseen_path, calibrate / ("unseen" + unseen_path.suffix))
+    out = str(tmp_path / "ensemble.pt")
+    base = ["combine", "--unet", str(tmp_path / "unet.pt"), "--classifier",
+            str(tmp_path / "classifier.pt"), "--image-dir", str(mics), "--coords", labels,
+            "--output", out]
+    assert main(base + ["--calibrate-dir", str(calibrate), "--expected-particles", "5"]) == 0
+    ensemble = load_picker(out)
+    assert ensemble.extra["threshold_origin"] == "count on unseen micrographs"
+    scores = np.sort(ensemble.pick(data["images"][second], threshold=0.02)[:, 2])[::-1]
+    k = int(round(COUNT_SURPLUS * 5))  # one unseen micrograph
+    assert ensemble.threshold == pytest.approx(scores[min(k, len(scores)) - 1], abs=1e-6)
+    both = np.sort(np.concatenate([ensemble.pick(img, threshold=0.02)[:, 2]
+                                   for img in data["images"].values()]))[::-1]
+    assert ensemble.threshold != pytest.approx(both[min(2 * k, len(both)) - 1], abs=1e-6)
+    # a folder of labelled micrographs only: nothing to calibrate on, said before any work
+    (calibrate / ("unseen" + unseen_path.suffix)).unlink()
+    assert main(base + ["--calibrate-dir", str(calibrate)]) == 2
+    assert "no micrographs without labels" in capsys.readouterr().err
 
 
 def test_combine_weighs_the_classifier_by_the_number_of_labels(data, tmp_path, capsys):

@@ -34,12 +34,14 @@ def fuse_maps(unet, classifier, classifier_weight=CLASSIFIER_WEIGHT):
 #: the classifier's part of a pick's score may also take its highest value within this share
 #: of the working diameter of the pick (see pick_scores)
 CENTRE_RADIUS_FRACTION = 1 / 6
-#: how much of the classifier's part is that peak (the rest: its disc mean). 0: the disc mean
-#: alone, i.e. the fused map's own disc-averaged score. 0.5 ranked crowded micrographs better
-#: (AP +0.022 to +0.034) but set the threshold chosen on the training micrographs too high on
-#: large-carbon 20% (F1 at it 0.062 below the best) and in `make demo` (F1 0.891 -> 0.819);
-#: docs/benchmarks.md "Scoring the ensemble's picks"
-PEAK_SHARE = 0.0
+#: how much of the classifier's part is that peak (the rest: its disc mean; 0: the fused
+#: map's own disc-averaged score). 0.5 ranks crowded micrographs better (AP +0.022 to
+#: +0.034). It also raises the scores on the micrographs the classifier trained on more than
+#: elsewhere: a threshold chosen there was too high (large-carbon 20%: F1 at it 0.113 below
+#: the best; `make demo` 0.891 -> 0.819). Chosen on micrographs the models did not see
+#: (combine --calibrate-dir, thresholds.threshold_from_unseen), it holds (within 0.026 /
+#: 0.023 / 0.036 at 5 / 20 / 50%); docs/benchmarks.md "Scoring the ensemble's picks"
+PEAK_SHARE = 0.5
 
 
 def pick_scores(xy, unet, classifier, classifier_weight, disc_radius, centre_radius,
@@ -55,7 +57,7 @@ def pick_scores(xy, unet, classifier, classifier_weight, disc_radius, centre_rad
     on the eighth matrix run's saved models (24 cells, docs/benchmarks.md "Scoring the
     ensemble's picks"): share 0.5 against 0, AP +0.010 / +0.006 / +0.007 at 5 / 20 / 50%
     labels, crowded +0.011 to +0.039 in every cell; the peak alone lost large-carbon (AP
-    -0.16 on one cell). The default stays 0 for the thresholds (PEAK_SHARE)."""
+    -0.16 on one cell)."""
     xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
     unet, classifier = np.asarray(unet, np.float32), np.clip(classifier, 0.0, 1.0)
     ix = np.clip(np.round(xy[:, 0]).astype(int), 0, unet.shape[1] - 1)
