@@ -5,17 +5,17 @@ probability per pixel, the classifier the probability of a particle centred at e
 The ensemble averages the two maps, the classifier's counted more the fewer the labels
 (picking/fusion.py; `cryopick combine` sets the weight), and finds its picks on the average
 with the U-Net's peak finder. Each pick is then scored from the members' maps
-(fusion.pick_scores: by default the fused map averaged over the pick's disc) and kept by the
-U-Net's labels' density range. The
-file holds both members whole, so either can be taken out again, and its own threshold,
-chosen on the training micrographs by the same rule as its members' (`cryopick combine`).
+(fusion.pick_scores: each member as it scores a centre, against the pick's surroundings) and
+kept by the U-Net's labels' density range. The file holds both members whole, so either can
+be taken out again, and its own threshold (`cryopick combine`: on micrographs the members
+did not train on when given, else on the training micrographs by its members' rule).
 """
 import numpy as np
 
 from .errors import CryopickInputError
 from .fixmatch.picker import MODEL_KIND as CLASSIFIER_KIND, PatchClassifier
 from .io.files import read_model_state, save_torch_atomic
-from .picking.fusion import CENTRE_RADIUS_FRACTION, CLASSIFIER_WEIGHT, fuse_maps, pick_scores
+from .picking.fusion import CLASSIFIER_WEIGHT, fuse_maps, pick_scores
 from .picking.scale import WorkingScale, to_original
 from .picking.views import view_mean
 from .unet.picker import MODEL_KIND as UNET_KIND, UNetPicker
@@ -61,7 +61,7 @@ class EnsemblePicker(WorkingScale):
                                                   self.classifier_weight), 0.0)
         peaks[:, 2] = pick_scores(peaks[:, :2], unet_map, classifier_map,
                                   self.classifier_weight, self.unet.disc_radius,
-                                  CENTRE_RADIUS_FRACTION * self.working_diameter)
+                                  self.working_diameter)
         peaks = self.unet.like_labels(work, peaks[np.argsort(-peaks[:, 2], kind="stable")],
                                       rescore=True)
         return to_original(peaks[peaks[:, 2] >= threshold], factor)

@@ -8,8 +8,8 @@ from cryopick_plugin.engine.ensemble import EnsemblePicker
 from cryopick_plugin.engine.errors import CryopickInputError
 from cryopick_plugin.engine.io.coordinates import read_coordinates
 from cryopick_plugin.engine.pickers import load_picker
-from cryopick_plugin.engine.picking.fusion import (CENTRE_RADIUS_FRACTION, CLASSIFIER_WEIGHT,
-                                                   EQUAL_WEIGHT_LABELS, PEAK_SHARE,
+from cryopick_plugin.engine.picking.fusion import (CLASSIFIER_WEIGHT, EQUAL_WEIGHT_LABELS,
+                                                   PEAK_SHARE, SURROUND_SHARE,
                                                    classifier_weight_for, fuse_maps,
                                                    pick_scores)
 from cryopick_plugin.engine.picking.peaks import disc_mean
@@ -46,13 +46,15 @@ def test_the_map_is_the_weighted_mean_of_the_members_maps(data):
     # maps (pick_scores), kept by the density rule and the threshold
     picks = ensemble.pick(image, threshold=0.3)
     peaks = unet.peaks_working(fused, 0.0)
-    centre = CENTRE_RADIUS_FRACTION * unet.working_diameter
-    scores = pick_scores(peaks[:, :2], pu8, pc8, 2.0, unet.disc_radius, centre)
-    # with no share for the classifier's peak, a pick keeps the fused map's disc-averaged
-    # score; by default (PEAK_SHARE) the peak counts and the scores differ
+    wd = unet.working_diameter
+    scores = pick_scores(peaks[:, :2], pu8, pc8, 2.0, unet.disc_radius, wd)
+    # with no share for the classifier's peak nor the surroundings, a pick keeps the fused
+    # map's disc-averaged score; by default both count and the scores differ
     np.testing.assert_allclose(pick_scores(peaks[:, :2], pu8, pc8, 2.0, unet.disc_radius,
-                                           centre, peak_share=0.0), peaks[:, 2], atol=1e-5)
-    assert PEAK_SHARE > 0 and np.abs(scores - peaks[:, 2]).max() > 1e-3
+                                           wd, peak_share=0.0, surround_share=0.0),
+                               peaks[:, 2], atol=1e-5)
+    assert PEAK_SHARE > 0 and SURROUND_SHARE > 0
+    assert np.abs(scores - peaks[:, 2]).max() > 1e-3
     peaks[:, 2] = scores
     expected = unet.like_labels(work, peaks[np.argsort(-scores, kind="stable")], rescore=True)
     expected = expected[expected[:, 2] >= 0.3]
@@ -66,7 +68,7 @@ def test_pick_scores_keep_sharp_centres_and_need_a_whole_particle():
     """The classifier's part of a pick's score: the disc tells a particle from a speck, the
     peak keeps a sharp centre above a broad ridge (a carbon edge) that averages higher."""
     size, wd = 96, 24.0
-    disc, centre = wd / 3, CENTRE_RADIUS_FRACTION * wd
+    disc = wd / 3
     yy, xx = np.mgrid[:size, :size]
     classifier = np.zeros((size, size), np.float32)
     # a particle's sharp centre at (24, 48): 1.0 in the middle, falling off fast
@@ -77,15 +79,43 @@ def test_pick_scores_keep_sharp_centres_and_need_a_whole_particle():
     classifier[10, 48] = 1.0
     unet = np.zeros_like(classifier)
     at = np.array([[24.0, 48.0], [72.0, 48.0], [48.0, 10.0]])
-    centre_score, ridge, speck = pick_scores(at, unet, classifier, 1.0, disc, centre,
-                                             peak_share=0.5)
+    centre_score, ridge, speck = pick_scores(at, unet, classifier, 1.0, disc, wd,
+                                             peak_share=0.5, surround_share=0.0)
     # the disc mean alone ranks the ridge first: what lost crowded micrographs
     disc_only = [disc_mean(classifier, disc)[int(y), int(x)] for x, y in at]
     assert disc_only[1] > disc_only[0]
     assert centre_score > ridge > speck
     # the U-Net's part is its disc mean, weighed against the classifier's
     unet[:] = 1.0
-    assert np.allclose(pick_scores(at, unet, classifier * 0, 3.0, disc, centre, 0.5), 0.25)
+    assert np.allclose(pick_scores(at, unet, classifier * 0, 3.0, disc, wd, 0.5, 0.0), 0.25)
+
+
+def test_pick_scores_weigh_a_pick_against_its_surroundings():
+    """A particle stands out from its surroundings; a plateau the classifier calls
+    particle-like (carbon, an aggregate) does not, and loses SURROUND_SHARE of its ring."""
+    size, wd = 128, 24.0
+    disc = wd / 3
+    yy, xx = np.mgrid[:size, :size]
+    # the U-Net: a particle's disc (radius wd / 2) at (32, 64); a plateau over x >= 80
+    unet = ((xx - 32) ** 2 + (yy - 64) ** 2 <= (wd / 2) ** 2).astype(np.float32)
+    unet[:, 80:] = 1.0
+    # the classifier: a sharp centre at the particle, a plateau of 1.0 over the other
+    classifier = np.exp(-((xx - 32) ** 2 + (yy - 64) ** 2) / (2 * 2.0 ** 2)).astype(np.float32)
+    classifier[:, 80:] = 1.0
+    at = np.array([[32.0, 64.0], [104.0, 64.0]])
+    flat = pick_scores(at, unet, classifier, 1.0, disc, wd, peak_share=0.5, surround_share=0.0)
+    assert flat[1] > flat[0]  # without the surround, the plateau wins
+    particle, plateau = pick_scores(at, unet, classifier, 1.0, disc, wd, peak_share=0.5,
+                                    surround_share=1.0)
+    assert particle > plateau
+    # weight 1: half of the classifier's ring mean (1.0 on the plateau) is lost there
+    assert plateau == pytest.approx(flat[1] - 0.5, abs=1e-4)
+    # around the particle's sharp centre the classifier's ring is near 0
+    assert particle == pytest.approx(flat[0], abs=0.01)
+    # the U-Net's part has no surround: with the classifier at 0, nothing changes
+    zero = np.zeros_like(classifier)
+    np.testing.assert_allclose(pick_scores(at, unet, zero, 1.0, disc, wd, 0.5, 1.0),
+                               pick_scores(at, unet, zero, 1.0, disc, wd, 0.5, 0.0), atol=1e-6)
 
 
 def test_the_file_holds_both_members_and_picks_the_same(data, tmp_path):

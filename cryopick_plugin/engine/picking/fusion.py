@@ -3,7 +3,7 @@ is scored (engine/ensemble.py)."""
 import numpy as np
 from scipy.ndimage import maximum_filter
 
-from .peaks import disc_mean
+from .peaks import disc_mean, ring_mean
 
 #: with n hand-picked particles, the classifier's map counts EQUAL_WEIGHT_LABELS / n times the
 #: U-Net's: the U-Net learns from the labelled discs alone and needs more of them than the
@@ -42,32 +42,47 @@ CENTRE_RADIUS_FRACTION = 1 / 6
 #: (combine --calibrate-dir, thresholds.threshold_from_unseen), it holds (within 0.026 /
 #: 0.023 / 0.036 at 5 / 20 / 50%); docs/benchmarks.md "Scoring the ensemble's picks"
 PEAK_SHARE = 0.5
+#: the ring, in working diameters, whose mean the classifier's part loses SURROUND_SHARE of:
+#: just outside the centre, where its map falls between particles
+CLASSIFIER_RING = (1 / 3, 1 / 2)
+#: a particle stands out from its surroundings; a carbon edge, an aggregate or a patch of
+#: contamination that the classifier calls particle-like is as high around a pick as on it.
+#: 0.25 against 0, offline on the eighth matrix run's saved models (24 cells): AP +0.013 /
+#: +0.012 / +0.005 at 5 / 20 / 50% labels, no regime down by more than 0.002; 0.5 gained
+#: more at 20% and lost irregular and large-carbon at 50%; the same ring subtracted from the
+#: U-Net's part (just outside its disc) lost apoferritin and irregular at 50%
+#: (docs/benchmarks.md "A pick against its surroundings")
+SURROUND_SHARE = 0.25
 
 
-def pick_scores(xy, unet, classifier, classifier_weight, disc_radius, centre_radius,
-                peak_share=PEAK_SHARE):
+def pick_scores(xy, unet, classifier, classifier_weight, disc_radius, working_diameter,
+                peak_share=PEAK_SHARE, surround_share=SURROUND_SHARE):
     """Scores of picks at working (x, y) ``xy`` found on the fused map: the weighted mean of
-    the U-Net's map averaged over the pick's disc and the classifier's (1 - ``peak_share``)
-    x (its map averaged over that disc) + ``peak_share`` x (its highest value within
-    ``centre_radius``).
+    the members' parts. The U-Net's: its map averaged over the pick's disc; the classifier's:
+    (1 - ``peak_share``) x its map averaged over that disc + ``peak_share`` x its highest
+    value within CENTRE_RADIUS_FRACTION of the pick, less ``surround_share`` x its mean over
+    the ring CLASSIFIER_RING around the pick.
 
     The disc tells a whole particle from a speck: large particles, whose classifier map is
     ragged, need it. But the classifier scores centres, and averaged over a disc the sharp
-    peaks of touching particles sink below the broad response along a carbon edge. Measured
-    on the eighth matrix run's saved models (24 cells, docs/benchmarks.md "Scoring the
-    ensemble's picks"): share 0.5 against 0, AP +0.010 / +0.006 / +0.007 at 5 / 20 / 50%
-    labels, crowded +0.011 to +0.039 in every cell; the peak alone lost large-carbon (AP
-    -0.16 on one cell)."""
+    peaks of touching particles sink below the broad response along a carbon edge; the peak
+    and the surround keep them apart. Measured on the eighth matrix run's saved models
+    (24 cells, docs/benchmarks.md "Scoring the ensemble's picks" and "A pick against its
+    surroundings")."""
     xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
     unet, classifier = np.asarray(unet, np.float32), np.clip(classifier, 0.0, 1.0)
     ix = np.clip(np.round(xy[:, 0]).astype(int), 0, unet.shape[1] - 1)
     iy = np.clip(np.round(xy[:, 1]).astype(int), 0, unet.shape[0] - 1)
     clf = disc_mean(classifier, disc_radius)[iy, ix]
     if peak_share:
-        r = int(np.ceil(centre_radius))
+        radius = CENTRE_RADIUS_FRACTION * working_diameter
+        r = int(np.ceil(radius))
         yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
-        peak = maximum_filter(classifier, footprint=xx ** 2 + yy ** 2 <= centre_radius ** 2,
+        peak = maximum_filter(classifier, footprint=xx ** 2 + yy ** 2 <= radius ** 2,
                               mode="nearest")[iy, ix]
         clf = (1.0 - peak_share) * clf + peak_share * peak
+    if surround_share:
+        clf = clf - surround_share * ring_mean(
+            classifier, *(f * working_diameter for f in CLASSIFIER_RING))[iy, ix]
     w = float(classifier_weight)
     return (disc_mean(unet, disc_radius)[iy, ix] + w * clf) / (1.0 + w)

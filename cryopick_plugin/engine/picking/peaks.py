@@ -14,11 +14,18 @@ def disc_mean(prob_map, radius, clip=True):
     where the raw map's local maxima scatter over the whole disc. ``clip``: to [0, 1] (a
     probability map); off for any other image.
     """
+    return ring_mean(prob_map, 0.0, radius, clip)
+
+
+def ring_mean(prob_map, inner, outer, clip=True):
+    """Mean of the map over the ring ``inner`` < r <= ``outer`` px around every pixel (a disc
+    with ``inner`` 0); ``clip`` as in disc_mean."""
     import cv2
 
-    r = int(np.ceil(radius))
+    r = int(np.ceil(outer))
     yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
-    kernel = ((xx ** 2 + yy ** 2) <= radius ** 2).astype(np.float32)
+    d2 = xx ** 2 + yy ** 2
+    kernel = ((d2 <= outer ** 2) & ((d2 > inner ** 2) if inner > 0 else True)).astype(np.float32)
     kernel /= kernel.sum()
     out = cv2.filter2D(np.asarray(prob_map, dtype=np.float32), -1, kernel,
                        borderType=cv2.BORDER_REFLECT)
