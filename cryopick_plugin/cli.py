@@ -342,7 +342,7 @@ def _cmd_combine(args):
     unseen = {}
     if args.calibrate_dir:
         unseen = {n: p for n, p in _image_paths(args.calibrate_dir, args.pattern).items()
-                  if n not in labels}
+                  if not len(labels.get(n, ()))}
         if not unseen:
             raise CryopickInputError(f"--calibrate-dir {args.calibrate_dir}: no micrographs "
                                      "without labels in it")
@@ -936,12 +936,12 @@ def build_parser():
     p.add_argument("--coords", help="their hand-picked particles (file or folder)")
     _add_coords_format(p)
     p.add_argument("--calibrate-dir",
-                   help="micrographs the two models did not train on, e.g. some of those to "
-                        "be picked (those with labels in --coords are left out; up to 8, "
-                        "spread over the names, are picked): the threshold keeps 15%% more "
-                        "picks on them than the particles per micrograph. Recommended: the "
-                        "models score the micrographs they trained on higher, so a threshold "
-                        "chosen there keeps too few picks elsewhere")
+                   help="micrographs without hand-picked particles, best ones the two models "
+                        "did not train on, e.g. those to be picked (those with labels in "
+                        "--coords are left out; up to 8, spread over the names, are picked): "
+                        "the threshold keeps 15%% more picks on them than the particles per "
+                        "micrograph. Recommended: the models score the micrographs with labels "
+                        "higher, so a threshold chosen there keeps too few picks elsewhere")
     p.add_argument("--expected-particles", type=float, default=0.0,
                    help="particles per micrograph (0: unknown); the threshold then keeps "
                         "15%% more picks than that, else it comes from the labels (with "

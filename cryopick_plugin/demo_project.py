@@ -96,8 +96,7 @@ def run(out, n_micrographs=6, seed=0, training=None, classifier_training=None):
         **(classifier_training or DEMO_CLASSIFIER)), "train the classifier (Selective FixMatch)")
     combined = _launch(project, project.newProtocol(
         CryopickProtCombine, inputUNet=train.outputModel,
-        inputClassifier=classifier.outputModel, inputCoordinates=imported.outputCoordinates,
-        calibrationMicrographs=imported.outputMicrographs),
+        inputClassifier=classifier.outputModel, inputCoordinates=imported.outputCoordinates),
         "combine U-Net and classifier")
     pick = _launch(project, project.newProtocol(
         CryopickProtPick, inputMicrographs=imported.outputMicrographs,

@@ -1,18 +1,20 @@
 """Combine a U-Net picker and a classifier trained on the same labels into one model."""
 import os
 import shlex
+import shutil
 
 import pyworkflow.protocol.params as params
 from pwem.protocols import EMProtocol
 
 from .. import Plugin
-from ..convert import coordinates_to_tables, link_micrographs
+from ..convert import coordinates_to_tables, link_micrographs, micrograph_key
 from ..engine.io.coordinates import write_coordinates
 from ..engine.io.files import read_torch_file
 from ..engine.picking.fusion import CLASSIFIER_WEIGHT, EQUAL_WEIGHT_LABELS
 from ..objects import CryopickModel
 
 ENSEMBLE_FILE = "ensemble_model.pt"
+CALIBRATION_DIR = "calibrate"  # links to the micrographs without labels
 
 
 class CryopickProtCombine(EMProtocol):
@@ -21,8 +23,8 @@ class CryopickProtCombine(EMProtocol):
     probability maps and scores each by both models. The fewer the hand-picked particles, the more the classifier counts (the
     U-Net needs more labels). On the simulated benchmark it ranked particles better than
     either alone in most regimes. The picking threshold keeps the expected number of
-    particles (given, or estimated from the hand-picked labels) on some micrographs the models
-    did not train on, when you give them; else it is chosen on the training micrographs.
+    particles (given, or estimated from the hand-picked labels) on some micrographs without
+    hand-picked particles; with none, it is chosen on the training micrographs.
     Pick with 'cryopick - pick particles'.
     """
     _label = "combine U-Net and classifier"
@@ -44,13 +46,15 @@ class CryopickProtCombine(EMProtocol):
         form.addParam("calibrationMicrographs", params.PointerParam,
                       pointerClass="SetOfMicrographs", allowsNull=True,
                       label="Micrographs to calibrate on",
-                      help="Recommended: the micrographs you will pick (or any the two models "
-                           "did not train on). Up to 8 of those without hand-picked particles, "
-                           "spread over the set, are picked, and the threshold keeps 15% more "
-                           "picks there than the particles per micrograph (below, or estimated "
-                           "from the hand-picked labels). The models score the micrographs "
-                           "they trained on higher: a threshold chosen on those keeps too few "
-                           "particles elsewhere. Empty: chosen on the training micrographs.")
+                      help="Up to 8 of these micrographs without hand-picked particles, spread "
+                           "over the set, are picked, and the threshold keeps 15% more picks "
+                           "there than the particles per micrograph (below, or estimated from "
+                           "the hand-picked labels). The models score the micrographs with "
+                           "labels higher, so a threshold chosen on those keeps too few "
+                           "particles elsewhere. Best: micrographs to pick that the models did "
+                           "not train on. Empty (default): those of the hand-picked "
+                           "coordinates' micrographs that have no labels; if every one has, "
+                           "the threshold is chosen on the labelled ones.")
         form.addParam("expectedParticles", params.FloatParam, default=0.0,
                       label="Particles per micrograph",
                       help="About how many particles one micrograph holds (like Topaz's -n). "
@@ -83,10 +87,17 @@ class CryopickProtCombine(EMProtocol):
     def convertInputStep(self, coords_id, calibration_id):
         coords = self.inputCoordinates.get()
         link_micrographs(coords.getMicrographs(), self._getTmpPath("mics"))
-        if self.calibrationMicrographs.get() is not None:
-            link_micrographs(self.calibrationMicrographs.get(), self._getTmpPath("calibrate"))
-        write_coordinates(self._getExtraPath("labels.json"), coordinates_to_tables(coords),
-                          fmt="json")
+        labels = coordinates_to_tables(coords)
+        write_coordinates(self._getExtraPath("labels.json"), labels, fmt="json")
+        calibration = self.calibrationMicrographs.get() or coords.getMicrographs()
+        unlabelled = [mic.clone() for mic in calibration.iterItems()
+                      if not len(labels.get(micrograph_key(mic), ()))]
+        shutil.rmtree(self._getTmpPath(CALIBRATION_DIR), ignore_errors=True)  # a rerun's
+        if unlabelled:
+            link_micrographs(unlabelled, self._getTmpPath(CALIBRATION_DIR))
+        else:
+            self.info("No micrographs without hand-picked particles to calibrate on: the "
+                      "threshold is chosen on the labelled ones")
 
     def combineStep(self):
         python, cli = Plugin.getCliArgs("combine")
@@ -94,8 +105,8 @@ class CryopickProtCombine(EMProtocol):
         mics = self.inputCoordinates.get().getMicrographs()
         weight = "" if self.autoClassifierWeight.get() else \
             f"--classifier-weight {self.classifierWeight.get()} "
-        calibrate = "" if self.calibrationMicrographs.get() is None else \
-            f"--calibrate-dir {q(self._getTmpPath('calibrate'))} "
+        calibrate = self._getTmpPath(CALIBRATION_DIR)
+        calibrate = f"--calibrate-dir {q(calibrate)} " if os.path.isdir(calibrate) else ""
         self.runJob(python,
                     f"{cli} --unet {q(self.inputUNet.get().getPath())} "
                     f"--classifier {q(self.inputClassifier.get().getPath())} "
@@ -149,10 +160,10 @@ class CryopickProtCombine(EMProtocol):
         origin = {"count": "from the particle count",
                   "labels": "from the hand-picked labels",
                   "count on unseen micrographs":
-                      "from the particle count, on micrographs the models did not train on",
+                      "from the particle count, on micrographs without hand-picked particles",
                   "labels' count on unseen micrographs":
-                      "from the count estimated from the labels, on micrographs the models "
-                      "did not train on",
+                      "from the count estimated from the labels, on micrographs without "
+                      "hand-picked particles",
                   "unet": "the U-Net's"}.get(state["extra"].get("threshold_origin"), "")
         return [f"U-Net + classifier (classifier weight {state['classifier_weight']:.3g}), "
                 f"picking threshold {state['threshold']:.3f} ({origin})"]

@@ -557,5 +557,5 @@ def test_the_ensemble_row_calibrates_its_threshold_on_the_test_micrographs(tmp_p
     assert model["extra"]["threshold_origin"] == "count on unseen micrographs"
     assert row["threshold"] == model["threshold"]
     log = (work / "combine.log").read_text()
-    assert "Calibrating on 2 micrographs the models did not train on" in log
+    assert "Calibrating on 2 micrographs without hand-picked particles" in log
     assert set(row["picks"]) <= set(test)

@@ -47,7 +47,6 @@ class TestCombineChain(BaseTest):
         combine = self.newProtocol(CryopickProtCombine, inputUNet=unet.outputModel,
                                    inputClassifier=classifier.outputModel,
                                    inputCoordinates=self.imp.outputCoordinates,
-                                   calibrationMicrographs=self.imp.outputMicrographs,
                                    expectedParticles=20.0)
         self.assertEqual(combine.validate(), [])
         self.launchProtocol(combine)
@@ -62,16 +61,16 @@ class TestCombineChain(BaseTest):
         n_labels = self.imp.outputCoordinates.getSize()
         self.assertAlmostEqual(state["classifier_weight"], classifier_weight_for(n_labels))
         self.assertEqual(state["extra"]["n_labels"], n_labels)
-        # calibrated on the micrographs without hand-picked particles, as the form asked
+        # by default calibrated on the coordinates' micrographs that have no labels
         self.assertEqual(state["extra"]["threshold_origin"], "count on unseen micrographs")
-        self.assertIn("from the particle count, on micrographs the models did not train on",
+        self.assertIn("from the particle count, on micrographs without hand-picked particles",
                       "\n".join(combine.summary()))
         with open(combine.getLogPaths()[0]) as fh:
             log = fh.read()
         labelled = {c.getMicName() for c in self.imp.outputCoordinates.iterItems()}
         unlabelled = self.imp.outputMicrographs.getSize() - len(labelled)
         self.assertGreater(unlabelled, 0)
-        self.assertIn(f"Calibrating on {unlabelled} micrographs the models did not train on",
+        self.assertIn(f"Calibrating on {unlabelled} micrographs without hand-picked particles",
                       log)
 
         pick = self.newProtocol(CryopickProtPick, inputMicrographs=self.imp.outputMicrographs,

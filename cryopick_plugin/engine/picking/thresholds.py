@@ -13,11 +13,12 @@ The recall it reads is that of particles the model was trained on: they score hi
 the unlabelled ones, so after self-training it overestimates recall and keeps too few picks.
 When the particle count is known, threshold_from_count does without the labels.
 
-Any threshold chosen on the training micrographs is too high for the others: the models have
-seen those micrographs' particles, labelled and unlabelled (self-training, the consistency
-loss), and score them higher. threshold_from_unseen therefore keeps the expected count of
-picks on micrographs the models did not train on (the count given, or Lee & Liu's estimate
-from the labels); the ensemble chooses so when it is given such micrographs.
+Any threshold chosen on the labelled micrographs is too high for the others: the models have
+trained hardest on those micrographs' particles, labelled and unlabelled (the labels' discs
+and patches, self-training, the consistency loss), and score them higher. threshold_from_unseen
+therefore keeps the expected count of picks on micrographs without labels, best ones the
+models did not train on (the count given, or Lee & Liu's estimate from the labels); the
+ensemble chooses so when it is given such micrographs.
 """
 import numpy as np
 from scipy.spatial import cKDTree
@@ -167,7 +168,8 @@ CALIBRATION_MICROGRAPHS = 8
 def threshold_from_unseen(pick, unseen, witnesses, radius, log, expected=None,
                           max_micrographs=CALIBRATION_MICROGRAPHS):
     """(threshold, origin): threshold_from_count on up to ``max_micrographs`` of ``unseen``
-    (micrographs the models did not train on), with ``expected`` particles per micrograph
+    (micrographs without labels, best ones the models did not train on), with ``expected``
+    particles per micrograph
     or, without it, count_from_labels on the labelled micrographs. (None, None) when there
     is neither.
 
@@ -183,7 +185,7 @@ def threshold_from_unseen(pick, unseen, witnesses, radius, log, expected=None,
             return None, None
         log(f"Particles per micrograph estimated from the labels (Lee & Liu): {per:.1f}")
     sample = spread_sample(unseen, max_micrographs)
-    where = "micrographs the models did not train on"
+    where = "micrographs without hand-picked particles"
     log(f"Calibrating on {len(sample)} {where}")
     return threshold_from_count(pick, sample, per, log, max_micrographs=max_micrographs,
                                 where=where), \
