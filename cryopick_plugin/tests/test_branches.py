@@ -93,7 +93,10 @@ def test_fixmatch_held_out_labels_plain_negatives_and_unbalanced_consistency(dat
     r = train_fixmatch(data["images"], data["labels"], str(tmp_path), cfg, log=lines.append)
     assert r["validation"] == "held-out labelled positives vs random positions"
     assert r["n_train_positives"] == 10
-    assert any("on 10 held-out labels" in ln for ln in lines), lines
+    # the threshold's count estimated from the held-out labels alone, kept on the
+    # micrograph without labels
+    assert any("estimated from 10 held-out labels" in ln for ln in lines), lines
+    assert r["threshold_origin"] == "labels' count on unseen micrographs"
     assert balanced == [False, False]  # two steps
     # positions avoiding the labels: once for the validation negatives, never for training
     # (with "random", once more per step: the supervised negatives)

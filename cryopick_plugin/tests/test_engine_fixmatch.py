@@ -182,9 +182,11 @@ def test_training_writes_the_seeds_outputs_and_log(trained):
         assert key in saved["test"]["ema"]
     assert "Epoch 1 | L_sup=" in trained["log"] and "| Mask=" in trained["log"]
     assert "| AUC=" in trained["log"]
-    # 4 of 20 labels held out: too few witnesses, the threshold comes from all the labels
+    # 4 of 20 labels held out: too few witnesses, the count comes from all the labels, and
+    # is kept on the training micrograph without labels
     assert saved["n_train_positives"] == 16
-    assert "Lee & Liu criterion, on all 20 labels, 2 micrographs)" in trained["log"]
+    assert "estimated from all 20 labels (Lee & Liu)" in trained["log"]
+    assert "Calibrating on 1 micrographs without hand-picked particles" in trained["log"]
 
 
 def test_trained_classifier_separates_particles_from_background(trained, data):

@@ -124,6 +124,8 @@ def test_resume_after_an_interruption_gives_the_uninterrupted_result(data, tmp_p
 
 def test_threshold_from_the_labels_unless_fixed(data, tmp_path):
     images, labels, _ = data
+    # only the labelled micrographs: with an unlabelled one the count is kept there (below)
+    images = {n: images[n] for n in images if len(labels.get(n, ()))}
     cfg = dict(TINY, self_training_iterations=0)
     lines = []
     auto = train_unet(images, labels, str(tmp_path / "a"), UNetTrainConfig(**cfg),
@@ -135,7 +137,7 @@ def test_threshold_from_the_labels_unless_fixed(data, tmp_path):
                        log=lambda ln: None)
     assert fixed["pick_threshold"] == 0.4
     # told the particle count: the threshold keeps 15% more picks than particles on the
-    # training micrographs (10 per micrograph here: 23 picks over the two)
+    # training micrographs (10 per micrograph here: 12 picks on each)
     lines = []
     counted = train_unet(images, labels, str(tmp_path / "c"),
                          UNetTrainConfig(**dict(cfg, expected_particles=10)), log=lines.append)
@@ -144,7 +146,25 @@ def test_threshold_from_the_labels_unless_fixed(data, tmp_path):
     picker = UNetPicker.load(str(tmp_path / "c" / "final_model.pt"))
     picks = [picker.pick(img, threshold=0.05) for img in images.values()]
     scores = np.sort(np.concatenate([p[:, 2] for p in picks]))[::-1]
-    assert counted["pick_threshold"] == pytest.approx(scores[min(23, len(scores)) - 1])
+    k = round(1.15 * 10 * len(images))
+    assert counted["pick_threshold"] == pytest.approx(scores[min(k, len(scores)) - 1])
+
+
+def test_threshold_on_the_training_micrographs_without_labels(data, tmp_path):
+    """A training micrograph without labels is scored less high than the labelled ones:
+    the count is kept there (threshold_from_unseen), not on the labelled one."""
+    images, labels, _ = data
+    first, second = sorted(images)
+    cfg = UNetTrainConfig(**dict(TINY, self_training_iterations=0, expected_particles=10))
+    lines = []
+    summary = train_unet(images, {first: labels[first]}, str(tmp_path / "u"), cfg,
+                         log=lines.append)
+    assert summary["threshold_origin"] == "count on unseen micrographs"
+    assert "Calibrating on 1 micrographs without hand-picked particles" in lines
+    picker = UNetPicker.load(str(tmp_path / "u" / "final_model.pt"))
+    scores = np.sort(picker.pick(images[second], threshold=0.05)[:, 2])[::-1]
+    k = round(1.15 * 10)  # one unlabelled micrograph
+    assert summary["pick_threshold"] == pytest.approx(scores[min(k, len(scores)) - 1])
 
 
 def test_retraining_can_keep_the_pu_objective(data, tmp_path):

@@ -421,8 +421,9 @@ class SelectiveFixMatch:
 
     def choose_threshold(self, ema, results):
         """Validation micrographs: the particle-level best-F1 threshold; else, unless fixed,
-        from the particle count if given (dataset.expected_particles), else Lee & Liu's from
-        picks on labelled training micrographs (threshold_from_training). Held-out labels are
+        the count kept on the training micrographs without labels if any, else from the
+        particle count if given (dataset.expected_particles), else Lee & Liu's from picks on
+        labelled training micrographs (threshold_from_training). Held-out labels are
         unbiased recall witnesses; with fewer than 10 of them all labels are used (the model
         has seen most, so recall is optimistic and the threshold somewhat high)."""
         d, t = self.cfg.dataset, self.cfg.training
@@ -448,7 +449,8 @@ class SelectiveFixMatch:
                 lambda n: ema.pick_working(self.work[n], self.factor, threshold=0.02,
                                            device=self.device),
                 sorted(self.work), witnesses, radius, self.log, kind,
-                expected=d.expected_particles)
+                expected=d.expected_particles,
+                unlabelled=[n for n in sorted(self.work) if not len(self.labels.get(n, ()))])
             results["threshold_origin"] = origin
         return t.pick_threshold if threshold is None else threshold
 

@@ -529,10 +529,10 @@ class SelfTraining:
             ignored_pixels=float(fr[2]), losses=losses))
 
     def choose_threshold(self):
-        """Validation micrographs: their best-F1 threshold; else, unless fixed, from the
-        particle count when one was given (threshold_from_count), or the best estimated F1
-        on the labelled micrographs. An estimated count is not used: it comes from the same
-        labels, with the same bias (see picking/thresholds.py)."""
+        """Validation micrographs: their best-F1 threshold; else, unless fixed, the count
+        kept on the training micrographs without labels if any (threshold_from_unseen), else
+        from the particle count when one was given (threshold_from_count), or the best
+        estimated F1 on the labelled micrographs (picking/thresholds.py)."""
         cfg, picker = self.cfg, self.picker
         threshold = None
         if self.val_images:
@@ -546,7 +546,8 @@ class SelfTraining:
             threshold, origin = threshold_from_training(
                 pick, self.names, {n: self.labels[n] for n in self.labelled},
                 cfg.diameter() / 2, self.log, "the labels", expected=cfg.expected_particles,
-                estimated=self.summary["expected_particles"])
+                estimated=self.summary["expected_particles"],
+                unlabelled=[n for n in self.names if n not in set(self.labelled)])
         if threshold is not None:
             picker.threshold = threshold
             self.summary["threshold_origin"] = origin
