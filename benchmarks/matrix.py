@@ -1,6 +1,6 @@
 """Benchmark matrix: cryopick and Topaz side by side on simulated data that look like real data.
 
-    python -m benchmarks.matrix          # 4 regimes x 3 label budgets, ~2.5 h (make bench-matrix)
+    python -m benchmarks.matrix          # 4 regimes x 3 label budgets, ~3 h (make bench-matrix)
     python -m benchmarks.matrix --quick  # a few minutes: one tiny regime, one budget
                                          # (make bench-matrix-quick)
     python -m benchmarks.matrix --out NEW --reuse-from OLD [OLDER ...]
@@ -34,9 +34,10 @@ recall = matched unlabelled particles / unlabelled particles. "n/a" when the fil
 Writes ``results.json`` (every row of every run, the aggregates, the summaries, wall times)
 and ``results.md`` (the table) into ``--out``.
 
-Sizing: ``PROFILES`` (training sizes) and ``SIZING`` (how the full matrix was sized; about
-3.4 h on 2 CPU cores in the eighth run, with the classifier, the ensemble and 4 picking
-views, against the 1.5 h aimed at). ``results.md`` records the wall time of
+Sizing: ``PROFILES`` (training sizes) and ``SIZING`` (how the full matrix was sized; in the
+ninth run, on 2 Intel cores with AMX, about 77 min for cryopick's 24 cells, inside the 1.5 h
+aimed at, and about 1.7 h more for Topaz's 12 runs at 1000 updates unless reused; 3.4 h for
+cryopick alone in the eighth run, on 2 AMD EPYC cores). ``results.md`` records the wall time of
 every method per regime (and its CPU time with --jobs 1), so the sizes can be re-checked
 after each full run.
 """
@@ -121,6 +122,12 @@ PROFILES = {
 
 
 SIZING = """
+2026-12-04, ninth run (the whole matrix from a fresh clone, on 2 Intel Xeon cores with AMX,
+bfloat16 inference): cryopick's 24 cells took 320-520 s each, two at a time (154 min of run
+time, about 77 min of wall time); Topaz at 1000 updates 892-1275 s a run here (8 of its 12
+runs reused from the earlier machine). The machine is about 2.6x faster than the EPYC the
+runs below were timed on.
+
 2026-12-03, seventh run (apoferritin alone re-ran, now with 12 test micrographs; the other
 regimes' cells reused from the sixth): its 6 cryopick cells and 3 Topaz runs took 47 min,
 548-687 s per cryopick cell while offline experiments shared the cores. Picking 8 more

@@ -76,7 +76,7 @@ def _picker_and_blobs(model):
                             threshold=0.5), _blobs(230, 250, FIVE_BLOBS))
 
 
-def test_picking_in_one_pass_gives_the_picks_of_patch_by_patch(trained):
+def test_picking_in_one_pass_gives_the_picks_of_patch_by_patch(trained, float32_inference):
     picker, img = _picker_and_blobs(trained)
     fast = picker.score_working(img, logits=True)
     slow = picker.score_working(img, logits=True, one_pass=False)
