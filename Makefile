@@ -41,8 +41,8 @@ bench: setup $(BENCH_DATA)/micrographs
 # Benchmark matrix (not part of CI; benchmarks/matrix.py): cryopick against Topaz on four
 # simulated regimes (crowded 27 px particles at SNR 0.03, apoferritin, a large particle on
 # carbon, an irregular particle) at 5 / 20 / 50% labels, two label seeds for cryopick; about
-# 3 h on 2 CPU cores, two runs at a time, 77 min of it cryopick's (SIZING in benchmarks/matrix.py). The simulated
-# micrographs are cached under BENCH_DATA_ROOT.
+# 3 h on 2 CPU cores, two runs at a time, 77 min of it cryopick's (SIZING in
+# benchmarks/matrix.py). The simulated micrographs are cached under BENCH_DATA_ROOT.
 # bench-matrix-quick: a few minutes, one small regime and budget (checks the whole chain).
 # MATRIX_REUSE=EARLIER_OUT: take over that run's finished pieces with the same settings
 # (its Topaz runs after a change to cryopick only: about 40 min less).

@@ -36,9 +36,9 @@ and ``results.md`` (the table) into ``--out``.
 
 Sizing: ``PROFILES`` (training sizes) and ``SIZING`` (how the full matrix was sized; in the
 ninth run, on 2 Intel cores with AMX, about 77 min for cryopick's 24 cells, inside the 1.5 h
-aimed at, and about 1.7 h more for Topaz's 12 runs at 1000 updates unless reused; 3.4 h for
-cryopick alone in the eighth run, on 2 AMD EPYC cores). ``results.md`` records the wall time of
-every method per regime (and its CPU time with --jobs 1), so the sizes can be re-checked
+aimed at, and an estimated 1.7 h more for Topaz's 12 runs at 1000 updates unless reused;
+3.4 h for cryopick alone in the eighth run, on 2 AMD EPYC cores). ``results.md`` records the
+wall time of every method per regime (and its CPU time with --jobs 1), so the sizes can be re-checked
 after each full run.
 """
 import argparse
@@ -123,10 +123,10 @@ PROFILES = {
 
 SIZING = """
 2026-12-04, ninth run (the whole matrix from a fresh clone, on 2 Intel Xeon cores with AMX,
-bfloat16 inference): cryopick's 24 cells took 320-520 s each, two at a time (154 min of run
+bfloat16 inference): cryopick's 24 cells took 319-530 s each, two at a time (154 min of run
 time, about 77 min of wall time); Topaz at 1000 updates 892-1275 s a run here (8 of its 12
-runs reused from the earlier machine). The machine is about 2.6x faster than the EPYC the
-runs below were timed on.
+runs reused from the earlier machine). The machine is 2-2.7x faster than the EPYC the
+runs below were timed on (20% cells: 319-344 s here, 637-908 s in the eighth run).
 
 2026-12-03, seventh run (apoferritin alone re-ran, now with 12 test micrographs; the other
 regimes' cells reused from the sixth): its 6 cryopick cells and 3 Topaz runs took 47 min,
