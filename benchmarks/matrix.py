@@ -18,7 +18,8 @@ regime named by a hash of its settings; an existing complete folder is reused).
 Per regime, label budget (``--fractions``) and label seed (``--seeds``) the cryopick methods
 are trained on the same training micrographs and labels and scored on the same test
 micrographs (``benchmarks.run``: whole ``cryopick`` CLI processes, one-to-one matching within
-half a diameter). Topaz runs once per budget, on the labels of ``--topaz-seed``. cryopick's
+half a diameter). Topaz runs once per budget and label seed of ``--topaz-seeds`` (default:
+cryopick's seeds, so both are measured on the same label sets). cryopick's
 label seed is also its training seed (``--seed`` of train-unet, ``training.seed`` of
 FixMatch), so the spread over seeds is that of a user's run to run. The rows: U-Net baseline
 and each self-training iteration, Selective FixMatch (the compact one-pass classifier), the
@@ -76,7 +77,9 @@ DEFAULT_METHOD = "ensemble"
 REFERENCE_METHOD = "topaz"
 FRACTIONS = (0.05, 0.2, 0.5)
 SEEDS = (0, 1)
-TOPAZ_SEED = 0
+# Topaz's label seeds default to cryopick's (--seeds): a comparison on the same label sets.
+# Until 2026-12-04 it ran on seed 0 alone, against cryopick's mean over two seeds, and the
+# crowded regime's seeds differ by 0.09 AP (docs/benchmarks.md "Topaz on both label seeds")
 
 # Training sizes. "full": benchmarks.run's "cpu" configurations with the flags below appended
 # (the last flag wins), cut down so that the whole matrix takes about 1.5 h on 2 free CPU
@@ -751,12 +754,17 @@ def _saved_cells(results_json):
             for c in cells if c.get("saved", {}).get("signature")}
 
 
-def _cell(path, signature, compute, resume, earlier=None):
-    """A finished piece of the matrix, reused with --resume when its settings match, or
-    taken from ``earlier`` (the same piece in another run's --out, --reuse-from; or the
-    piece itself, from a results.json; or a list of those, first match wins) and saved at
-    ``path`` as this run's."""
+def _cell(path, signature, compute, resume, earlier=None, ignore=()):
+    """A finished piece of the matrix, reused with --resume when its settings match (but
+    for the keys in ``ignore``), or taken from ``earlier`` (the same piece in another run's
+    --out, --reuse-from; or the piece itself, from a results.json; or a list of those, first
+    match wins) and saved at ``path`` as this run's."""
     signature = _as_saved(signature)
+
+    def same(saved):
+        return ({k: v for k, v in saved.items() if k not in ignore} ==
+                {k: v for k, v in signature.items() if k not in ignore})
+
     earlier = earlier if isinstance(earlier, list) else [earlier] if earlier else []
     for source in ([path] if resume else []) + earlier:
         if isinstance(source, dict):
@@ -766,7 +774,8 @@ def _cell(path, signature, compute, resume, earlier=None):
                 saved = json.load(fh)
         else:
             continue
-        if saved.get("signature") == signature and not saved.get("errors"):
+        if isinstance(saved.get("signature"), dict) and same(saved["signature"]) and \
+                not saved.get("errors"):
             if source != path:
                 os.makedirs(os.path.dirname(path), exist_ok=True)
                 with open(path, "w") as fh:
@@ -870,8 +879,9 @@ def parse_args(argv=None):
     p.add_argument("--seeds", type=int, nargs="+",
                    help="label (and training) seeds of cryopick's methods (default "
                         f"{' '.join(map(str, SEEDS))}; --quick: 0)")
-    p.add_argument("--topaz-seed", type=int, default=TOPAZ_SEED,
-                   help="label seed of the single Topaz run per budget")
+    p.add_argument("--topaz-seeds", type=int, nargs="+",
+                   help="label seeds of Topaz's runs, one run each per budget (default: "
+                        "--seeds; Topaz itself has no training seed)")
     p.add_argument("--topaz-updates", type=int, metavar="N",
                    help="Topaz's training length in updates, in epochs of the profile's "
                         "epoch size (default: the profile's, full: 1000; topaz's own default "
@@ -913,7 +923,10 @@ def parse_args(argv=None):
     p.add_argument("--rerun-ensemble", action="store_true",
                    help="with --resume: make the ensemble row of every finished cell again "
                         "from the cell's saved U-Net and classifier (after a change to how "
-                        "they are combined; seconds per cell)")
+                        "they are combined; seconds per cell). Cells whose members were made "
+                        "by other code are taken too (their signature's code becomes this "
+                        "run's, the members' is kept as members_code): use it only after a "
+                        "change that leaves the members' training as it was")
     args = p.parse_args(argv)
     if args.rerun_ensemble and not args.resume:
         p.error("--rerun-ensemble works on a finished run: add --resume")
@@ -925,6 +938,8 @@ def parse_args(argv=None):
         p.error(f"unknown regime(s) {', '.join(bad)}; known: {', '.join(known)}")
     args.fractions = args.fractions or ([0.2] if args.quick else list(FRACTIONS))
     args.seeds = args.seeds if args.seeds is not None else ([0] if args.quick else list(SEEDS))
+    args.topaz_seeds = sorted(set(args.topaz_seeds if args.topaz_seeds is not None
+                                  else args.seeds))
     args.profile = args.profile or ("quick" if args.quick else "full")
     if args.topaz_updates is not None and args.topaz_updates < 1:
         p.error("--topaz-updates must be at least 1")
@@ -946,7 +961,7 @@ def main(argv=None):
 
     log(f"matrix: regimes {', '.join(args.regimes)}; budgets "
         f"{', '.join(_pct(f) for f in args.fractions)}; cryopick seeds {args.seeds}, Topaz "
-        f"seed {args.topaz_seed}; methods {' '.join(args.methods)}; profile {args.profile}")
+        f"seeds {args.topaz_seeds}; methods {' '.join(args.methods)}; profile {args.profile}")
     records, errors, pseudo_all, meta_regimes, cells, tasks = [], [], [], [], [], []
     reusable, reuse_folders = _reuse_sources(args.reuse_from)
     for name in args.regimes:
@@ -960,7 +975,7 @@ def main(argv=None):
         log(f"{name}: diameter {ds.diameter_px:.1f} px, {len(train)} training / {len(test)} "
             f"test micrographs, {meta_regimes[-1]['n_test_particles']} test particles")
         cryo = [m for m in args.methods if m != "topaz"]
-        seeds = sorted(set(args.seeds) | ({args.topaz_seed} if "topaz" in args.methods
+        seeds = sorted(set(args.seeds) | (set(args.topaz_seeds) if "topaz" in args.methods
                                           else set()))
         for fraction in args.fractions:
             for seed in seeds:
@@ -971,7 +986,7 @@ def main(argv=None):
                 groups = []
                 if cryo and seed in args.seeds:
                     groups.append(("cryopick", cryo))
-                if "topaz" in args.methods and seed == args.topaz_seed:
+                if "topaz" in args.methods and seed in args.topaz_seeds:
                     groups.append(("topaz", ["topaz"]))
                 for group, methods in groups:
                     if not n_labels:
@@ -1005,11 +1020,18 @@ def main(argv=None):
         key = task["key"]
         log(f"{key['regime']} {_pct(key['fraction'])} ({key['n_labels']} labels) seed "
             f"{key['seed']}: {task['group']}")
+        rerun = args.rerun_ensemble and task["group"] == "cryopick" and \
+            "ensemble" in args.methods
+        # the members of a cell made by other code are taken as they are when only the
+        # ensemble is made again: the change must be one to how they are combined
         cell, reused = _cell(task["path"], task["signature"], task["compute"], args.resume,
-                             task["earlier"])
-        if reused and args.rerun_ensemble and task["group"] == "cryopick" and \
-                "ensemble" in args.methods:
+                             task["earlier"], ignore=("code",) if rerun else ())
+        if reused and rerun:
+            members_code = cell["signature"].get("code")
             cell = task["rerun"](cell)
+            cell["signature"] = _as_saved(task["signature"])
+            if members_code != args.code_hash:
+                cell["members_code"] = members_code
             with open(task["path"], "w") as fh:
                 json.dump(cell, fh, indent=1, default=_jsonable)
             cell["pseudo"] = {int(k): v for k, v in cell.get("pseudo", {}).items()}
@@ -1060,7 +1082,7 @@ def main(argv=None):
         cpu_count=os.cpu_count(), threads=args.threads, jobs=args.jobs, device=args.device,
         profile=args.profile, profile_values=profile, methods=args.methods,
         default_method=args.default_method, reference_method=REFERENCE_METHOD,
-        fractions=args.fractions, seeds=args.seeds, topaz_seed=args.topaz_seed,
+        fractions=args.fractions, seeds=args.seeds, topaz_seeds=args.topaz_seeds,
         regimes=meta_regimes, wall_s=wall_s,
         simulation_s=sum((m["simulation_s_per_micrograph"] or 0) * m["n_micrographs"]
                          for m in meta_regimes),
@@ -1075,8 +1097,9 @@ def main(argv=None):
             "run (--resume, --reuse-from; the times below are theirs)"
             if any(c["reused"] for c in cells)
             else "") + ". cryopick: label seeds "
-        f"{', '.join(map(str, args.seeds))} (mean, min-max); Topaz: seed {args.topaz_seed} "
-        f"labels, one run of {_topaz_updates(profile)} updates. best F1 is over thresholds (oracle), AP over the score ranking, "
+        f"{', '.join(map(str, args.seeds))} (mean, min-max); Topaz: label seeds "
+        f"{', '.join(map(str, args.topaz_seeds))}, one run of {_topaz_updates(profile)} updates "
+        "each. best F1 is over thresholds (oracle), AP over the score ranking, "
         "F1 at the threshold each model chose. Pseudo-label P / R: the U-Net's "
         "pseudo-positives of that iteration on the training micrographs (R over the "
         "unlabelled particles).", "",

@@ -361,8 +361,23 @@ def _cmd_combine(args):
     else:
         ensemble.classifier_weight = args.classifier_weight
     set_threads(args.threads)
+    names = sorted(labels) + sorted(set(shapes) - set(labels))  # labelled ones first
+    # the members' maps of the calibration micrographs, made once: they set how each
+    # member's parts spread (ensemble.calibrate_parts), then the threshold is chosen on them
+    sample = sorted(unseen) if unseen else spread_sample(names, CALIBRATION_MICROGRAPHS)
+    maps = {}
+    for name in sample:
+        work, factor = ensemble.prepare_to_pick(read_micrograph(paths[name]), pixel_size)
+        maps[name] = (work, factor, *ensemble.member_maps(work, device))
+    n_candidates = ensemble.calibrate_parts([m[2:] for m in maps.values()])
+    print(f"Members' scores calibrated on {n_candidates} candidate picks of {len(maps)} "
+          f"micrograph(s) ({'without labels' if unseen else 'the training micrographs'})"
+          if n_candidates else "No candidate picks to calibrate the members' scores on: "
+          "picks are scored by the members' parts alone")
 
     def pick(name):
+        if name in maps:
+            return ensemble.picks_from_maps(*maps[name], threshold=0.02)
         return ensemble.pick(read_micrograph(paths[name]), pixel_size, threshold=0.02,
                              device=device)
 
@@ -370,7 +385,6 @@ def _cmd_combine(args):
         threshold, origin = threshold_from_unseen(pick, unseen, labels, diameter / 2.0, print,
                                                   expected=args.expected_particles)
     else:
-        names = sorted(labels) + sorted(set(shapes) - set(labels))  # labelled ones first
         threshold, origin = threshold_from_training(
             pick, names, labels, diameter / 2.0, print, "the labels",
             expected=args.expected_particles)

@@ -5,8 +5,9 @@ probability per pixel, the classifier the probability of a particle centred at e
 The ensemble averages the two maps, the classifier's counted more the fewer the labels
 (picking/fusion.py; `cryopick combine` sets the weight), and finds its picks on the average
 with the U-Net's peak finder. Each pick is then scored from the members' maps
-(fusion.pick_scores: each member as it scores a centre, against the pick's surroundings) and
-kept by the U-Net's labels' density range. The file holds both members whole, so either can
+(fusion.pick_scores: each member as it scores a centre, against the pick's surroundings,
+counted partly by its rank among the candidates of the micrographs `cryopick combine`
+calibrated on) and kept by the U-Net's labels' density range. The file holds both members whole, so either can
 be taken out again, and its own threshold (`cryopick combine`: on micrographs the members
 did not train on when given, else on the training micrographs by its members' rule).
 """
@@ -15,20 +16,24 @@ import numpy as np
 from .errors import CryopickInputError
 from .fixmatch.picker import MODEL_KIND as CLASSIFIER_KIND, PatchClassifier
 from .io.files import read_model_state, save_torch_atomic
-from .picking.fusion import CLASSIFIER_WEIGHT, fuse_maps, pick_scores
+from .picking.fusion import (CLASSIFIER_WEIGHT, fuse_maps, member_parts, part_quantiles,
+                             pick_scores)
 from .picking.scale import WorkingScale, to_original
 from .picking.views import view_mean
 from .unet.picker import MODEL_KIND as UNET_KIND, UNetPicker
 
 MODEL_KIND = "cryopick-ensemble"
-FORMAT_VERSION = 1
+#: 2: the members' part quantiles (calibrate_parts); files of version 1 have none and score
+#: picks by the members' parts alone
+FORMAT_VERSION = 2
+MEMBERS = ("unet", "classifier")
 
 
 class EnsemblePicker(WorkingScale):
     default_batch_size = PatchClassifier.default_batch_size  # the classifier's patches
 
     def __init__(self, unet, classifier, classifier_weight=CLASSIFIER_WEIGHT, threshold=0.5,
-                 extra=None):
+                 extra=None, part_quantiles=None):
         _check_same_geometry(unet, classifier)
         if not classifier_weight >= 0:
             raise CryopickInputError(f"classifier weight must be >= 0 (got {classifier_weight})")
@@ -36,6 +41,9 @@ class EnsemblePicker(WorkingScale):
         self.classifier_weight = float(classifier_weight)
         self.threshold = float(threshold)
         self.extra = dict(extra or {})
+        # {"unet": ..., "classifier": ...}: how each member's parts spread over the
+        # candidates of the calibration micrographs (None: not calibrated)
+        self.part_quantiles = part_quantiles
         self.particle_diameter_px = unet.particle_diameter_px
         self.working_diameter = unet.working_diameter
         self.pixel_size = unet.pixel_size or classifier.pixel_size
@@ -52,16 +60,40 @@ class EnsemblePicker(WorkingScale):
         """The weighted mean of the two probability maps of a working image."""
         return fuse_maps(*self.member_maps(work, device, batch_size), self.classifier_weight)
 
+    def candidates(self, unet_map, classifier_map):
+        """(N, 2) working (x, y) of the peaks of the fused map: the picks before scoring."""
+        return self.unet.peaks_working(
+            fuse_maps(unet_map, classifier_map, self.classifier_weight), 0.0)[:, :2]
+
+    def calibrate_parts(self, maps):
+        """Learn how each member's parts spread over the candidates of ``maps`` (a list of
+        (U-Net map, classifier map) of calibration micrographs): picks are then scored
+        partly by rank (fusion.fuse_parts). Returns the number of candidates; with none, the
+        ensemble stays uncalibrated (scores from the parts alone)."""
+        parts = [member_parts(self.candidates(u, c), u, c, self.unet.disc_radius,
+                              self.working_diameter) for u, c in maps]
+        n = sum(len(p[0]) for p in parts)
+        if not n:
+            self.part_quantiles = None
+            return 0
+        self.part_quantiles = {name: part_quantiles(np.concatenate([p[i] for p in parts]))
+                               for i, name in enumerate(MEMBERS)}
+        return n
+
     def pick(self, image, pixel_size=None, threshold=None, device="cpu", batch_size=256):
         """(N, 3) [x, y, score] in the micrograph's own pixel frame, best first."""
         work, factor = self.prepare_to_pick(image, pixel_size)
+        return self.picks_from_maps(work, factor, *self.member_maps(work, device, batch_size),
+                                    threshold)
+
+    def picks_from_maps(self, work, factor, unet_map, classifier_map, threshold=None):
+        """The picks of a working image from its members' maps (pick)."""
         threshold = self.threshold if threshold is None else threshold
-        unet_map, classifier_map = self.member_maps(work, device, batch_size)
-        peaks = self.unet.peaks_working(fuse_maps(unet_map, classifier_map,
-                                                  self.classifier_weight), 0.0)
-        peaks[:, 2] = pick_scores(peaks[:, :2], unet_map, classifier_map,
-                                  self.classifier_weight, self.unet.disc_radius,
-                                  self.working_diameter)
+        xy = self.candidates(unet_map, classifier_map)
+        scores = pick_scores(xy, unet_map, classifier_map, self.classifier_weight,
+                             self.unet.disc_radius, self.working_diameter,
+                             quantiles=self.part_quantiles)
+        peaks = np.column_stack([xy, scores]) if len(xy) else np.zeros((0, 3))
         peaks = self.unet.like_labels(work, peaks[np.argsort(-peaks[:, 2], kind="stable")],
                                       rescore=True)
         return to_original(peaks[peaks[:, 2] >= threshold], factor)
@@ -71,7 +103,9 @@ class EnsemblePicker(WorkingScale):
         return dict(kind=MODEL_KIND, format_version=FORMAT_VERSION, unet=self.unet.state(),
                     classifier=self.classifier.state(),
                     classifier_weight=self.classifier_weight, threshold=self.threshold,
-                    extra=self.extra)
+                    extra=self.extra,
+                    part_quantiles=None if self.part_quantiles is None else
+                    {k: [float(v) for v in q] for k, q in self.part_quantiles.items()})
 
     def save(self, path):
         return save_torch_atomic(self.state(), path)
@@ -88,12 +122,28 @@ class EnsemblePicker(WorkingScale):
                 raise CryopickInputError(f"{path}: corrupt ensemble (no {key} model inside)")
             members.append(member.from_state(inner, f"{path} ({key})", device))
         return cls(*members, state.get("classifier_weight", CLASSIFIER_WEIGHT),
-                   state.get("threshold", 0.5), state.get("extra"))
+                   state.get("threshold", 0.5), state.get("extra"),
+                   _read_quantiles(state.get("part_quantiles"), path))
 
     @classmethod
     def load(cls, path, device="cpu"):
         state = read_model_state(path, MODEL_KIND, "ensemble model", device)
         return cls.from_state(state, path, device)
+
+
+def _read_quantiles(saved, path):
+    """The members' part quantiles of a file (None when it has none), checked."""
+    if saved is None:
+        return None
+    try:
+        quantiles = {k: np.asarray(saved[k], dtype=np.float32) for k in MEMBERS}
+    except (KeyError, TypeError, ValueError):
+        quantiles = None
+    if quantiles is None or not all(
+            q.ndim == 1 and len(q) > 1 and np.isfinite(q).all() and (np.diff(q) >= 0).all()
+            for q in quantiles.values()):
+        raise CryopickInputError(f"{path}: corrupt ensemble (its members' score quantiles)")
+    return quantiles
 
 
 def _check_same_geometry(unet, classifier):

@@ -55,7 +55,10 @@ class CryopickProtCombine(EMProtocol):
                            "particles elsewhere. Best: micrographs to pick that the models did "
                            "not train on. Empty (default): those of the hand-picked "
                            "coordinates' micrographs that have no labels; if every one has, "
-                           "the threshold is chosen on the labelled ones.")
+                           "the threshold is chosen on the labelled ones. The same "
+                           "micrographs set how each model's scores spread: a pick's score "
+                           "counts each model's score half as itself, half as its rank "
+                           "among the candidate picks there.")
         form.addParam("expectedParticles", params.FloatParam, default=0.0,
                       label="Particles per micrograph",
                       help="About how many particles one micrograph holds (like Topaz's -n). "
@@ -178,14 +181,18 @@ class CryopickProtCombine(EMProtocol):
                       "hand-picked particles",
                   "unet": "the U-Net's"}.get(state["extra"].get("threshold_origin"), "")
         return [f"U-Net + classifier (classifier weight {state['classifier_weight']:.3g}), "
-                f"picking threshold {state['threshold']:.3f} ({origin})"]
+                f"picking threshold {state['threshold']:.3f} ({origin})" +
+                ("; scores ranked on the calibration micrographs"
+                 if state.get("part_quantiles") else "")]
 
     def _methods(self):
         if getattr(self, "outputModel", None) is None:
             return []
         return ["The probability maps of a U-Net [Ronneberger2015] and of a patch classifier "
                 "trained by Selective FixMatch [Sohn2020, Tarvainen2017] on the same labels "
-                "were averaged to find particles, each scored by both models (cryopick)."]
+                "were averaged to find particles, each scored by both models, each "
+                "model's score counted half as itself and half as its rank among the "
+                "candidate picks of the calibration micrographs (cryopick)."]
 
     def _citations(self):
         return ["Ronneberger2015", "Sohn2020", "Tarvainen2017"]

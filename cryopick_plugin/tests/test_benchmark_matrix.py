@@ -226,7 +226,9 @@ def test_quick_defaults():
     assert a.profile == "quick" and a.out.endswith("matrix_quick")
     b = matrix.parse_args([])
     assert b.regimes == list(REGIMES) and b.fractions == [0.05, 0.2, 0.5]
-    assert b.seeds == [0, 1] and b.topaz_seed == 0 and b.profile == "full"
+    assert b.seeds == [0, 1] and b.topaz_seeds == [0, 1] and b.profile == "full"
+    assert matrix.parse_args(["--seeds", "1", "--topaz-seeds", "0"]).topaz_seeds == [0]
+    assert matrix.parse_args(["--quick"]).topaz_seeds == [0]
     assert (b.jobs, b.threads) == (2, 1) and matrix.parse_args(["--jobs", "1"]).jobs == 1
     assert b.methods == ["unet", "fixmatch", "ensemble", "topaz"]
     assert b.default_method == "ensemble"
@@ -432,9 +434,10 @@ def test_an_interrupted_matrix_leaves_its_finished_pieces_for_the_next_run(tmp_p
     second = tmp_path / "second"
     assert matrix.main(argv[:1] + [str(second)] + argv[2:] +
                        ["--reuse-from", str(first / "cells.json")]) == 0
-    assert computed == [("cryopick", 1)]
+    # Topaz runs on every cryopick label seed by default: seed 1's was never started
+    assert computed == [("cryopick", 1), ("topaz", 1)]
     result = json.loads((second / "results.json").read_text())
-    assert [c["reused"] for c in result["cells"]] == [True, True, False]
+    assert [c["reused"] for c in result["cells"]] == [True, True, False, False]
 
 
 def test_timing_table_without_cpu_times():
@@ -485,6 +488,42 @@ def test_rerun_ensemble_replaces_only_the_ensemble_row(tmp_path, monkeypatch):
     assert kept["records"] == old and "no model" in kept["errors"][0]
     with pytest.raises(SystemExit):  # it needs a finished run
         matrix.parse_args(["--rerun-ensemble"])
+
+
+def test_rerun_ensemble_takes_members_made_by_other_code(tmp_path, monkeypatch):
+    """After a change to how the members are combined, --resume --rerun-ensemble keeps the
+    cells whose members an earlier code made (the signature's code becomes this run's, the
+    members' is kept); a plain --resume after a code change trains them again."""
+    ds = Dataset({f"m{i}": f"m{i}.mrc" for i in range(3)},
+                 {f"m{i}": np.array([[10.0, 10.0, 1.0], [40.0, 40.0, 1.0]]) for i in range(3)},
+                 diameter_px=10.0)
+    monkeypatch.setattr(matrix, "simulate", lambda *a, **k: (str(tmp_path / "data"), None))
+    monkeypatch.setattr(matrix.Dataset, "from_folder", classmethod(lambda cls, root: ds))
+    trained, remade = [], []
+
+    def fake_group(group, methods, ds, train, test, labels, work, key, *rest):
+        trained.append(key["seed"])
+        return dict(records=[], pseudo={}, errors=[], timings={}, wall_s=1.0, cpu_s=1.0)
+
+    def fake_rerun(cell, *rest):
+        remade.append(cell["signature"]["code"])
+        return dict(cell, records=[])
+
+    monkeypatch.setattr(matrix, "run_group", fake_group)
+    monkeypatch.setattr(matrix, "rerun_ensemble", fake_rerun)
+    out = tmp_path / "out"
+    argv = ["--out", str(out), "--regimes", "crowded", "--fractions", "0.5", "--seeds", "0",
+            "--methods", "unet", "fixmatch", "ensemble", "--jobs", "1"]
+    monkeypatch.setattr(matrix, "cryopick_code_hash", lambda root=None: "old")
+    assert matrix.main(argv) == 0 and trained == [0] and not remade
+    monkeypatch.setattr(matrix, "cryopick_code_hash", lambda root=None: "new")
+    assert matrix.main(argv + ["--resume", "--rerun-ensemble"]) == 0
+    assert trained == [0] and remade == ["old"]  # not trained again: the ensemble remade
+    cell = json.loads((out / "crowded" / "labels_50" / "seed_0" / "cryopick.json").read_text())
+    assert cell["signature"]["code"] == "new" and cell["members_code"] == "old"
+    monkeypatch.setattr(matrix, "cryopick_code_hash", lambda root=None: "newer")
+    assert matrix.main(argv + ["--resume"]) == 0
+    assert trained == [0, 0]  # another code, and no --rerun-ensemble: trained again
 
 
 def test_unet_teacher_trains_the_classifier_first_and_hands_it_to_the_unet(tmp_path,

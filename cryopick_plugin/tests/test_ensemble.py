@@ -9,9 +9,10 @@ from cryopick_plugin.engine.errors import CryopickInputError
 from cryopick_plugin.engine.io.coordinates import read_coordinates
 from cryopick_plugin.engine.pickers import load_picker
 from cryopick_plugin.engine.picking.fusion import (CLASSIFIER_WEIGHT, EQUAL_WEIGHT_LABELS,
-                                                   PEAK_SHARE, SURROUND_SHARE,
+                                                   N_QUANTILES, PEAK_SHARE, SURROUND_SHARE,
                                                    classifier_weight_for, fuse_maps,
-                                                   pick_scores)
+                                                   fuse_parts, part_quantiles, pick_scores,
+                                                   with_rank)
 from cryopick_plugin.engine.picking.peaks import disc_mean
 from cryopick_plugin.engine.picking.thresholds import COUNT_SURPLUS
 from cryopick_plugin.engine.picking.views import view_mean
@@ -118,6 +119,61 @@ def test_pick_scores_weigh_a_pick_against_its_surroundings():
                                pick_scores(at, unet, zero, 1.0, disc, wd, 0.5, 0.0), atol=1e-6)
 
 
+def test_ranks_let_a_saturated_member_order_the_picks():
+    """Calibrated, each member's part counts half as its rank among the calibration
+    candidates: the U-Net, saturated near 1 on particles and junk alike, still orders them
+    instead of leaving the order to the classifier."""
+    rng = np.random.default_rng(0)
+    # calibration candidates: mostly background; the U-Net at 0.990-0.999 on the top tenth
+    unet_parts = np.concatenate([rng.uniform(0.0, 0.5, 900), rng.uniform(0.990, 0.999, 100)])
+    quantiles = {"unet": part_quantiles(unet_parts),
+                 "classifier": part_quantiles(rng.uniform(0.0, 1.0, 1000))}
+    assert len(quantiles["unet"]) == N_QUANTILES and (np.diff(quantiles["unet"]) >= 0).all()
+    # a particle (the U-Net's best) and junk (the classifier a little higher on it)
+    unet_pick, classifier_pick = np.array([0.999, 0.991]), np.array([0.70, 0.72])
+    by_value = fuse_parts(unet_pick, classifier_pick, 1.0)
+    assert by_value[1] > by_value[0]  # the U-Net's 0.008 is lost: junk first
+    by_rank = fuse_parts(unet_pick, classifier_pick, 1.0, quantiles)
+    assert by_rank[0] > by_rank[1]
+    # half the part, half its rank: above every calibration candidate the rank is 1, and
+    # 0.991 is above 91% of them
+    np.testing.assert_allclose(with_rank(unet_pick, quantiles["unet"]),
+                               [(0.999 + 1.0) / 2, (0.991 + 0.911) / 2], atol=3e-3)
+    grid = np.linspace(0.0, 1.0, 50)
+    assert (np.diff(with_rank(grid, quantiles["classifier"])) >= 0).all()  # order kept
+    np.testing.assert_array_equal(with_rank(grid, None), grid)  # uncalibrated: as it was
+
+
+def test_the_file_keeps_the_calibration_and_older_files_load_without_it(data, tmp_path):
+    ensemble = EnsemblePicker(*untrained_members(data["diameter"]), threshold=0.3)
+    image = next(iter(data["images"].values()))
+    work, factor = ensemble.prepare_to_pick(image)
+    maps = ensemble.member_maps(work)
+    plain = ensemble.picks_from_maps(work, factor, *maps, threshold=0.0)
+    assert ensemble.calibrate_parts([maps]) == len(ensemble.candidates(*maps)) > 0
+    calibrated = ensemble.picks_from_maps(work, factor, *maps, threshold=0.0)
+    assert np.abs(np.sort(plain[:, 2]) - np.sort(calibrated[:, 2])).max() > 1e-3
+    path = str(tmp_path / "calibrated.pt")
+    ensemble.save(path)
+    loaded = load_picker(path)
+    for member in ("unet", "classifier"):
+        np.testing.assert_allclose(loaded.part_quantiles[member],
+                                   ensemble.part_quantiles[member])
+    np.testing.assert_allclose(loaded.pick(image, threshold=0.0), calibrated, atol=1e-5)
+    # a file written before the calibration existed (format 1) scores by the parts alone
+    state = torch.load(path, weights_only=True)
+    older = {k: v for k, v in state.items() if k != "part_quantiles"}
+    torch.save(dict(older, format_version=1), tmp_path / "older.pt")
+    older = load_picker(str(tmp_path / "older.pt"))
+    assert older.part_quantiles is None
+    np.testing.assert_allclose(older.pick(image, threshold=0.0), plain, atol=1e-5)
+    # quantiles out of order: a damaged file, refused
+    state["part_quantiles"]["unet"] = state["part_quantiles"]["unet"][::-1]
+    torch.save(state, tmp_path / "damaged.pt")
+    with pytest.raises(CryopickInputError, match="score quantiles"):
+        load_picker(str(tmp_path / "damaged.pt"))
+
+
 def test_the_file_holds_both_members_and_picks_the_same(data, tmp_path):
     ensemble = EnsemblePicker(*untrained_members(data["diameter"]), threshold=0.4)
     path = str(tmp_path / "ensemble.pt")
@@ -208,6 +264,14 @@ def test_combine_calibrates_on_micrographs_without_labels(data, tmp_path, capsys
     both = np.sort(np.concatenate([ensemble.pick(img, threshold=0.02)[:, 2]
                                    for img in data["images"].values()]))[::-1]
     assert ensemble.threshold != pytest.approx(both[min(2 * k, len(both)) - 1], abs=1e-6)
+    # the members' scores were calibrated on that micrograph too
+    assert "calibrated on" in capsys.readouterr().out
+    alone = EnsemblePicker(ensemble.unet, ensemble.classifier, ensemble.classifier_weight)
+    work, _ = alone.prepare_to_pick(data["images"][second])
+    alone.calibrate_parts([alone.member_maps(work)])
+    for member in ("unet", "classifier"):
+        np.testing.assert_allclose(ensemble.part_quantiles[member],
+                                   alone.part_quantiles[member], atol=1e-6)
     # a folder of labelled micrographs only: nothing to calibrate on, said before any work
     (calibrate / ("unseen" + unseen_path.suffix)).unlink()
     assert main(base + ["--calibrate-dir", str(calibrate)]) == 2

@@ -55,13 +55,28 @@ CLASSIFIER_RING = (1 / 3, 1 / 2)
 SURROUND_SHARE = 0.25
 
 
-def pick_scores(xy, unet, classifier, classifier_weight, disc_radius, working_diameter,
-                peak_share=PEAK_SHARE, surround_share=SURROUND_SHARE):
-    """Scores of picks at working (x, y) ``xy`` found on the fused map: the weighted mean of
-    the members' parts. The U-Net's: its map averaged over the pick's disc; the classifier's:
-    (1 - ``peak_share``) x its map averaged over that disc + ``peak_share`` x its highest
-    value within CENTRE_RADIUS_FRACTION of the pick, less ``surround_share`` x its mean over
-    the ring CLASSIFIER_RING around the pick.
+#: each member's part of a pick's score counts RANK_SHARE as its rank: the share of the
+#: candidates on the micrographs `cryopick combine` calibrated on whose part is not above it
+#: (the rest: the part itself). A member saturated near 1 on particles and junk alike (the
+#: U-Net with many labels: 0.95-0.999 on apoferritin aggregates and particles) still orders
+#: them, and each member counts by its order, not by how far its probabilities spread.
+#: Offline on the ninth matrix run's saved members (24 cells, docs/benchmarks.md "Member
+#: scores by rank"): 0.5 against 0, AP +0.001 / +0.009 / +0.010 at 5 / 20 / 50% labels
+#: (crowded 50% +0.030, large-carbon 20% +0.025), no regime-budget down by more than 0.002
+#: AP or 0.007 best F1; ranks alone (1.0) +0.008 AP at 20-50% but best F1 -0.009 on
+#: apoferritin 20% and 50%
+RANK_SHARE = 0.5
+#: how many quantiles of each member's parts a calibrated ensemble keeps
+N_QUANTILES = 1001
+
+
+def member_parts(xy, unet, classifier, disc_radius, working_diameter, peak_share=PEAK_SHARE,
+                 surround_share=SURROUND_SHARE):
+    """(U-Net's parts, classifier's parts) of the scores of picks at working (x, y) ``xy``:
+    the U-Net's map averaged over the pick's disc; the classifier's: (1 - ``peak_share``) x
+    its map averaged over that disc + ``peak_share`` x its highest value within
+    CENTRE_RADIUS_FRACTION of the pick, less ``surround_share`` x its mean over the ring
+    CLASSIFIER_RING around the pick.
 
     The disc tells a whole particle from a speck: large particles, whose classifier map is
     ragged, need it. But the classifier scores centres, and averaged over a disc the sharp
@@ -84,5 +99,44 @@ def pick_scores(xy, unet, classifier, classifier_weight, disc_radius, working_di
     if surround_share:
         clf = clf - surround_share * ring_mean(
             classifier, *(f * working_diameter for f in CLASSIFIER_RING))[iy, ix]
+    return disc_mean(unet, disc_radius)[iy, ix], clf
+
+
+def part_quantiles(parts, n=N_QUANTILES):
+    """``n`` evenly spaced quantiles of one member's parts (float32): how they spread over
+    the candidates of the calibration micrographs."""
+    parts = np.asarray(parts, dtype=np.float64).ravel()
+    if not parts.size:
+        raise ValueError("no candidates to take quantiles of")
+    return np.quantile(parts, np.linspace(0.0, 1.0, n)).astype(np.float32)
+
+
+def with_rank(parts, quantiles, rank_share=RANK_SHARE):
+    """One member's ``parts`` with ``rank_share`` of each replaced by its rank among the
+    calibration candidates (``quantiles``, from part_quantiles): the share of them not above
+    it. Unchanged without quantiles."""
+    parts = np.asarray(parts, dtype=np.float64)
+    if quantiles is None:
+        return parts
+    quantiles = np.asarray(quantiles, dtype=np.float64)
+    rank = np.searchsorted(quantiles, parts, side="right") / len(quantiles)
+    return (1.0 - rank_share) * parts + rank_share * rank
+
+
+def fuse_parts(unet_parts, classifier_parts, classifier_weight, quantiles=None):
+    """The weighted mean of the members' parts; with ``quantiles`` ({"unet": ...,
+    "classifier": ...}), each part counts RANK_SHARE as its rank first (with_rank)."""
+    if quantiles is not None:
+        unet_parts = with_rank(unet_parts, quantiles["unet"])
+        classifier_parts = with_rank(classifier_parts, quantiles["classifier"])
     w = float(classifier_weight)
-    return (disc_mean(unet, disc_radius)[iy, ix] + w * clf) / (1.0 + w)
+    return (np.asarray(unet_parts) + w * np.asarray(classifier_parts)) / (1.0 + w)
+
+
+def pick_scores(xy, unet, classifier, classifier_weight, disc_radius, working_diameter,
+                peak_share=PEAK_SHARE, surround_share=SURROUND_SHARE, quantiles=None):
+    """Scores of picks at working (x, y) ``xy`` found on the fused map: the weighted mean of
+    the members' parts (member_parts), each counted partly by its rank when the ensemble was
+    calibrated (``quantiles``, fuse_parts)."""
+    return fuse_parts(*member_parts(xy, unet, classifier, disc_radius, working_diameter,
+                                    peak_share, surround_share), classifier_weight, quantiles)
