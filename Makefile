@@ -40,17 +40,19 @@ bench: setup $(BENCH_DATA)/micrographs
 
 # Benchmark matrix (not part of CI; benchmarks/matrix.py): cryopick against Topaz on four
 # simulated regimes (crowded 27 px particles at SNR 0.03, apoferritin, a large particle on
-# carbon, an irregular particle) at 5 / 20 / 50% labels, two label seeds for cryopick; about
-# 3 h on 2 CPU cores, two runs at a time, 77 min of it cryopick's (SIZING in
-# benchmarks/matrix.py). The simulated micrographs are cached under BENCH_DATA_ROOT.
+# carbon, an irregular particle) at 5 / 20 / 50% labels, two label seeds for both; about
+# 77 min of cryopick on 2 CPU cores, two runs at a time (SIZING in benchmarks/matrix.py).
+# The simulated micrographs are cached under BENCH_DATA_ROOT.
 # bench-matrix-quick: a few minutes, one small regime and budget (checks the whole chain).
-# MATRIX_REUSE=EARLIER_OUT: take over that run's finished pieces with the same settings
-# (its Topaz runs after a change to cryopick only: about 40 min less).
+# MATRIX_REUSE: earlier runs whose finished pieces with the same settings are taken over,
+# of the groups in MATRIX_REUSE_GROUPS. Default: Topaz's 24 runs stored in docs/results
+# (about 3.4 h to run again), cryopick measured afresh; MATRIX_REUSE= runs everything.
 BENCH_DATA_ROOT ?= ../bench_data
 MATRIX_OUT ?= benchmark_output/matrix
-MATRIX_REUSE ?=
+MATRIX_REUSE ?= docs/results/matrix_member_ranks_2026-12-04.json
+MATRIX_REUSE_GROUPS ?= topaz
 MATRIX_ARGS = --simulator $(SIMULATOR) --data-root $(BENCH_DATA_ROOT) \
-	$(if $(MATRIX_REUSE),--reuse-from $(MATRIX_REUSE))
+	$(if $(MATRIX_REUSE),--reuse-from $(MATRIX_REUSE) --reuse-groups $(MATRIX_REUSE_GROUPS))
 
 .PHONY: bench-matrix bench-matrix-quick
 

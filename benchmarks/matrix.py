@@ -920,6 +920,10 @@ def parse_args(argv=None):
                         "cryopick: about 40 min of the full matrix; cryopick's own only if "
                         "made by the same code) instead of running it again; only the results "
                         "are copied, the models stay where they were")
+    p.add_argument("--reuse-groups", nargs="+", choices=("cryopick", "topaz"),
+                   default=["cryopick", "topaz"],
+                   help="which pieces --reuse-from takes (default both; topaz: measure "
+                        "cryopick afresh beside the stored Topaz runs)")
     p.add_argument("--rerun-ensemble", action="store_true",
                    help="with --resume: make the ensemble row of every finished cell again "
                         "from the cell's saved U-Net and classifier (after a change to how "
@@ -1012,7 +1016,7 @@ def main(argv=None):
                     key_json = json.dumps(_as_saved(signature), sort_keys=True)
                     earlier = ([reusable[key_json]] if key_json in reusable else []) + [
                         os.path.join(folder, os.path.relpath(path, args.out))
-                        for folder in reuse_folders]
+                        for folder in reuse_folders] if group in args.reuse_groups else []
                     tasks.append(dict(key=key, group=group, signature=signature, path=path,
                                       earlier=earlier, compute=compute, rerun=rerun))
 

@@ -440,6 +440,34 @@ def test_an_interrupted_matrix_leaves_its_finished_pieces_for_the_next_run(tmp_p
     assert [c["reused"] for c in result["cells"]] == [True, True, False, False]
 
 
+def test_reuse_groups_measures_cryopick_afresh_beside_stored_topaz_runs(tmp_path,
+                                                                         monkeypatch):
+    """--reuse-groups topaz: an earlier run's Topaz pieces are taken, its cryopick pieces
+    (same settings, same code) are not: cryopick is measured again."""
+    ds = Dataset({f"m{i}": f"m{i}.mrc" for i in range(3)},
+                 {f"m{i}": np.array([[10.0, 10.0, 1.0], [40.0, 40.0, 1.0]]) for i in range(3)},
+                 diameter_px=10.0)
+    monkeypatch.setattr(matrix, "simulate", lambda *a, **k: (str(tmp_path / "data"), None))
+    monkeypatch.setattr(matrix.Dataset, "from_folder", classmethod(lambda cls, root: ds))
+    computed = []
+
+    def fake_group(group, methods, ds, train, test, labels, work, key, *rest):
+        computed.append(group)
+        return dict(records=[], pseudo={}, errors=[], timings={}, wall_s=1.0, cpu_s=1.0)
+
+    monkeypatch.setattr(matrix, "run_group", fake_group)
+    argv = ["--regimes", "crowded", "--fractions", "0.5", "--seeds", "0", "--jobs", "1"]
+    assert matrix.main(argv + ["--out", str(tmp_path / "first")]) == 0
+    assert computed == ["cryopick", "topaz"]
+    computed.clear()
+    earlier = ["--reuse-from", str(tmp_path / "first" / "results.json")]
+    assert matrix.main(argv + ["--out", str(tmp_path / "second")] + earlier) == 0
+    assert computed == []  # both groups by default
+    assert matrix.main(argv + ["--out", str(tmp_path / "third"), "--reuse-groups", "topaz"] +
+                       earlier) == 0
+    assert computed == ["cryopick"]
+
+
 def test_timing_table_without_cpu_times():
     """Runs made side by side (--jobs) have no CPU time of their own: n/a, not a crash."""
     cells = [dict(regime="crowded", wall_s=100.0,
