@@ -7,9 +7,10 @@ The ensemble averages the two maps, the classifier's counted more the fewer the 
 with the U-Net's peak finder. Each pick is then scored from the members' maps
 (fusion.pick_scores: each member as it scores a centre, against the pick's surroundings,
 counted partly by its rank among the candidates of the micrographs `cryopick combine`
-calibrated on) and kept by the U-Net's labels' density range. The file holds both members whole, so either can
-be taken out again, and its own threshold (`cryopick combine`: on micrographs the members
-did not train on when given, else on the training micrographs by its members' rule).
+calibrated on) and kept by the U-Net's labels' density range. The file holds both members
+whole, so either can be taken out again, the members' calibration and its own threshold
+(`cryopick combine`: on micrographs the members did not train on when given, else on the
+training micrographs by its members' rule).
 """
 import numpy as np
 
