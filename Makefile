@@ -46,7 +46,7 @@ bench: setup $(BENCH_DATA)/micrographs
 # bench-matrix-quick: a few minutes, one small regime and budget (checks the whole chain).
 # MATRIX_REUSE: earlier runs whose finished pieces with the same settings are taken over,
 # of the groups in MATRIX_REUSE_GROUPS. Default: Topaz's 24 runs stored in docs/results
-# (about 3.4 h to run again), cryopick measured afresh; MATRIX_REUSE= runs everything.
+# (about 4 h to run again), cryopick measured afresh; MATRIX_REUSE= runs everything.
 BENCH_DATA_ROOT ?= ../bench_data
 MATRIX_OUT ?= benchmark_output/matrix
 MATRIX_REUSE ?= docs/results/matrix_member_ranks_2026-12-04.json

@@ -1,13 +1,15 @@
 """Benchmark matrix: cryopick and Topaz side by side on simulated data that look like real data.
 
-    python -m benchmarks.matrix          # 4 regimes x 3 label budgets, ~3 h (make bench-matrix)
+    python -m benchmarks.matrix          # 4 regimes x 3 label budgets, ~5 h (make bench-matrix:
+                                         # ~77 min, Topaz's runs taken from docs/results)
     python -m benchmarks.matrix --quick  # a few minutes: one tiny regime, one budget
                                          # (make bench-matrix-quick)
-    python -m benchmarks.matrix --out NEW --reuse-from OLD [OLDER ...]
+    python -m benchmarks.matrix --out NEW --reuse-from OLD [OLDER ...] [--reuse-groups topaz]
         # every finished piece of OLD with the same settings is taken over: after a change
-        # to cryopick, its Topaz runs (about 40 min); OLD is a run's --out, its results.json
-        # or its cells.json (written after every piece, so an unfinished run counts too;
-        # docs/results holds them). A cryopick piece counts only if made by the same code.
+        # to cryopick, its Topaz runs (about 4 h for 24); OLD is a run's --out, its
+        # results.json or its cells.json (written after every piece, so an unfinished run
+        # counts too; docs/results holds them). A cryopick piece counts only if made by the
+        # same code; --reuse-groups topaz takes Topaz's alone (make bench-matrix does).
 
 Regimes (``benchmarks/regimes.py``): ``crowded`` (27 px particles touching each other, SNR
 0.03, like binned real data), ``apoferritin`` (``make bench``'s data), ``large-carbon`` (a
@@ -37,10 +39,10 @@ and ``results.md`` (the table) into ``--out``.
 
 Sizing: ``PROFILES`` (training sizes) and ``SIZING`` (how the full matrix was sized; in the
 ninth run, on 2 Intel cores with AMX, about 77 min for cryopick's 24 cells, inside the 1.5 h
-aimed at, and an estimated 1.7 h more for Topaz's 12 runs at 1000 updates unless reused;
-3.4 h for cryopick alone in the eighth run, on 2 AMD EPYC cores). ``results.md`` records the
-wall time of every method per regime (and its CPU time with --jobs 1), so the sizes can be re-checked
-after each full run.
+aimed at; Topaz's 24 runs at 1000 updates, one per cell and label seed, about 4 h more
+unless reused; 3.4 h for cryopick alone in the eighth run, on 2 AMD EPYC cores).
+``results.md`` records the wall time of every method per regime (and its CPU time with
+--jobs 1), so the sizes can be re-checked after each full run.
 """
 import argparse
 import glob
@@ -125,6 +127,11 @@ PROFILES = {
 
 
 SIZING = """
+2026-12-04, night: Topaz runs on both label seeds (--topaz-seeds). Its 8 seed-1 runs at 20%
+and 50% took 88 min two at a time on this machine (1036-1682 s a run, all beside other
+work), so Topaz's 24 runs take about 4 h when none is reused (3.4-4.4 h at the rates
+measured here, with and without other work beside them).
+
 2026-12-04, ninth run (the whole matrix from a fresh clone, on 2 Intel Xeon cores with AMX,
 bfloat16 inference): cryopick's 24 cells took 319-530 s each, two at a time (154 min of run
 time, about 77 min of wall time); Topaz at 1000 updates 892-1275 s a run here (8 of its 12
@@ -1031,7 +1038,7 @@ def main(argv=None):
         cell, reused = _cell(task["path"], task["signature"], task["compute"], args.resume,
                              task["earlier"], ignore=("code",) if rerun else ())
         if reused and rerun:
-            members_code = cell["signature"].get("code")
+            members_code = cell.get("members_code", cell["signature"].get("code"))
             cell = task["rerun"](cell)
             cell["signature"] = _as_saved(task["signature"])
             if members_code != args.code_hash:

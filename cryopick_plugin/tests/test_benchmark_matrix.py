@@ -550,6 +550,10 @@ def test_rerun_ensemble_takes_members_made_by_other_code(tmp_path, monkeypatch):
     cell = json.loads((out / "crowded" / "labels_50" / "seed_0" / "cryopick.json").read_text())
     assert cell["signature"]["code"] == "new" and cell["members_code"] == "old"
     monkeypatch.setattr(matrix, "cryopick_code_hash", lambda root=None: "newer")
+    assert matrix.main(argv + ["--resume", "--rerun-ensemble"]) == 0
+    cell = json.loads((out / "crowded" / "labels_50" / "seed_0" / "cryopick.json").read_text())
+    assert cell["signature"]["code"] == "newer" and cell["members_code"] == "old"  # kept
+    monkeypatch.setattr(matrix, "cryopick_code_hash", lambda root=None: "newest")
     assert matrix.main(argv + ["--resume"]) == 0
     assert trained == [0, 0]  # another code, and no --rerun-ensemble: trained again
 
