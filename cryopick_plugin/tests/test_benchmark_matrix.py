@@ -404,15 +404,20 @@ def test_reuse_from_several_sources_and_an_unfinished_runs_cells_json(tmp_path):
         matrix._reuse_sources([str(tmp_path / "nowhere")])
 
 
-def test_an_interrupted_matrix_leaves_its_finished_pieces_for_the_next_run(tmp_path,
-                                                                           monkeypatch):
-    """cells.json grows after every piece, so a run cut short (a session's end) still hands
-    its pieces to the next run's --reuse-from, which then computes only the rest."""
+def _three_micrographs_instead_of_simulating(tmp_path, monkeypatch):
+    """matrix.main on a fake regime of three micrographs: nothing simulated, nothing read."""
     ds = Dataset({f"m{i}": f"m{i}.mrc" for i in range(3)},
                  {f"m{i}": np.array([[10.0, 10.0, 1.0], [40.0, 40.0, 1.0]]) for i in range(3)},
                  diameter_px=10.0)
     monkeypatch.setattr(matrix, "simulate", lambda *a, **k: (str(tmp_path / "data"), None))
     monkeypatch.setattr(matrix.Dataset, "from_folder", classmethod(lambda cls, root: ds))
+
+
+def test_an_interrupted_matrix_leaves_its_finished_pieces_for_the_next_run(tmp_path,
+                                                                           monkeypatch):
+    """cells.json grows after every piece, so a run cut short (a session's end) still hands
+    its pieces to the next run's --reuse-from, which then computes only the rest."""
+    _three_micrographs_instead_of_simulating(tmp_path, monkeypatch)
     computed = []
 
     def fake_group(group, methods, ds, train, test, labels, work, key, *rest):
@@ -444,11 +449,7 @@ def test_reuse_groups_measures_cryopick_afresh_beside_stored_topaz_runs(tmp_path
                                                                          monkeypatch):
     """--reuse-groups topaz: an earlier run's Topaz pieces are taken, its cryopick pieces
     (same settings, same code) are not: cryopick is measured again."""
-    ds = Dataset({f"m{i}": f"m{i}.mrc" for i in range(3)},
-                 {f"m{i}": np.array([[10.0, 10.0, 1.0], [40.0, 40.0, 1.0]]) for i in range(3)},
-                 diameter_px=10.0)
-    monkeypatch.setattr(matrix, "simulate", lambda *a, **k: (str(tmp_path / "data"), None))
-    monkeypatch.setattr(matrix.Dataset, "from_folder", classmethod(lambda cls, root: ds))
+    _three_micrographs_instead_of_simulating(tmp_path, monkeypatch)
     computed = []
 
     def fake_group(group, methods, ds, train, test, labels, work, key, *rest):
@@ -522,11 +523,7 @@ def test_rerun_ensemble_takes_members_made_by_other_code(tmp_path, monkeypatch):
     """After a change to how the members are combined, --resume --rerun-ensemble keeps the
     cells whose members an earlier code made (the signature's code becomes this run's, the
     members' is kept); a plain --resume after a code change trains them again."""
-    ds = Dataset({f"m{i}": f"m{i}.mrc" for i in range(3)},
-                 {f"m{i}": np.array([[10.0, 10.0, 1.0], [40.0, 40.0, 1.0]]) for i in range(3)},
-                 diameter_px=10.0)
-    monkeypatch.setattr(matrix, "simulate", lambda *a, **k: (str(tmp_path / "data"), None))
-    monkeypatch.setattr(matrix.Dataset, "from_folder", classmethod(lambda cls, root: ds))
+    _three_micrographs_instead_of_simulating(tmp_path, monkeypatch)
     trained, remade = [], []
 
     def fake_group(group, methods, ds, train, test, labels, work, key, *rest):
