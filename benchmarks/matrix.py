@@ -81,7 +81,8 @@ FRACTIONS = (0.05, 0.2, 0.5)
 SEEDS = (0, 1)
 # Topaz's label seeds default to cryopick's (--seeds): a comparison on the same label sets.
 # Until 2026-12-04 it ran on seed 0 alone, against cryopick's mean over two seeds, and the
-# crowded regime's seeds differ by 0.09 AP (docs/benchmarks.md "Topaz on both label seeds")
+# crowded regime's seeds differ by 0.09 AP (docs/benchmarks.md "Member scores by rank, and
+# Topaz on both label seeds")
 
 # Training sizes. "full": benchmarks.run's "cpu" configurations with the flags below appended
 # (the last flag wins), cut down so that the whole matrix takes about 1.5 h on 2 free CPU

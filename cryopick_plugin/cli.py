@@ -364,7 +364,8 @@ def _cmd_combine(args):
     names = sorted(labels) + sorted(set(shapes) - set(labels))  # labelled ones first
     # the members' maps of the calibration micrographs, made once: they set how each
     # member's parts spread (ensemble.calibrate_parts), then the threshold is chosen on them
-    sample = sorted(unseen) if unseen else spread_sample(names, CALIBRATION_MICROGRAPHS)
+    # (threshold_from_count takes the first of names, so the same ones: no pass made twice)
+    sample = sorted(unseen) if unseen else names[:CALIBRATION_MICROGRAPHS]
     maps = {}
     for name in sample:
         work, factor = ensemble.prepare_to_pick(read_micrograph(paths[name]), pixel_size)
