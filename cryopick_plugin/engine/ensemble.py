@@ -7,7 +7,8 @@ The ensemble averages the two maps, the classifier's counted more the fewer the 
 with the U-Net's peak finder. Each pick is then scored from the members' maps
 (fusion.pick_scores: each member as it scores a centre, against the pick's surroundings,
 counted partly by its rank among the candidates of the micrographs `cryopick combine`
-calibrated on) and kept by the U-Net's labels' density range. The file holds both members
+calibrated on), kept by the U-Net's labels' density range, and lowered where two overlap
+(peaks.lower_overlapping: a clump, or a particle picked twice). The file holds both members
 whole, so either can be taken out again, the members' calibration and its own threshold
 (`cryopick combine`: on micrographs the members did not train on when given, else on the
 training micrographs by its members' rule).
@@ -19,6 +20,7 @@ from .fixmatch.picker import MODEL_KIND as CLASSIFIER_KIND, PatchClassifier
 from .io.files import read_model_state, save_torch_atomic
 from .picking.fusion import (CLASSIFIER_WEIGHT, fuse_maps, member_parts, part_quantiles,
                              pick_scores)
+from .picking.peaks import lower_overlapping
 from .picking.scale import WorkingScale, to_original
 from .picking.views import view_mean
 from .unet.picker import MODEL_KIND as UNET_KIND, UNetPicker
@@ -97,6 +99,7 @@ class EnsemblePicker(WorkingScale):
         peaks = np.column_stack([xy, scores]) if len(xy) else np.zeros((0, 3))
         peaks = self.unet.like_labels(work, peaks[np.argsort(-peaks[:, 2], kind="stable")],
                                       rescore=True)
+        peaks = lower_overlapping(peaks, self.working_diameter)
         return to_original(peaks[peaks[:, 2] >= threshold], factor)
 
     # ------------------------------------------------------------------ files

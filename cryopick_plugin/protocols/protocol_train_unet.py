@@ -180,6 +180,17 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
                        help="Random crops (flipped and rotated) taken from each micrograph in "
                             "an epoch. Default 8 (ours). Raise it with few micrographs so an "
                             "epoch sees more of each, lower it with many to shorten epochs.")
+        group.addParam("intensityJitter", params.FloatParam,
+                       default=DEFAULTS.intensity_jitter,
+                       expertLevel=params.LEVEL_ADVANCED, label="Intensity jitter",
+                       help="Each training crop's grey level is shifted at random: an offset "
+                            "and a linear ramp of up to this many robust standard deviations "
+                            "each, and a gain of up to exp(+-jitter / 4). Carbon, thicker ice "
+                            "and gradients shift the level by about that much; without it, a "
+                            "U-Net trained on micrographs without carbon takes carbon for "
+                            f"dense particles. Default {DEFAULTS.intensity_jitter:g} (ours; "
+                            "measured in our benchmark matrix, docs/benchmarks.md). 0: the "
+                            "original method's crops.")
         group.addParam("randomSeed", params.IntParam, default=DEFAULTS.seed,
                        expertLevel=params.LEVEL_ADVANCED, label="Random seed",
                        help="Seed of the weight initialisation, crops and augmentation. "
@@ -220,6 +231,7 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
             negative_quantile=self.negativeQuantile.get(),
             base_features=self.baseFeatures.get(), crops_per_image=self.cropsPerImage.get(),
             weight_average=self.weightAverage.get(),
+            intensity_jitter=self.intensityJitter.get(),
             seed=self.randomSeed.get(), expected_particles=self.expectedParticles.get(),
             objective=OBJECTIVES[self.objective.get()],
             pseudo_labels=PSEUDO_LABELS[self.pseudoLabels.get()],

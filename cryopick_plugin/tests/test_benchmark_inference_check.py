@@ -80,7 +80,11 @@ def test_the_setting_reaches_the_picker(matrix):
         inference_check.apply_setting("weight", "100/n", ensemble, n_labels=None)
 
 
-def test_a_weight_per_label_reads_the_cells_label_count(matrix, tmp_path):
+def test_a_weight_per_label_reads_the_cells_label_count(matrix, tmp_path, monkeypatch):
+    # the ensemble's own last step (overlapping picks lowered) off, so that weight 0 picks
+    # exactly as the U-Net alone does
+    monkeypatch.setattr("cryopick_plugin.engine.ensemble.lower_overlapping",
+                        lambda peaks, diameter: peaks)
     out = str(tmp_path / "weights.json")
     inference_check.main(["--matrix", str(matrix), "--setting", "weight=0,100/n",
                           "--threads", "1", "--out", out])

@@ -339,6 +339,35 @@ def test_particle_crops_hold_a_particle():
         UNetTrainConfig(particle_crops=1.5).validate()
 
 
+def test_intensity_jitter_shifts_each_crops_level_within_bounds():
+    """--intensity-jitter J: every crop gets its own offset and ramp (on a flat image |shift|
+    <= (1 + sqrt(2) / 2) J: the offset, and the ramp's J across the crop, diagonally at
+    most), masks untouched; 0 draws exactly the crops without it."""
+    from cryopick_plugin.engine.unet.masks import UNLABELLED
+    from cryopick_plugin.engine.unet.training import _random_crops
+
+    image = np.zeros((64, 64), dtype=np.float32)
+    mask = np.full(image.shape, UNLABELLED, dtype=np.int8)
+    mask[20:30, 20:30] = PARTICLE
+    plain_x, _ = _random_crops(np.random.default_rng(4), [image], [mask], 200, 32)
+    x, y = _random_crops(np.random.default_rng(4), [image], [mask], 200, 32, jitter=1.0)
+    assert not np.any(plain_x)
+    assert np.abs(x).max() <= 1 + np.sqrt(2) / 2 + 1e-5
+    means = x.mean(axis=(1, 2))
+    assert means.std() > 0.3 and means.min() < -0.5 and means.max() > 0.5  # offsets vary
+    assert np.median(x.std(axis=(1, 2))) > 0.05  # a ramp across most crops
+    # image and mask stay aligned: a bright square under the particle stays above the rest
+    bright = np.where(mask == PARTICLE, 10.0, 0.0).astype(np.float32)
+    x, y = _random_crops(np.random.default_rng(5), [bright], [mask], 200, 32, 0.5, jitter=1.0)
+    on = y == PARTICLE
+    assert on.any(axis=(1, 2)).sum() > 50
+    assert all(a[m].min() > a[~m].max() for a, m in zip(x, on) if m.any())
+    again, _ = _random_crops(np.random.default_rng(4), [image], [mask], 200, 32, jitter=0.0)
+    assert np.array_equal(again, plain_x)
+    with pytest.raises(CryopickInputError, match="intensity jitter"):
+        UNetTrainConfig(intensity_jitter=-1).validate()
+
+
 def test_weight_average_is_the_running_mean_of_the_updates(data, tmp_path):
     """WeightAverage follows (1 + n) / (10 + n) up to its decay; a phase's saved model is the
     average, not the last update's weights."""

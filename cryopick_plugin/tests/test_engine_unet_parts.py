@@ -213,3 +213,34 @@ def test_view_mean_turns_each_view_back():
     assert mean[3, 0] == pytest.approx(0.25) and mean[3, 8] == pytest.approx(0.25)
     assert mean[0, 0] == pytest.approx(0.5) and mean[3, 4] == 0.0
     assert view_mean(top_row, img, 2)[0, 4] == pytest.approx(1.0)
+
+
+def test_overlapping_picks_are_lowered_touching_ones_are_not():
+    """lower_overlapping: a clump (picks 0.7 diameters apart, alike in score) is lowered
+    whole; a particle keeps its score beside a much weaker side peak, which is lowered;
+    particles a diameter apart (touching) and isolated ones keep theirs; best first again."""
+    from cryopick_plugin.engine.picking.peaks import OVERLAP_SCORE, lower_overlapping
+
+    d = 20.0
+    peaks = np.array([
+        [100.0, 100.0, 0.90],               # a clump of three, 0.7 d apart
+        [114.0, 100.0, 0.88],
+        [107.0, 112.0, 0.86],
+        [300.0, 100.0, 0.80],               # a particle with a weak side peak at 0.6 d
+        [312.0, 100.0, 0.30],
+        [500.0, 100.0, 0.75],               # two touching particles, 1 d apart
+        [520.0, 100.0, 0.74],
+        [700.0, 700.0, 0.50],               # alone
+    ])
+    out = lower_overlapping(peaks[::-1], d)  # any order in, best first out
+    assert (np.diff(out[:, 2]) <= 0).all()
+    score = {(x, y): s for x, y, s in out}
+    np.testing.assert_allclose([score[100.0, 100.0], score[114.0, 100.0], score[107.0, 112.0]],
+                               OVERLAP_SCORE * np.array([0.90, 0.88, 0.86]))
+    assert score[300.0, 100.0] == 0.80 and score[312.0, 100.0] == OVERLAP_SCORE * 0.30
+    assert score[500.0, 100.0] == 0.75 and score[520.0, 100.0] == 0.74
+    assert score[700.0, 700.0] == 0.50
+    # the clump now ranks below the touching pair and the particle beside its side peak
+    np.testing.assert_allclose(out[:4, 2], [0.80, 0.75, 0.74, OVERLAP_SCORE * 0.90])
+    assert lower_overlapping(np.zeros((0, 3)), d).shape == (0, 3)
+    np.testing.assert_array_equal(lower_overlapping(peaks[:1], d), peaks[:1])

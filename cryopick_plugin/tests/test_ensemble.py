@@ -13,7 +13,7 @@ from cryopick_plugin.engine.picking.fusion import (CLASSIFIER_WEIGHT, EQUAL_WEIG
                                                    classifier_weight_for, fuse_maps,
                                                    fuse_parts, part_quantiles, pick_scores,
                                                    with_rank)
-from cryopick_plugin.engine.picking.peaks import disc_mean
+from cryopick_plugin.engine.picking.peaks import disc_mean, lower_overlapping
 from cryopick_plugin.engine.picking.thresholds import COUNT_SURPLUS
 from cryopick_plugin.engine.picking.views import view_mean
 from cryopick_plugin.tests.tiny_data import tiny_labelled_set, untrained_members
@@ -44,7 +44,8 @@ def test_the_map_is_the_weighted_mean_of_the_members_maps(data):
     fused = ensemble.score_working(work)
     np.testing.assert_allclose(fused, (pu8 + 2.0 * np.clip(pc8, 0, 1)) / 3.0, atol=1e-5)
     # picks: found by the U-Net's peak finder on the fused map, scored from the members'
-    # maps (pick_scores), kept by the density rule and the threshold
+    # maps (pick_scores), kept by the density rule, lowered where they overlap, then the
+    # threshold
     picks = ensemble.pick(image, threshold=0.3)
     peaks = unet.peaks_working(fused, 0.0)
     wd = unet.working_diameter
@@ -58,7 +59,9 @@ def test_the_map_is_the_weighted_mean_of_the_members_maps(data):
     assert np.abs(scores - peaks[:, 2]).max() > 1e-3
     peaks[:, 2] = scores
     expected = unet.like_labels(work, peaks[np.argsort(-scores, kind="stable")], rescore=True)
-    expected = expected[expected[:, 2] >= 0.3]
+    overlapping = lower_overlapping(expected, wd)
+    assert np.abs(np.sort(overlapping[:, 2]) - np.sort(expected[:, 2])).max() > 1e-3
+    expected = overlapping[overlapping[:, 2] >= 0.3]
     assert len(picks) == len(expected) > 0
     factor = image.shape[0] / work.shape[0]
     np.testing.assert_allclose(picks[:, 2], expected[:, 2], atol=1e-4)

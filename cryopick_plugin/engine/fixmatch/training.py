@@ -29,7 +29,7 @@ from torch.nn import functional as F
 from ..device import training_autocast, training_layout
 from ..errors import CryopickInputError
 from ..io import files
-from ..io.coordinates import check_training_labels
+from ..io.coordinates import check_training_labels, without_labels
 from ..io.images import read_micrograph
 from ..picking.metrics import evaluate, roc_auc
 from ..picking.scale import downsample, normalize, to_original, to_working, working_factor
@@ -450,7 +450,7 @@ class SelectiveFixMatch:
                                            device=self.device),
                 sorted(self.work), witnesses, radius, self.log, kind,
                 expected=d.expected_particles,
-                unlabelled=[n for n in sorted(self.work) if not len(self.labels.get(n, ()))])
+                unlabelled=without_labels(sorted(self.work), self.labels))
             results["threshold_origin"] = origin
         return t.pick_threshold if threshold is None else threshold
 

@@ -446,3 +446,8 @@ def check_training_labels(images, labels):
     if not labelled:
         raise CryopickInputError("no labelled particles: at least one micrograph needs coordinates")
     return labelled
+
+
+def without_labels(names, labels):
+    """The ``names`` (in their order) with no hand-picked particle in ``labels``."""
+    return [n for n in names if not len(labels.get(n, ()))]

@@ -20,7 +20,7 @@ import torch
 from ..device import training_autocast, training_layout
 from ..errors import CryopickInputError
 from ..io import files
-from ..io.coordinates import check_training_labels
+from ..io.coordinates import check_training_labels, without_labels
 from ..picking.fusion import classifier_weight_for, fuse_maps
 from ..picking.metrics import evaluate
 from ..picking.density import density_range, local_density, typical_range
@@ -64,9 +64,22 @@ def _crop_origin(rng, shape, crop, particle_pixels=None):
     return int(rng.integers(0, h - crop + 1)), int(rng.integers(0, w - crop + 1))
 
 
-def _random_crops(rng, images, masks, n_per_image, crop, particle_share=0.0):
+def _level_shift(rng, crop, jitter):
+    """A crop's intensity change: gain and an offset with a linear ramp in a random
+    direction, all drawn within ``jitter`` (robust standard deviations; see
+    UNetTrainConfig.intensity_jitter)."""
+    gain = float(np.exp(rng.uniform(-0.25 * jitter, 0.25 * jitter)))
+    offset, slope = rng.uniform(-jitter, jitter, size=2)
+    angle = rng.uniform(0.0, 2.0 * np.pi)
+    ramp = np.linspace(-0.5, 0.5, crop, dtype=np.float32)
+    ramp = np.cos(angle) * ramp[None, :] + np.sin(angle) * ramp[:, None]
+    return lambda a: (a * gain + offset + slope * ramp).astype(np.float32)
+
+
+def _random_crops(rng, images, masks, n_per_image, crop, particle_share=0.0, jitter=0.0):
     """Random crops (with flips / 90-degree rotations) of every image with its mask; a
-    ``particle_share`` of them hold a particle pixel.
+    ``particle_share`` of them hold a particle pixel; with ``jitter``, each crop's level
+    shifted (_level_shift).
 
     Images smaller than a crop are padded; padded pixels are IGNORED in the mask.
     """
@@ -88,6 +101,8 @@ def _random_crops(rng, images, masks, n_per_image, crop, particle_share=0.0):
             a, b = np.rot90(a, k), np.rot90(b, k)
             if rng.random() < 0.5:
                 a, b = a[:, ::-1], b[:, ::-1]
+            if jitter > 0:  # no draw at 0: the seed's crops, exactly
+                a = _level_shift(rng, crop, jitter)(a)
             xs.append(np.ascontiguousarray(a))
             ys.append(np.ascontiguousarray(b))
     order = rng.permutation(len(xs))
@@ -124,7 +139,7 @@ def _train_epochs(model, optimizer, loss_fn, images, masks, epochs, cfg, rng, lo
     total_epochs = total_epochs or epochs
     for epoch in range(first_epoch, first_epoch + epochs):
         x, y = _random_crops(rng, images, masks, cfg.crops_per_image, cfg.crop_size,
-                             cfg.particle_crops)
+                             cfg.particle_crops, cfg.intensity_jitter)
         total, n = 0.0, 0
         for i in range(0, len(x), cfg.batch_size):
             xb = torch.from_numpy(x[i:i + cfg.batch_size, None]).to(cfg.device)
@@ -547,7 +562,7 @@ class SelfTraining:
                 pick, self.names, {n: self.labels[n] for n in self.labelled},
                 cfg.diameter() / 2, self.log, "the labels", expected=cfg.expected_particles,
                 estimated=self.summary["expected_particles"],
-                unlabelled=[n for n in self.names if n not in set(self.labelled)])
+                unlabelled=without_labels(self.names, self.labels))
         if threshold is not None:
             picker.threshold = threshold
             self.summary["threshold_origin"] = origin
