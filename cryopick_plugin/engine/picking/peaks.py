@@ -88,7 +88,8 @@ def lower_overlapping(peaks, diameter, overlap=OVERLAP_DIAMETERS,
     """(N, 3) [x, y, score] peaks, best first again, with the score of each pick that overlaps
     another (closer than ``overlap`` x ``diameter``; see OVERLAP_NEIGHBOUR_SHARE) multiplied
     by ``kept``, once however many it overlaps. Measured on the benchmark matrix's ensemble
-    picks (docs/benchmarks.md, "Overlapping picks")."""
+    picks (docs/benchmarks.md, "Intensity jitter in U-Net training, and overlapping
+    picks")."""
     peaks = np.asarray(peaks, dtype=np.float64).reshape(-1, 3)
     if len(peaks) < 2:
         return peaks.copy()

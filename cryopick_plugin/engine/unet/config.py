@@ -109,8 +109,10 @@ class UNetTrainConfig:
     # ours: a crop's background level says nothing about particles (carbon, thicker ice and
     # gradients shift it by about a robust standard deviation), but a network trained on
     # micrographs without carbon learns that a darker region is a denser one. Benchmark
-    # matrix at 20% labels, paired with the same code without it (docs/benchmarks.md, "Level
-    # shifts in training"): the ensemble's AP up in 7 of 8 runs
+    # matrix at 20% labels, paired with the same code without it (docs/benchmarks.md,
+    # "Intensity jitter in U-Net training, and overlapping picks"): the U-Net's last round
+    # AP +0.003 to +0.149 per regime; the ensemble's best F1 up in 8 of 8 runs, its AP in 6
+    # (the other two -0.001)
     intensity_jitter: float = _setting(
         1.0, "random level shift of each training crop, in robust standard deviations: an "
              "offset and a linear ramp of up to this much each, and a gain of up to "

@@ -65,15 +65,15 @@ def _crop_origin(rng, shape, crop, particle_pixels=None):
 
 
 def _level_shift(rng, crop, jitter):
-    """A crop's intensity change: gain and an offset with a linear ramp in a random
-    direction, all drawn within ``jitter`` (robust standard deviations; see
-    UNetTrainConfig.intensity_jitter)."""
+    """A square ``crop`` with its grey level changed: a gain, and an offset with a linear
+    ramp in a random direction, all drawn within ``jitter`` (robust standard deviations;
+    see UNetTrainConfig.intensity_jitter)."""
     gain = float(np.exp(rng.uniform(-0.25 * jitter, 0.25 * jitter)))
     offset, slope = rng.uniform(-jitter, jitter, size=2)
     angle = rng.uniform(0.0, 2.0 * np.pi)
-    ramp = np.linspace(-0.5, 0.5, crop, dtype=np.float32)
+    ramp = np.linspace(-0.5, 0.5, len(crop), dtype=np.float32)
     ramp = np.cos(angle) * ramp[None, :] + np.sin(angle) * ramp[:, None]
-    return lambda a: (a * gain + offset + slope * ramp).astype(np.float32)
+    return (crop * gain + offset + slope * ramp).astype(np.float32)
 
 
 def _random_crops(rng, images, masks, n_per_image, crop, particle_share=0.0, jitter=0.0):
@@ -102,7 +102,7 @@ def _random_crops(rng, images, masks, n_per_image, crop, particle_share=0.0, jit
             if rng.random() < 0.5:
                 a, b = a[:, ::-1], b[:, ::-1]
             if jitter > 0:  # no draw at 0: the seed's crops, exactly
-                a = _level_shift(rng, crop, jitter)(a)
+                a = _level_shift(rng, a, jitter)
             xs.append(np.ascontiguousarray(a))
             ys.append(np.ascontiguousarray(b))
     order = rng.permutation(len(xs))
