@@ -10,6 +10,7 @@ import shlex
 from typing import Optional
 
 from ..errors import CryopickInputError
+from ..picking.density import MIN_LABELS
 from ..picking.scale import DEFAULT_WORKING_DIAMETER
 from ..picking.views import VIEWS
 
@@ -79,6 +80,16 @@ class UNetTrainConfig:
            "many symmetric views of each micrograph (1, 2, 4 or 8: rotations by 90 degrees "
            "and mirror images): a particle looks like one from every side, a chance pattern "
            "rarely does (1: the seed's single pass)")
+    # ours: with fewer labels than the density rule needs (picking/density.py), nothing keeps
+    # junk out of the confident peaks. Jitter + overlap matrix, 5% labels (4-10 labels):
+    # pseudo-particles 17-62% right on large-carbon and irregular; the last round against
+    # the baseline, AP -0.072 / -0.087 / +0.107 in the three runs that took any, +0.006 to
+    # +0.273 in the five that took none (docs/benchmarks.md, "Pseudo-particles need enough
+    # labels")
+    pseudo_particle_min_labels: int = _setting(
+        MIN_LABELS, "self-training adds pseudo-particles only with at least this many "
+                    "hand-picked particles; with fewer, its rounds add reliable background "
+                    "only (0: always; not with --pseudo-labels pixels or --teacher)")
     # experimental (docs/benchmarks.md, "A teacher for self-training"): offline, on 5% labels,
     # the top quarter of the fused map's candidates were 80% right against the U-Net's 64%
     teacher: str = _setting(
@@ -175,6 +186,7 @@ class UNetTrainConfig:
             (self.pseudo_labels in PSEUDO_LABELS,
              f"pseudo labels must be one of {', '.join(PSEUDO_LABELS)}"),
             (0 < self.teacher_share <= 1, "teacher share must be within (0, 1]"),
+            (self.pseudo_particle_min_labels >= 0, "pseudo particle min labels must be >= 0"),
             (not self.teacher or (self.pseudo_labels == "discs" and self.objective == "nnpu"),
              "a teacher needs --pseudo-labels discs and --objective nnpu (its share is of "
              "the particle count)"),

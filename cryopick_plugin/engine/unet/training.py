@@ -487,10 +487,17 @@ class SelfTraining:
             by_rank = self.teacher is not None and bool(expected)
             if self.teacher is not None and not expected:
                 log("   No particle count: the teacher is not used (give --expected-particles)")
-            chooser = ({n: self._teacher_map(n, probs[n]) for n in names} if by_rank
-                       else probs)
-            found = {n: self._pseudo_particles(chooser[n], n, expected, by_rank)
-                     for n in names}
+            n_labels = self.summary["n_labels"]
+            if not by_rank and n_labels < cfg.pseudo_particle_min_labels:
+                log(f"   No pseudo-particles: {n_labels} hand-picked particles, fewer than "
+                    f"{cfg.pseudo_particle_min_labels} (--pseudo-particle-min-labels); this "
+                    "round adds reliable background only")
+                found = {n: (np.zeros((0, 3)), 0) for n in names}
+            else:
+                chooser = ({n: self._teacher_map(n, probs[n]) for n in names} if by_rank
+                           else probs)
+                found = {n: self._pseudo_particles(chooser[n], n, expected, by_rank)
+                         for n in names}
             centres = {n: c for n, (c, _) in found.items()}
             unlike = sum(k for _, k in found.values())
             if unlike:
