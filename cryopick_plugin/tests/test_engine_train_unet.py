@@ -451,9 +451,10 @@ def test_a_teacher_chooses_a_share_of_the_unlabelled_particles(data, tmp_path):
             room = 10 - len(labels.get(name, []))
             # ranked, not thresholded: a random teacher still fills its share
             assert len(centres) == int(round(0.5 * room)), (it, name)
-    # without a teacher the same run keeps only peaks above the positive threshold
-    train_unet(images, labels, str(tmp_path / "u"), UNetTrainConfig(**cfg),
-               log=lambda l: None)
+    # without a teacher the same run keeps only peaks above the positive threshold (with
+    # these few labels only when the minimum for pseudo-particles is off)
+    train_unet(images, labels, str(tmp_path / "u"),
+               UNetTrainConfig(**dict(cfg, pseudo_particle_min_labels=0)), log=lambda l: None)
     own = json.loads((tmp_path / "u" / "pseudo_positives_iteration_1.json").read_text())
     assert sum(map(len, own.values())) < sum(int(round(0.5 * (10 - len(labels.get(n, [])))))
                                              for n in own)
@@ -470,3 +471,33 @@ def test_a_teacher_for_another_particle_size_is_refused_before_any_output(data, 
                    UNetTrainConfig(**dict(TINY, teacher=str(tmp_path / "teacher.pt"))),
                    log=lambda l: None, teacher=teacher)
     assert not (tmp_path / "out").exists()
+
+
+def test_no_pseudo_particles_from_fewer_labels_than_the_minimum(data, tmp_path):
+    """With fewer hand-picked particles than --pseudo-particle-min-labels a round takes no
+    pseudo-particle, says so, and still adds reliable background; at 0 the same run takes
+    the peaks above the positive threshold (low here, so that the tiny model has some)."""
+    images, labels, _ = data
+    n_labels = sum(map(len, labels.values()))
+    cfg = dict(TINY, self_training_iterations=1, expected_particles=10, auto_threshold=False,
+               positive_threshold=0.2, negative_threshold=0.1)
+
+    def run(name, minimum):
+        lines = []
+        train_unet(images, labels, str(tmp_path / name),
+                   UNetTrainConfig(**dict(cfg, pseudo_particle_min_labels=minimum)),
+                   log=lines.append)
+        found = json.loads((tmp_path / name / "pseudo_positives_iteration_1.json").read_text())
+        summary = json.loads((tmp_path / name / "training_summary.json").read_text())
+        return sum(map(len, found.values())), lines, summary["iterations"][-1]
+
+    taken, lines, _ = run("always", 0)
+    assert taken > 0 and not any("No pseudo-particles" in l for l in lines)
+    taken, lines, round_1 = run("gated", n_labels + 1)
+    assert taken == 0 and round_1["pseudo_positive_coverage"] == 0
+    assert round_1["reliable_negative_coverage"] > 0
+    assert (f"   No pseudo-particles: {n_labels} hand-picked particles, fewer than "
+            f"{n_labels + 1} (--pseudo-particle-min-labels); this round adds reliable "
+            "background only") in lines
+    with pytest.raises(CryopickInputError, match="pseudo particle min labels"):
+        UNetTrainConfig(pseudo_particle_min_labels=-1).validate()

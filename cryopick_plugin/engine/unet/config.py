@@ -81,11 +81,11 @@ class UNetTrainConfig:
            "and mirror images): a particle looks like one from every side, a chance pattern "
            "rarely does (1: the seed's single pass)")
     # ours: with fewer labels than the density rule needs (picking/density.py), nothing keeps
-    # junk out of the confident peaks. Jitter + overlap matrix, 5% labels (4-10 labels):
-    # pseudo-particles 17-62% right on large-carbon and irregular; the last round against
-    # the baseline, AP -0.072 / -0.087 / +0.107 in the three runs that took any, +0.006 to
-    # +0.273 in the five that took none (docs/benchmarks.md, "Pseudo-particles need enough
-    # labels")
+    # junk out of the confident peaks: on the benchmark matrix at 5% labels (4-10), the
+    # pseudo-particles were 17-62% right on large-carbon and irregular, and no guard tried
+    # offline on the maps or the classifier's scores reached 90%. Paired, the three runs
+    # that took any did better without them: last round AP +0.058, +0.096, +0.007 (the
+    # ensemble within 0.004) (docs/benchmarks.md, "Pseudo-particles need enough labels")
     pseudo_particle_min_labels: int = _setting(
         MIN_LABELS, "self-training adds pseudo-particles only with at least this many "
                     "hand-picked particles; with fewer, its rounds add reliable background "
