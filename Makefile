@@ -41,8 +41,8 @@ bench: setup $(BENCH_DATA)/micrographs
 # Benchmark matrix (not part of CI; benchmarks/matrix.py): cryopick against Topaz on four
 # simulated regimes (crowded 27 px particles at SNR 0.03, apoferritin, a large particle on
 # carbon, an irregular particle) at 5 / 20 / 50% labels, two label seeds for both; about
-# 77 min (Intel Xeon with AMX) to 2 h (AMD EPYC) of cryopick on 2 CPU cores, two runs at a
-# time (SIZING in benchmarks/matrix.py).
+# 76-77 min of cryopick on 2 CPU cores (Intel Xeon with AMX; AMD EPYC, from a fresh clone,
+# 2026-12-05; 2 h there with other runs sharing the cores), two runs at a time (SIZING in benchmarks/matrix.py).
 # The simulated micrographs are cached under BENCH_DATA_ROOT.
 # bench-matrix-quick: a few minutes, one small regime and budget (checks the whole chain).
 # MATRIX_REUSE: earlier runs whose finished pieces with the same settings are taken over,

@@ -1,7 +1,7 @@
 """Benchmark matrix: cryopick and Topaz side by side on simulated data that look like real data.
 
     python -m benchmarks.matrix          # 4 regimes x 3 label budgets, ~5 h (make bench-matrix:
-                                         # ~77 min to 2 h by CPU, Topaz's runs taken
+                                         # ~76-77 min on 2 cores, Topaz's runs taken
                                          # from docs/results)
     python -m benchmarks.matrix --quick  # a few minutes: one tiny regime, one budget
                                          # (make bench-matrix-quick)
