@@ -34,6 +34,8 @@ $(BENCH_DATA)/micrographs:
 	$(PY) $(SIMULATOR)/simulate.py --model $(SIMULATOR)/6z6u.pdb --out $(BENCH_DATA) \
 		--n-micrographs 12 --size 1024 --apix 1.5 --seed 0
 
+# Single-set benchmark (benchmarks/run.py): the matrix's training and methods (both members,
+# their ensemble, Topaz for 1000 updates) on one simulated apoferritin set, 3 label budgets.
 bench: setup $(BENCH_DATA)/micrographs
 	$(PY) -m benchmarks.run --data $(BENCH_DATA) --n-train 4 --fractions 0.05 0.2 0.5 \
 		--out benchmark_output

@@ -60,7 +60,7 @@ import time
 
 import numpy as np
 
-from benchmarks import run
+from benchmarks import run, topaz
 from benchmarks.datasets import Dataset
 from benchmarks.regimes import QUICK_REGIMES, REGIMES
 from cryopick_plugin.engine.io import files
@@ -85,22 +85,22 @@ SEEDS = (0, 1)
 # crowded regime's seeds differ by 0.09 AP (docs/benchmarks.md "Member scores by rank, and
 # Topaz on both label seeds")
 
-# Training sizes. "full": benchmarks.run's "cpu" configurations with the flags below appended
-# (the last flag wins), cut down so that the whole matrix takes about 1.5 h on 2 free CPU
-# cores (see SIZING). The U-Net sees the same number of crops per epoch in every regime
-# (crops_per_epoch split over the training micrographs).
+# Training sizes. "full": benchmarks.run's "cpu" configurations, which are the measured CPU
+# training (one home: `python -m benchmarks.run` on a user's own data trains the same), cut
+# down so that the whole matrix takes about 1.5 h on 2 free CPU cores (see SIZING). The U-Net
+# sees the same number of crops per epoch in every regime (crops_per_epoch split over the
+# training micrographs).
 PROFILES = {
     "full": dict(
-        unet_config="cpu",              # base 16, batch 8
-        # 320 updates of phase 1 and 80 per round (2,560 / 640 crops): with a quarter of
-        # that (the earlier 20 + 3 x 5 epochs) phase 1 stopped while its loss still fell
-        # fast, and irregular / apoferritin reached AP 0.45 / 0.44 instead of 0.83 / 0.96
-        # at 20% labels; twice as long again was no better (irregular 0.80). The third
-        # round lost AP in every regime (crowded 0.59 -> 0.44, apoferritin 0.96 -> 0.93,
-        # large-carbon 0.55 -> 0.49, irregular 0.835 -> 0.833): two rounds.
-        unet_args=("--initial-epochs", "80", "--self-training-iterations", "2",
-                   "--retrain-epochs", "20"),
-        crops_per_epoch=32,
+        # base 16, batch 8, 320 updates of phase 1 and 80 per round (2,560 / 640 crops): with
+        # a quarter of that (the earlier 20 + 3 x 5 epochs) phase 1 stopped while its loss
+        # still fell fast, and irregular / apoferritin reached AP 0.45 / 0.44 instead of
+        # 0.83 / 0.96 at 20% labels; twice as long again was no better (irregular 0.80). The
+        # third round lost AP in every regime (crowded 0.59 -> 0.44, apoferritin 0.96 ->
+        # 0.93, large-carbon 0.55 -> 0.49, irregular 0.835 -> 0.833): two rounds.
+        unet_config="cpu",
+        unet_args=(),
+        crops_per_epoch=run.CROPS_PER_EPOCH,
         # the compact one-pass network, batch 32, 30 epochs of 20 steps (~1-2 min per run
         # alone on 2 cores). The ResNet18 had 5 epochs here (~4 min); the compact network
         # with 5 epochs reached AP 0.51-0.84, with 30 epochs 0.60-0.91 (seed 0, 5% labels)
@@ -110,8 +110,7 @@ PROFILES = {
         # 200 ("the loss levels off"): it still falls at 1000 (crowded 20%: 2.5 -> 1.9), and
         # crowded 20% / 50% reached AP 0.805 / 0.828 instead of 0.667 / 0.646
         # (docs/benchmarks.md "Topaz's training length")
-        topaz=dict(device=-1, num_epochs=10, epoch_size=100, minibatch_size=256, radius=3,
-                   model="resnet8", units=32, num_workers=0)),
+        topaz=dict(topaz.CONFIGS["cpu"])),
     # minutes: checks the whole chain (numbers mean little)
     "quick": dict(
         unet_config="smoke",
@@ -645,7 +644,7 @@ def run_cryopick(ds, train, test, labels, work, methods, profile, seed, args, er
     rows, unet_rows, fm_rows, fm_model, pseudo = [], [], [], None, {}
     n_train = max(len(train), 1)
     unet_extra = [*profile["unet_args"],
-                  "--crops-per-image", str(max(1, profile["crops_per_epoch"] // n_train)),
+                  "--crops-per-image", str(run.crops_per_image(n_train, profile["crops_per_epoch"])),
                   "--seed", str(seed), *args.unet_args.split()]
     fm_extra = [*profile["fixmatch_args"], "--set", f"training.seed={seed}",
                 *args.fixmatch_args.split()]

@@ -2,6 +2,13 @@
 
     python -m benchmarks.run --data /tmp/sim_apof                 # simulate.py output
     python -m benchmarks.run --data demo_output/data --fractions 0.3
+    python -m benchmarks.run --data my_set --micrographs my_set/mics --truth my_set/picks.star \
+        --diameter-px 27 --n-train 5 --fractions 0.25              # your own micrographs
+
+The default configuration ("cpu") is the training the benchmark matrix measured as
+cryopick's default pipeline (benchmarks/matrix.py, profile "full"), and the default methods
+are the matrix's: the U-Net, the classifier, their ensemble (the default pipeline) and Topaz
+for 1000 updates.
 
 For each label fraction the first --n-train micrographs (sorted by name) are the training
 set, with that seeded fraction of their particles as labels; the others are the test set.
@@ -31,9 +38,13 @@ from cryopick_plugin.engine.picking.metrics import evaluate
 RANKING_THRESHOLD = 0.02
 
 CONFIGS = {
-    # fits well under an hour on 2 CPU cores for three label fractions
-    "cpu": dict(base_features=16, initial_epochs=30, self_training_iterations=3,
-                retrain_epochs=10, crops_per_image=8, batch_size=8),
+    # the CPU training the benchmark matrix measured as cryopick's default pipeline
+    # (benchmarks/matrix.py, profile "full"; about 4 min per U-Net on 2 cores): 320 updates
+    # of phase 1 and 80 per round at CROPS_PER_EPOCH. Until 2026-12-05 this was 30 epochs and
+    # 3 rounds of 10, which the matrix found under-trained (docs/benchmarks.md, the second
+    # run) and too many rounds (the third lost AP in every regime)
+    "cpu": dict(base_features=16, initial_epochs=80, self_training_iterations=2,
+                retrain_epochs=20, batch_size=8),
     # seconds: only checks that the harness runs end to end (the test suite's smoke run)
     "smoke": dict(base_features=4, initial_epochs=1, self_training_iterations=1,
                   retrain_epochs=1, crops_per_image=2, batch_size=4, crop_size=64),
@@ -41,6 +52,19 @@ CONFIGS = {
     "gpu": dict(base_features=64, initial_epochs=50, self_training_iterations=5,
                 retrain_epochs=20, crops_per_image=8, batch_size=4),
 }
+#: U-Net crops per epoch, split over the training micrographs (--crops-per-image), where a
+#: configuration does not set crops_per_image: every dataset gets the same updates per epoch
+CROPS_PER_EPOCH = 32
+
+
+def crops_per_image(n_train, crops_per_epoch=CROPS_PER_EPOCH):
+    """train-unet's --crops-per-image for ``n_train`` training micrographs."""
+    return max(1, crops_per_epoch // max(n_train, 1))
+
+
+def unet_settings(config, n_train):
+    """train-unet's settings of a configuration for ``n_train`` training micrographs."""
+    return dict({"crops_per_image": crops_per_image(n_train)}, **CONFIGS[config])
 
 
 FIXMATCH_CONFIGS = {
@@ -101,7 +125,7 @@ def run_unet(ds, train, test, labels, work, config, device, threads, extra=(), e
     expected, train_dir, test_dir, label_file = _run_folder(ds, train, test, labels, work,
                                                             expected)
     model_dir = os.path.join(work, "model")
-    cfg = CONFIGS[config]
+    cfg = unet_settings(config, len(train))
     train_s, train_mb = _run(_cli(
         "train-unet", "--image-dir", train_dir, "--coords-file", label_file,
         "--output-dir", model_dir, "--particle-diameter", ds.diameter_px,
@@ -302,7 +326,7 @@ def plot(results, path):
     plt.close(fig)
 
 
-def main(argv=None):
+def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", required=True, help="dataset folder (simulate.py or demo data)")
     p.add_argument("--micrographs", help="micrograph folder (default DATA/micrographs)")
@@ -315,8 +339,11 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="benchmark_output")
-    p.add_argument("--methods", nargs="+", default=["unet", "fixmatch", "rescore", "topaz"],
-                   choices=["unet", "fixmatch", "rescore", "ensemble", "topaz"])
+    p.add_argument("--methods", nargs="+", default=["unet", "fixmatch", "ensemble", "topaz"],
+                   choices=["unet", "fixmatch", "rescore", "ensemble", "topaz"],
+                   help="what to run (default: both members, the ensemble of the two, which is "
+                        "cryopick's default pipeline, and Topaz); rescore: the U-Net's picks "
+                        "re-scored by the classifier")
     p.add_argument("--fixmatch-args", default="",
                    help="extra train-fixmatch flags, e.g. '--set loss.negatives=none'")
     p.add_argument("--topaz-venv",
@@ -324,7 +351,11 @@ def main(argv=None):
                         "~/.cache/cryopick/topaz-<version>-venv or $CRYOPICK_TOPAZ_VENV)")
     p.add_argument("--unet-args", default="",
                    help="extra train-unet flags, e.g. '--negative-quantile 0' for the seed's rule")
-    args = p.parse_args(argv)
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
 
     ds = Dataset.from_folder(args.data, args.micrographs, args.truth, args.diameter_px)
     train, test = ds.split(args.n_train)
@@ -367,7 +398,8 @@ def main(argv=None):
     meta = dict(data=os.path.abspath(args.data), n_train=len(train), n_test=len(test),
                 diameter_px=ds.diameter_px, config=args.config, device=args.device,
                 n_test_particles=int(sum(len(ds.truth[n]) for n in test)),
-                config_values=CONFIGS[args.config], unet_args=args.unet_args,
+                config_values=unet_settings(args.config, len(train)),
+                unet_args=args.unet_args,
                 fixmatch_values=FIXMATCH_CONFIGS[args.config], fixmatch_args=args.fixmatch_args,
                 methods=args.methods)
     os.makedirs(args.out, exist_ok=True)

@@ -237,6 +237,24 @@ def test_quick_defaults():
         matrix.parse_args(["--regimes", "nonsense"])
 
 
+def test_the_single_set_benchmark_runs_what_the_matrix_measured():
+    """`python -m benchmarks.run` (a user's own micrographs, and `make bench`) trains the
+    matrix's full profile, runs the same methods by default (the ensemble is the default
+    pipeline) and trains Topaz as long."""
+    from benchmarks import run, topaz
+
+    full = matrix.PROFILES["full"]
+    assert full["unet_args"] == () and full["fixmatch_args"] == ()
+    for n_train in range(1, 9):  # the same crops per epoch for any training set
+        settings = run.unet_settings(full["unet_config"], n_train)
+        assert settings["crops_per_image"] == run.crops_per_image(n_train,
+                                                                  full["crops_per_epoch"])
+    assert run.unet_settings("cpu", 2)["crops_per_image"] == 16
+    assert run.unet_settings("smoke", 2)["crops_per_image"] == 2  # a configuration's own
+    assert full["topaz"] == topaz.CONFIGS["cpu"]
+    assert run.parse_args(["--data", "d"]).methods == matrix.parse_args([]).methods
+
+
 def test_resume_reuses_only_matching_finished_pieces(tmp_path):
     calls = []
 
