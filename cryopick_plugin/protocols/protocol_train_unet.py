@@ -15,7 +15,6 @@ from ..objects import CryopickModel
 from .training_inputs import TrainingInputs, host_gpu_note, host_has_gpu
 
 MODEL_DIR = "model"
-FEW_LABELS = 50  # below this the U-Net was weak in the benchmark (8 and 30 labels)
 DEFAULTS = UNetTrainConfig()  # the engine holds every default
 
 
@@ -94,7 +93,8 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
                             "17-62% right on two of three specimens, and the runs that took "
                             "some did better without them (docs/benchmarks.md). "
                             "0: always (the original method's). Not used with pseudo-labels "
-                            "pixels or a teacher.")
+                            "pixels, nor when a teacher chooses them (a teacher with a "
+                            "particle count, given or estimated).")
         group.addParam("retrainRest", params.EnumParam, choices=list(RETRAIN_REST),
                        default=RETRAIN_REST.index(DEFAULTS.retrain_rest),
                        expertLevel=params.LEVEL_ADVANCED, label="Uncertain pixels in retraining",
@@ -316,11 +316,18 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
                 "base 64 trained 11-12x longer than base 16 (about 17 min against 1.5 min) and "
                 "picked 5-6x slower. Consider base 16, or Use GPU.")
         n_labels = self.inputCoordinates.get().getSize() if self.inputCoordinates.get() else 0
-        if 0 < n_labels < FEW_LABELS:
+        needed = self.pseudoParticleMinLabels.get()
+        if 0 < n_labels < needed and PSEUDO_LABELS[self.pseudoLabels.get()] == "discs" and \
+                self.teacherModel.get() is None:
+            # the numbers: docs/benchmarks.md, the matrix of 2026-12-05 at 5% labels
             warnings.append(
-                f"Only {n_labels} hand-picked particles: in our benchmark the U-Net picked "
-                "poorly from a few dozen labels (F1 0.29 from 8, 0.62 from 30) and the "
-                "FixMatch classifier (train FixMatch classifier) much better (0.85, 0.82).")
+                f"Only {n_labels} hand-picked particles, fewer than {needed} (Hand-picked "
+                "particles needed for pseudo-particles): self-training will add reliable "
+                "background but no pseudo-particles. With 4-15 labels in our benchmark "
+                "matrix (four kinds of micrographs) the U-Net alone reached best F1 "
+                "0.49-0.87, and combined with the FixMatch classifier (cryopick - combine "
+                "U-Net and classifier) 0.73-0.95. Pick more particles, or train both and "
+                "combine them.")
         return warnings
 
     def _summarySource(self):
@@ -339,6 +346,8 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
                  f"{len(s['iterations']) - 1} self-training iterations in {s['seconds']:.0f} s",
                  f"Picking threshold: {s['pick_threshold']:.3f}"]
         for it in s["iterations"]:
+            if it.get("pseudo_particles") is not None:  # runs before 2026-12-05: not kept
+                lines.append(_round_line(it))
             v = it.get("validation")
             if v:
                 lines.append(f"Iteration {it['iteration']}: validation P {v['precision']:.3f} "
@@ -350,15 +359,30 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
         if s is None:
             return []
         c = s["config"]
+        held_back = any(it.get("pseudo_particles_held_back") for it in s["iterations"])
+        labels = (f"pseudo-labels of background only (below {c['negative_threshold']}; too "
+                  "few hand-picked particles for pseudo-particles)" if held_back else
+                  f"pseudo-labels above {c['positive_threshold']} and below "
+                  f"{c['negative_threshold']}")
         return [f"A U-Net [Ronneberger2015] was trained to segment particles from "
                 f"{s['n_labels']} hand-picked coordinates, followed by "
-                f"{c['self_training_iterations']} rounds of self-training with pseudo-labels "
-                f"above {c['positive_threshold']} and below {c['negative_threshold']}"
+                f"{c['self_training_iterations']} rounds of self-training with {labels}"
                 f"{_views_phrase(c.get('pseudo_label_views', 1))}"
                 f"{_teacher_phrase(c.get('teacher'), c.get('teacher_share'))}."]
 
     def _citations(self):
         return ["Ronneberger2015"]
+
+
+def _round_line(it):
+    """A self-training round in the summary: what it added to the labels."""
+    line = (f"Self-training round {it['iteration']}: {it['pseudo_particles']} "
+            f"pseudo-particles, {100 * it['reliable_negative_coverage']:.0f}% of the pixels "
+            "reliable background")
+    if it.get("pseudo_particles_held_back"):
+        line += (f" (no pseudo-particles: {it['pseudo_particles_held_back']}; pick more, or "
+                 "see 'Hand-picked particles needed for pseudo-particles')")
+    return line
 
 
 def _views_phrase(views):

@@ -491,11 +491,16 @@ def test_no_pseudo_particles_from_fewer_labels_than_the_minimum(data, tmp_path):
         summary = json.loads((tmp_path / name / "training_summary.json").read_text())
         return sum(map(len, found.values())), lines, summary["iterations"][-1]
 
-    taken, lines, _ = run("always", 0)
+    taken, lines, round_1 = run("always", 0)
     assert taken > 0 and not any("No pseudo-particles" in l for l in lines)
+    # the summary keeps the count (the protocol's summary and viewer show it)
+    assert round_1["pseudo_particles"] == taken and round_1["pseudo_particles_held_back"] is None
     taken, lines, round_1 = run("gated", n_labels + 1)
     assert taken == 0 and round_1["pseudo_positive_coverage"] == 0
     assert round_1["reliable_negative_coverage"] > 0
+    assert round_1["pseudo_particles"] == 0
+    assert round_1["pseudo_particles_held_back"] == (f"{n_labels} hand-picked particles, "
+                                                     f"fewer than {n_labels + 1}")
     assert (f"   No pseudo-particles: {n_labels} hand-picked particles, fewer than "
             f"{n_labels + 1} (--pseudo-particle-min-labels); this round adds reliable "
             "background only") in lines

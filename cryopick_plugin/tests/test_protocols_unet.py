@@ -22,20 +22,30 @@ class TestUNetChain(BaseTest):
 
     def test_warnings_before_a_slow_or_weak_training(self):
         n = self.imp.outputCoordinates.getSize()
-        self.assertLess(n, 50)
+        self.assertGreaterEqual(n, 15)  # enough for pseudo-particles by default
         common = dict(inputMicrographs=self.imp.outputMicrographs,
                       inputCoordinates=self.imp.outputCoordinates)
         wide_cpu = self.newProtocol(CryopickProtTrainUNet, baseFeatures=64, useGpu=False,
                                     **common).warnings()
-        self.assertEqual(len(wide_cpu), 2, wide_cpu)
+        self.assertEqual(len(wide_cpu), 1, wide_cpu)
         self.assertIn("base features 64 on the CPU", wide_cpu[0])
-        self.assertIn(f"Only {n} hand-picked particles", wide_cpu[1])
         narrow = self.newProtocol(CryopickProtTrainUNet, baseFeatures=16, useGpu=False,
                                   **common).warnings()
-        self.assertEqual(len(narrow), 1, narrow)
+        self.assertEqual(narrow, [])
         wide_gpu = self.newProtocol(CryopickProtTrainUNet, baseFeatures=64, useGpu=True,
                                     **common).warnings()
         self.assertFalse(any("CPU" in w for w in wide_gpu), wide_gpu)
+        # fewer labels than pseudo-particles need: said before the run, with what to do
+        few = self.newProtocol(CryopickProtTrainUNet, baseFeatures=16, useGpu=False,
+                               pseudoParticleMinLabels=n + 1, **common).warnings()
+        self.assertEqual(len(few), 1, few)
+        self.assertIn(f"Only {n} hand-picked particles, fewer than {n + 1}", few[0])
+        self.assertIn("combine them", few[0])
+        # the seed's pixel rule takes pseudo-positives whatever the count: no such warning
+        pixels = self.newProtocol(CryopickProtTrainUNet, baseFeatures=16, useGpu=False,
+                                  pseudoParticleMinLabels=n + 1, pseudoLabels=1,
+                                  **common).warnings()
+        self.assertEqual(pixels, [])
 
     def test_train_pick_evaluate(self):
         train = self.newProtocol(CryopickProtTrainUNet,
@@ -43,7 +53,8 @@ class TestUNetChain(BaseTest):
                                  inputCoordinates=self.imp.outputCoordinates,
                                  initialEpochs=12, selfTrainingIterations=1, retrainEpochs=3,
                                  baseFeatures=8, batchSize=8, cropsPerImage=8,
-                                 pseudoLabelViews=2, useGpu=False)
+                                 pseudoLabelViews=2, useGpu=False,
+                                 pseudoParticleMinLabels=self.imp.outputCoordinates.getSize() + 1)
         self.launchProtocol(train)
         model = train.outputModel
         self.assertTrue(model.exists())
@@ -52,9 +63,17 @@ class TestUNetChain(BaseTest):
                      "training_summary.json"):
             self.assertTrue(os.path.exists(train._getExtraPath("model", name)), name)
         self.assertTrue(os.path.exists(train._getExtraPath("training_history.png")))
-        self.assertIn("self-training iterations", "\n".join(train.summary()))
-        # the form's value went through the command line into the run (the default is 8)
-        self.assertIn("mean probability map of 2 symmetric views", "\n".join(train.methods()))
+        summary = "\n".join(train.summary())
+        self.assertIn("self-training iterations", summary)
+        # the form's values went through the command line into the run (the default views
+        # are 8, and the labels are enough for pseudo-particles by default)
+        methods = "\n".join(train.methods())
+        self.assertIn("mean probability map of 2 symmetric views", methods)
+        n = self.imp.outputCoordinates.getSize()
+        self.assertIn("Self-training round 1: 0 pseudo-particles", summary)
+        self.assertIn(f"(no pseudo-particles: {n} hand-picked particles, fewer than {n + 1}",
+                      summary)
+        self.assertIn("pseudo-labels of background only", methods)
 
         pick = self.newProtocol(CryopickProtPick, inputMicrographs=self.imp.outputMicrographs,
                                 inputModel=model, useGpu=False,

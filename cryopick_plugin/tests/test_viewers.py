@@ -5,6 +5,7 @@ launch, every form field's help, and a GUI smoke test under Xvfb when it is inst
 Tiny settings (a few epochs of a 4-feature U-Net, two FixMatch epochs): the runs exist to
 be viewed, not to pick well.
 """
+import json
 import os
 import shutil
 import subprocess
@@ -136,7 +137,13 @@ class TestViewers(BaseTest):
         self.assertEqual(len(labels.patches), 3)  # particle / background / ignored bars
         self.assertEqual(len(val.get_lines()), 4)  # precision, recall, F1, AP
         self.assertEqual([r[0] for r in view.rows], ["baseline", "iteration 1"])
-        self.assertTrue(all(r[7] != "" for r in view.rows))  # validation precision present
+        column = {h: i for i, h in enumerate(view.headers)}
+        # validation precision present
+        self.assertTrue(all(r[column["precision"]] != "" for r in view.rows))
+        # the round's pseudo-particles as counted in the file it wrote (none before it)
+        with open(self.unet._getExtraPath("model", "pseudo_positives_iteration_1.json")) as fh:
+            taken = sum(len(v) for v in json.load(fh).values())
+        self.assertEqual([r[column["pseudo-particles"]] for r in view.rows], ["", str(taken)])
         threshold = read_torch_file(self.unet.outputModel.getPath())["threshold"]
         text = "\n".join(view.lines)
         self.assertIn(f"{threshold:.3f}", text)

@@ -72,11 +72,13 @@ def unet_view(prot, master=None):
         losses = it.get("losses") or []
         rows.append(["baseline" if it["iteration"] == 0 else f"iteration {it['iteration']}",
                      len(losses), _f(losses[-1] if losses else None, ".4f"),
+                     _f(it.get("pseudo_particles"), "d"),
                      _pct(it.get("pseudo_positive_coverage")), _pct(it.get("positive_pixels")),
                      _pct(it.get("negative_pixels")), _pct(it.get("ignored_pixels")),
                      _f(v.get("precision")), _f(v.get("recall")), _f(v.get("f1")),
                      _f(v.get("ap")), _f(it.get("seconds"), ".0f")])
-    headers = ["phase", "epochs", "last loss", "pseudo-particles %", "particle px %",
+    headers = ["phase", "epochs", "last loss", "pseudo-particles", "pseudo-particle px %",
+               "particle px %",
                "background px %", "ignored px %", "precision", "recall", "F1", "AP",
                "time (s)"]
     validated = any(it.get("validation") for it in s.get("iterations", []))

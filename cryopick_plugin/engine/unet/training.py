@@ -483,14 +483,16 @@ class SelfTraining:
                  for n in names}
         log("B. Generating pseudo-labels...")
         expected = self.summary["expected_particles"] if self.pu else None
+        held_back = None  # why this round takes no pseudo-particle (the summary says it)
         if cfg.pseudo_labels == "discs":
             by_rank = self.teacher is not None and bool(expected)
             if self.teacher is not None and not expected:
                 log("   No particle count: the teacher is not used (give --expected-particles)")
             n_labels = self.summary["n_labels"]
             if not by_rank and n_labels < cfg.pseudo_particle_min_labels:
-                log(f"   No pseudo-particles: {n_labels} hand-picked particles, fewer than "
-                    f"{cfg.pseudo_particle_min_labels} (--pseudo-particle-min-labels); this "
+                held_back = (f"{n_labels} hand-picked particles, fewer than "
+                             f"{cfg.pseudo_particle_min_labels}")
+                log(f"   No pseudo-particles: {held_back} (--pseudo-particle-min-labels); this "
                     "round adds reliable background only")
                 found = {n: (np.zeros((0, 3)), 0) for n in names}
             else:
@@ -518,7 +520,8 @@ class SelfTraining:
             & ~positive[n] for n in names}
         files.write_json_atomic(os.path.join(self.output_dir, files.unet_pseudo_positives(it)),
                                 {n: c.tolist() for n, c in centres.items()})
-        log(f"   Pseudo-particles: {sum(len(c) for c in centres.values())}")
+        n_pseudo = sum(len(c) for c in centres.values())
+        log(f"   Pseudo-particles: {n_pseudo}")
         pos_cov = float(np.mean([positive[n].mean() for n in names]))
         neg_cov = float(np.mean([negative[n].mean() for n in names]))
         log(f"   Avg pseudo-positive coverage: {100 * pos_cov:.2f}%")
@@ -546,7 +549,8 @@ class SelfTraining:
         if average is not None:
             average.apply()
         self._end_phase(files.unet_iteration_model(it), dict(
-            iteration=it, pseudo_positive_coverage=pos_cov, reliable_negative_coverage=neg_cov,
+            iteration=it, pseudo_particles=n_pseudo, pseudo_particles_held_back=held_back,
+            pseudo_positive_coverage=pos_cov, reliable_negative_coverage=neg_cov,
             positive_pixels=float(fr[0]), negative_pixels=float(fr[1]),
             ignored_pixels=float(fr[2]), losses=losses))
 
