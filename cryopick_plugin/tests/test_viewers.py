@@ -32,7 +32,7 @@ from cryopick_plugin.protocols import (CryopickProtEvaluate, CryopickProtFilterB
 from cryopick_plugin.viewers import (CryopickEvaluationViewer, CryopickModelViewer,
                                      CryopickPicksViewer, CryopickTrainingViewer)
 from cryopick_plugin.viewers.picks import PicksView
-from cryopick_plugin.viewers.views import ResultsView
+from cryopick_plugin.viewers.views import ResultsView, numeric_column
 from cryopick_plugin.tests.tiny_data import import_tiny_project
 from cryopick_plugin.viewers.viewers import launch_filter
 
@@ -409,3 +409,10 @@ class TestViewers(BaseTest):
             self.assertEqual(window.key, other)
         finally:
             root.destroy()
+
+
+def test_table_columns_align_numbers_right_whatever_the_blank_cells():
+    # the training view's pseudo-label columns are blank for the baseline
+    assert numeric_column(["", "12", "0"]) and numeric_column(["0.5 (0.4)", "1"])
+    assert not numeric_column(["baseline", "iteration 1"])
+    assert not numeric_column(["", ""]) and not numeric_column([])

@@ -37,6 +37,13 @@ def embed_figure(parent, figure, toolbar=True):
     return canvas
 
 
+def numeric_column(values):
+    """Whether a table column holds numbers (right-aligned): its blank cells (nothing for
+    that row, e.g. the baseline's pseudo-labels) do not decide it."""
+    filled = [v for v in values if v]
+    return bool(filled) and all(_is_number(v) for v in filled)
+
+
 def _is_number(text):
     try:
         float(text.split()[0] if text else "x")
@@ -55,7 +62,7 @@ def make_table(parent, headers, rows, height=10, side=tk.TOP, expand=False, max_
         tree.heading(i, text=head)
         values = [str(r[i]) for r in rows[:200]]
         width = max([len(str(head)) * 8] + [len(v) * 7 for v in values]) + 20
-        numeric = all(_is_number(v) for v in values)  # numbers right, text left
+        numeric = numeric_column(values)  # numbers right, text left
         tree.column(i, width=min(max(width, 60), max_width), stretch=not numeric,
                     anchor=tk.E if numeric else tk.W)
     for row in rows:
