@@ -103,7 +103,10 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
                             "ignored: the original method's. unlabelled: the "
                             "positive-unlabelled objective again, knowing how many particles "
                             "are still to be found (needs the objective nnpu and a particle "
-                            "count, given or estimated).")
+                            "count, given or estimated). With ignored, a round whose reliable "
+                            "background is less than its particles (particles expected over "
+                            "about a third of the micrograph or more) uses unlabelled anyway, "
+                            "so retraining is never on particles alone.")
         group.addParam("teacherModel", params.PointerParam, pointerClass="CryopickModel",
                        allowsNull=True, expertLevel=params.LEVEL_ADVANCED,
                        label="Teacher classifier (experimental)",
@@ -382,6 +385,8 @@ def _round_line(it):
     if it.get("pseudo_particles_held_back"):
         line += (f" (no pseudo-particles: {it['pseudo_particles_held_back']}; pick more, or "
                  "see 'Hand-picked particles needed for pseudo-particles')")
+    if it.get("retrain_rest") == "unlabelled":
+        line += "; the other pixels retrained as unlabelled (PU objective)"
     return line
 
 

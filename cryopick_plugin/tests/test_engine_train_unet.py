@@ -16,7 +16,7 @@ from cryopick_plugin.engine.unet.masks import PARTICLE, coordinates_to_mask
 from cryopick_plugin.engine.unet.config import UNetTrainConfig
 from cryopick_plugin.engine.unet.network import UNet
 from cryopick_plugin.engine.unet.picker import UNetPicker
-from cryopick_plugin.engine.unet.training import train_unet
+from cryopick_plugin.engine.unet.training import too_little_background, train_unet
 
 TINY = dict(initial_epochs=2, self_training_iterations=2, retrain_epochs=1, base_features=4,
             batch_size=4, crops_per_image=2, crop_size=64, particle_radius=15.0)
@@ -184,6 +184,39 @@ def test_retraining_can_keep_the_pu_objective(data, tmp_path):
     assert not any("PU objective" in ln for ln in round_log)
     with pytest.raises(CryopickInputError, match="retrain rest"):
         UNetTrainConfig(**dict(cfg, retrain_rest="background")).validate()
+
+
+def test_retraining_is_never_on_particles_alone(data, tmp_path):
+    """Particles expected over half of each micrograph leave no room for reliable
+    background: the rest then stays unlabelled under the PU objective instead of ignored;
+    with room for background, the seed's ignored rest."""
+    images, labels, _ = data
+    side = min(min(img.shape) for img in images.values())
+    cfg = dict(TINY, self_training_iterations=1, positive_threshold=0.5)
+    dense = dict(cfg, expected_particles=side * side / (TINY["particle_radius"] ** 2 * 3))
+    lines = []
+    summary = train_unet(images, labels, str(tmp_path / "dense"), UNetTrainConfig(**dense),
+                         log=lines.append)
+    round_log = lines[lines.index("C. Combining labels..."):]
+    last = summary["iterations"][-1]
+    assert last["negative_pixels"] < last["positive_pixels"]
+    assert any(ln.startswith("   Reliable background (") for ln in round_log)
+    assert any(ln.startswith("   Unlabelled pixels:") for ln in round_log)
+    assert last["retrain_rest"] == "unlabelled"
+    lines = []
+    sparse = train_unet(images, labels, str(tmp_path / "sparse"),
+                        UNetTrainConfig(**dict(cfg, expected_particles=2)), log=lines.append)
+    last = sparse["iterations"][-1]
+    assert last["negative_pixels"] >= last["positive_pixels"]
+    assert last["retrain_rest"] == "ignored"
+    assert not any(ln.startswith("   Reliable background (") for ln in lines)
+
+
+def test_too_little_background_compares_the_shares():
+    assert too_little_background(particle_share=0.3, background_share=0.0)
+    assert too_little_background(particle_share=0.3, background_share=0.29)
+    assert not too_little_background(particle_share=0.3, background_share=0.3)
+    assert not too_little_background(particle_share=0.1, background_share=0.6)
 
 
 # a picker that learns in seconds: high SNR, base 8, 12 epochs (F1 about 0.8 at its own

@@ -107,3 +107,14 @@ class TestUNetChain(BaseTest):
         # AP of the kept picks only (the threshold cuts the ranking, so AP <= recall) after a
         # very short training; random picks would give about 0.05
         self.assertGreater(overall["ap"], 0.2, overall)
+
+
+def test_the_summary_says_when_a_round_kept_the_rest_unlabelled():
+    from cryopick_plugin.protocols.protocol_train_unet import _round_line
+    round_ = dict(iteration=2, pseudo_particles=40, reliable_negative_coverage=0.0,
+                  pseudo_particles_held_back=None, retrain_rest="unlabelled")
+    assert _round_line(round_) == ("Self-training round 2: 40 pseudo-particles, 0% of the "
+                                   "pixels reliable background; the other pixels retrained as "
+                                   "unlabelled (PU objective)")
+    assert "unlabelled" not in _round_line(dict(round_, retrain_rest="ignored"))
+    assert "unlabelled" not in _round_line(dict(round_, retrain_rest=None))  # older models

@@ -233,6 +233,15 @@ def negative_share_cap(expected_particles, disc, n_pixels):
     return max(0.0, 1.0 - NEGATIVE_MARGIN * coverage)
 
 
+def too_little_background(particle_share, background_share):
+    """Whether a self-training round's labels hold less reliable background than particle.
+    Dense micrographs get there: particles expected over half a micrograph leave no room
+    for reliable background (negative_share_cap), and a retraining that ignores the rest
+    then learns from particles alone and drifts towards "everything is a particle" (on the
+    demo data, particles on 43% of the area: AP 0.995 -> 0.925 in two rounds)."""
+    return background_share < particle_share
+
+
 def _phase_name(iteration):
     return "the baseline" if iteration == 0 else f"self-training iteration {iteration}"
 
@@ -529,11 +538,22 @@ class SelfTraining:
         log("C. Combining labels...")
         # the rest (neither particle nor reliable background): ignored, as in the seed, or
         # unlabelled under the PU objective, with the particles not yet found as its prior
-        rest_unlabelled = cfg.retrain_rest == "unlabelled" and self.pu and bool(expected)
-        combined = {n: combine_labels(self.original[n], positive[n], negative[n],
-                                      rest=UNLABELLED if rest_unlabelled else IGNORE)
-                    for n in names}
-        fr = np.mean([label_fractions(combined[n]) for n in names], axis=0)
+        can_be_unlabelled = self.pu and bool(expected)
+        rest_unlabelled = cfg.retrain_rest == "unlabelled" and can_be_unlabelled
+
+        def combine(rest_unlabelled):
+            combined = {n: combine_labels(self.original[n], positive[n], negative[n],
+                                          rest=UNLABELLED if rest_unlabelled else IGNORE)
+                        for n in names}
+            return combined, np.mean([label_fractions(combined[n]) for n in names], axis=0)
+
+        combined, fr = combine(rest_unlabelled)
+        if not rest_unlabelled and can_be_unlabelled and too_little_background(fr[0], fr[1]):
+            log(f"   Reliable background ({100 * fr[1]:.2f}%) is less than the particles "
+                f"({100 * fr[0]:.2f}%): the rest stays unlabelled (PU objective) rather than "
+                "ignored, so retraining is not on particles alone")
+            rest_unlabelled = True
+            combined, fr = combine(rest_unlabelled)
         log(f"   Positive pixels: {100 * fr[0]:.2f}%")
         log(f"   Negative pixels: {100 * fr[1]:.2f}%")
         log(f"   {'Unlabelled' if rest_unlabelled else 'Ignored'} pixels: {100 * fr[2]:.2f}%")
@@ -552,7 +572,8 @@ class SelfTraining:
             iteration=it, pseudo_particles=n_pseudo, pseudo_particles_held_back=held_back,
             pseudo_positive_coverage=pos_cov, reliable_negative_coverage=neg_cov,
             positive_pixels=float(fr[0]), negative_pixels=float(fr[1]),
-            ignored_pixels=float(fr[2]), losses=losses))
+            ignored_pixels=float(fr[2]),
+            retrain_rest="unlabelled" if rest_unlabelled else "ignored", losses=losses))
 
     def choose_threshold(self):
         """Validation micrographs: their best-F1 threshold; else, unless fixed, the count
