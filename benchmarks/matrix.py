@@ -643,6 +643,7 @@ def run_cryopick(ds, train, test, labels, work, methods, profile, seed, args, er
     """U-Net rows, FixMatch and re-scoring for one label set. Returns (rows, pseudo quality)."""
     rows, unet_rows, fm_rows, fm_model, pseudo = [], [], [], None, {}
     n_train = max(len(train), 1)
+    expected = told_count(args)
     unet_extra = [*profile["unet_args"],
                   "--crops-per-image", str(run.crops_per_image(n_train, profile["crops_per_epoch"])),
                   "--seed", str(seed), *args.unet_args.split()]
@@ -653,8 +654,8 @@ def run_cryopick(ds, train, test, labels, work, methods, profile, seed, args, er
         # first, so that train-unet --teacher can take the classifier of the same labels
         res = _attempt("FixMatch", lambda: run.run_fixmatch(
             ds, train, test, labels, os.path.join(work, "fixmatch"),
-            profile["fixmatch_config"], args.device, args.threads, fm_extra), errors, log,
-            timings)
+            profile["fixmatch_config"], args.device, args.threads, fm_extra,
+            expected=expected), errors, log, timings)
         if res:
             fm_rows, fm_model = (res[0] if "fixmatch" in methods else []), res[1]
     if args.unet_teacher:
@@ -668,7 +669,7 @@ def run_cryopick(ds, train, test, labels, work, methods, profile, seed, args, er
             os.remove(stale)
         unet_rows = _attempt("U-Net", lambda: run.run_unet(
             ds, train, test, labels, unet_dir, profile["unet_config"], args.device,
-            args.threads, unet_extra), errors, log, timings) or []
+            args.threads, unet_extra, expected=expected), errors, log, timings) or []
         if "unet" in methods:
             rows += unet_rows
         if os.path.isdir(unet_dir):
@@ -684,10 +685,17 @@ def run_cryopick(ds, train, test, labels, work, methods, profile, seed, args, er
         r = _attempt("ensemble", lambda: run.run_ensemble(
             ds, train, test, labels, os.path.join(work, "ensemble"),
             os.path.join(work, "unet", "model", files.UNET_FINAL), fm_model, args.device,
-            args.threads), errors, log, timings)
+            args.threads, expected=expected), errors, log, timings)
         if r:
             rows.append(r)
     return rows, pseudo
+
+
+def told_count(args):
+    """The particles per micrograph cryopick is told: None, the training micrographs' true
+    mean (as Topaz's -n always gets); 0 with --count estimated, as a user who leaves the
+    field empty: cryopick estimates it from the labels."""
+    return 0 if args.count == "estimated" else None
 
 
 def rerun_ensemble(cell, ds, train, test, labels, work, key, args, log):
@@ -699,7 +707,7 @@ def rerun_ensemble(cell, ds, train, test, labels, work, key, args, log):
         ds, train, test, labels, os.path.join(work, "ensemble"),
         os.path.join(work, "unet", "model", files.UNET_FINAL),
         os.path.join(work, "fixmatch", "model", files.FIXMATCH_BEST_EMA), args.device,
-        args.threads), errors, log, timings)
+        args.threads, expected=told_count(args)), errors, log, timings)
     if row is None:
         return dict(cell, errors=cell["errors"] + errors)
     records = [r for r in cell["records"] if r["row"] != "ensemble"]
@@ -838,7 +846,8 @@ def cell_signature(group, folder, fraction, seed, methods, profile, args):
         return dict(sig, topaz=profile["topaz"])
     return dict(sig, profile={k: v for k, v in profile.items() if k != "topaz"},
                 unet_args=args.unet_args, fixmatch_args=args.fixmatch_args,
-                code=args.code_hash, **({"unet_teacher": True} if args.unet_teacher else {}))
+                code=args.code_hash, **({"unet_teacher": True} if args.unet_teacher else {}),
+                **({"count": args.count} if args.count != "true" else {}))
 
 
 # what a cryopick piece's numbers come from besides its settings: the engine, the command
@@ -919,6 +928,10 @@ def parse_args(argv=None):
     p.add_argument("--unet-teacher", action="store_true",
                    help="train each label set's classifier first and give it to train-unet "
                         "as --teacher (experimental)")
+    p.add_argument("--count", choices=("true", "estimated"), default="true",
+                   help="particles per micrograph given to cryopick: true (the training "
+                        "micrographs' mean, as Topaz always gets) or estimated (none given, "
+                        "as a user who leaves the field empty: cryopick estimates it)")
     p.add_argument("--resume", action="store_true",
                    help="reuse the finished pieces of an interrupted run in --out")
     p.add_argument("--reuse-from", metavar="EARLIER_OUT", nargs="+",

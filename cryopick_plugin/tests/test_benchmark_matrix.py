@@ -508,7 +508,7 @@ def test_rerun_ensemble_replaces_only_the_ensemble_row(tmp_path, monkeypatch):
     seen = {}
 
     def fake_ensemble(ds, train, test, labels, work, unet_model, classifier_model, device,
-                      threads):
+                      threads, expected=None):
         seen.update(unet=unet_model, classifier=classifier_model)
         return dict(method="U-Net + classifier ensemble", model="final + EMA teacher",
                     threshold=0.5, picks={"m": np.array([[10.0, 11.0, 0.9], [80, 80, 0.2]])},
@@ -580,11 +580,13 @@ def test_unet_teacher_trains_the_classifier_first_and_hands_it_to_the_unet(tmp_p
     classifier the U-Net is not trained untaught in its place."""
     calls = []
 
-    def fake_fixmatch(ds, train, test, labels, work, config, device, threads, extra):
+    def fake_fixmatch(ds, train, test, labels, work, config, device, threads, extra,
+                      expected=None):
         calls.append(("fixmatch", list(extra)))
         return [dict(method="Selective FixMatch")], "/models/classifier.pt"
 
-    def fake_unet(ds, train, test, labels, work, config, device, threads, extra):
+    def fake_unet(ds, train, test, labels, work, config, device, threads, extra,
+                  expected=None):
         calls.append(("unet", list(extra)))
         return [dict(method="U-Net", model="final")]
 
@@ -618,6 +620,42 @@ def test_unet_teacher_trains_the_classifier_first_and_hands_it_to_the_unet(tmp_p
     rows, errors = cell(["--unet-teacher"], ["unet"])
     assert calls == [] and rows == []
     assert errors[-1] == "U-Net: no classifier to teach it (FixMatch failed)"
+
+
+def test_count_estimated_tells_cryopick_no_particle_count(tmp_path, monkeypatch):
+    """--count estimated: the classifier, the U-Net and combine are told 0 particles per
+    micrograph (they estimate it, as for a user who leaves the field empty); by default
+    None (benchmarks.run then gives the true mean). Only cryopick's pieces depend on it."""
+    told = {}
+
+    def member(name, result):
+        def fake(*a, expected="missing", **k):
+            told[name] = expected
+            return result
+        return fake
+
+    monkeypatch.setattr(matrix.run, "run_fixmatch", member(
+        "fixmatch", ([dict(method="Selective FixMatch")], "/models/classifier.pt")))
+    monkeypatch.setattr(matrix.run, "run_unet", member("unet", [dict(method="U-Net")]))
+    monkeypatch.setattr(matrix.run, "run_ensemble", member("ensemble", dict(method="E")))
+    ds = Dataset({}, {}, diameter_px=10.0)
+    for argv, expected in (([], None), (["--count", "estimated"], 0)):
+        told.clear()
+        errors = []
+        matrix.run_cryopick(ds, ["t"], ["m"], {}, str(tmp_path), ["unet", "ensemble"],
+                            matrix.PROFILES["quick"], 0, matrix.parse_args(argv), errors,
+                            lambda m: None)
+        assert not errors
+        assert told == dict(fixmatch=expected, unet=expected, ensemble=expected)
+    true, estimated = matrix.parse_args([]), matrix.parse_args(["--count", "estimated"])
+    profile = matrix.PROFILES["full"]
+
+    def sig(group, args):
+        return matrix.cell_signature(group, "/data", 0.2, 0, ["x"], profile, args)
+
+    assert sig("cryopick", true) != sig("cryopick", estimated)
+    assert sig("topaz", true) == sig("topaz", estimated)
+    assert "count" not in sig("cryopick", true)  # earlier runs' pieces stay reusable
 
 
 def test_the_ensemble_row_calibrates_its_threshold_on_the_test_micrographs(tmp_path):
