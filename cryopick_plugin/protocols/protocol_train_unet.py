@@ -56,7 +56,12 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
                             "and the picking threshold keeps 15% more picks than particles on "
                             "the training micrographs. "
                             "0 (default): estimated from the labels halfway through phase 1 "
-                            "(less reliable with few labels; the log says what was used).")
+                            "(the summary says what was used). Give it when you can: on "
+                            "crowded micrographs (particles over a third of the area) the "
+                            "estimate was 1.05-2.5x the true count in our benchmark, and with "
+                            "20% of the particles labelled the U-Net's AP fell from 0.80 to "
+                            "0.48 (docs/benchmarks.md, 'The matrix with the particle count "
+                            "estimated').")
         group.addParam("objective", params.EnumParam, choices=list(OBJECTIVES),
                        default=OBJECTIVES.index(DEFAULTS.objective),
                        expertLevel=params.LEVEL_ADVANCED, label="Training objective",
@@ -347,7 +352,7 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
         lines = [f"{s['n_labels']} labelled particles on {s['n_labelled_micrographs']} of "
                  f"{s['n_micrographs']} micrographs; binning {s['working_factor']:.2f}x; "
                  f"{len(s['iterations']) - 1} self-training iterations in {s['seconds']:.0f} s",
-                 f"Picking threshold: {s['pick_threshold']:.3f}"]
+                 f"Picking threshold: {s['pick_threshold']:.3f}", _count_line(s)]
         for it in s["iterations"]:
             if it.get("pseudo_particles") is not None:  # runs before 2026-12-05: not kept
                 lines.append(_round_line(it))
@@ -375,6 +380,20 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
 
     def _citations(self):
         return ["Ronneberger2015"]
+
+
+def _count_line(s):
+    """The particle count the training used, and where it came from."""
+    given = s["config"].get("expected_particles")
+    if given:
+        return f"Particles per micrograph: {given:g} (given)"
+    if s.get("expected_particles"):
+        return (f"Particles per micrograph: about {s['expected_particles']:.0f}, estimated from "
+                "the labels (check it: on crowded micrographs our benchmark's estimates were "
+                "up to 2.5x the true count; if it is far off, give the count and train again)")
+    return ("Particles per micrograph: unknown (none given, and the labels' estimate was "
+            "implausible): phase 1 went on with the original method's objective; give the "
+            "count and train again")
 
 
 def _round_line(it):

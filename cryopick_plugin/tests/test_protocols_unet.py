@@ -118,3 +118,14 @@ def test_the_summary_says_when_a_round_kept_the_rest_unlabelled():
                                    "unlabelled (PU objective)")
     assert "unlabelled" not in _round_line(dict(round_, retrain_rest="ignored"))
     assert "unlabelled" not in _round_line(dict(round_, retrain_rest=None))  # older models
+
+
+def test_the_summary_says_which_particle_count_the_training_used():
+    from cryopick_plugin.protocols.protocol_train_unet import _count_line
+    given = dict(config=dict(expected_particles=150.0), expected_particles=150.0)
+    assert _count_line(given) == "Particles per micrograph: 150 (given)"
+    estimated = dict(config=dict(expected_particles=0.0), expected_particles=296.4)
+    assert _count_line(estimated).startswith(
+        "Particles per micrograph: about 296, estimated from the labels (check it")
+    implausible = dict(config=dict(expected_particles=0.0), expected_particles=None)
+    assert _count_line(implausible).startswith("Particles per micrograph: unknown")
