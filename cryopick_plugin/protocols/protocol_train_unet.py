@@ -389,8 +389,8 @@ def _count_line(s):
         return f"Particles per micrograph: {given:g} (given)"
     if s.get("expected_particles"):
         return (f"Particles per micrograph: about {s['expected_particles']:.0f}, estimated from "
-                "the labels (check it: on crowded micrographs our benchmark's estimates were "
-                "up to 2.5x the true count; if it is far off, give the count and train again)")
+                "the labels (check it: our benchmark's estimates were 0.85-6.8x the true "
+                "count; if it is far off, give the count and train again)")
     return ("Particles per micrograph: unknown (none given, and the labels' estimate was "
             "implausible): phase 1 went on with the original method's objective; give the "
             "count and train again")
