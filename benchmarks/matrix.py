@@ -651,13 +651,16 @@ def run_cryopick(ds, train, test, labels, work, methods, profile, seed, args, er
                 *args.fixmatch_args.split()]
     pair = "rescore" in methods or "ensemble" in methods  # needs both models
     if args.unet_teacher or "fixmatch" in methods or pair:
-        # first, so that train-unet --teacher can take the classifier of the same labels
+        # first, so that train-unet --teacher / --count-classifier can take the classifier
+        # of the same labels
         res = _attempt("FixMatch", lambda: run.run_fixmatch(
             ds, train, test, labels, os.path.join(work, "fixmatch"),
             profile["fixmatch_config"], args.device, args.threads, fm_extra,
             expected=expected), errors, log, timings)
         if res:
             fm_rows, fm_model = (res[0] if "fixmatch" in methods else []), res[1]
+    if expected == 0 and fm_model:
+        unet_extra += ["--count-classifier", fm_model]  # as the forms' pipeline counts
     if args.unet_teacher:
         if fm_model is None:
             errors.append("U-Net: no classifier to teach it (FixMatch failed)")
@@ -694,7 +697,8 @@ def run_cryopick(ds, train, test, labels, work, methods, profile, seed, args, er
 def told_count(args):
     """The particles per micrograph cryopick is told: None, the training micrographs' true
     mean (as Topaz's -n always gets); 0 with --count estimated, as a user who leaves the
-    field empty: cryopick estimates it from the labels."""
+    field empty: cryopick estimates it from the labels (the U-Net with the classifier of the
+    same labels, --count-classifier, as the combine pipeline's forms have it)."""
     return 0 if args.count == "estimated" else None
 
 

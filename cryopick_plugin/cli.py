@@ -213,6 +213,7 @@ def _read_images(paths):
 
 def _cmd_train_unet(args):
     from .engine.device import resolve_device, set_threads
+    from .engine.fixmatch.picker import PatchClassifier
     from .engine.unet.config import from_args
     from .engine.unet.training import train_unet
 
@@ -220,10 +221,9 @@ def _cmd_train_unet(args):
     cfg.validate()  # before reading thousands of micrographs
     _check_output(args.output_dir, "--output-dir", folder=True)
     cfg.device = resolve_device(cfg.device)
-    teacher = None
-    if cfg.teacher:
-        from .engine.fixmatch.picker import PatchClassifier
-        teacher = PatchClassifier.load(cfg.teacher, cfg.device)
+    # loaded (and checked) before reading the micrographs
+    teacher, counter = (PatchClassifier.load(path, cfg.device) if path else None
+                        for path in (cfg.teacher, cfg.count_classifier))
     hint = "check --particle-diameter / --particle-radius"
     paths = _image_paths(args.image_dir, args.pattern)
     shapes = _image_shapes(paths, cfg.diameter(), hint)
@@ -242,7 +242,7 @@ def _cmd_train_unet(args):
           f"particles on {len(labels)} of them", flush=True)
     set_threads(args.threads)
     train_unet(images, labels, args.output_dir, cfg, val_images, val_labels, resume=args.resume,
-               teacher=teacher)
+               teacher=teacher, counter=counter)
     return 0
 
 
@@ -383,8 +383,11 @@ def _cmd_combine(args):
                              device=device)
 
     if unseen:
-        threshold, origin = threshold_from_unseen(pick, unseen, labels, diameter / 2.0, print,
-                                                  expected=args.expected_particles)
+        # the classifier counts the particles closer than the ensemble (count_from_labels)
+        threshold, origin = threshold_from_unseen(
+            pick, unseen, labels, diameter / 2.0, print, expected=args.expected_particles,
+            count_pick=lambda n: ensemble.classifier.pick(read_micrograph(paths[n]), pixel_size,
+                                                          threshold=0.02, device=device))
     else:
         threshold, origin = threshold_from_training(
             pick, names, labels, diameter / 2.0, print, "the labels",

@@ -55,13 +55,24 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
                             "self-training never adds more pseudo-particles than it leaves, "
                             "and the picking threshold keeps 15% more picks than particles on "
                             "the training micrographs. "
-                            "0 (default): estimated from the labels halfway through phase 1 "
-                            "(the summary says what was used). Give it when you can: on "
-                            "crowded micrographs (particles over a third of the area) the "
-                            "estimate was 1.05-2.5x the true count in our benchmark, and with "
-                            "20% of the particles labelled the U-Net's AP fell from 0.80 to "
-                            "0.48 (docs/benchmarks.md, 'The matrix with the particle count "
-                            "estimated').")
+                            "0 (default): estimated from the labels, by the classifier below "
+                            "if you give one, else by the U-Net halfway through phase 1 (the "
+                            "summary says what was used). Give it when you can: in our "
+                            "benchmark the U-Net's own estimate was 0.85-6.8x the true count, "
+                            "and on crowded micrographs with 20% of the particles labelled "
+                            "its AP fell from 0.80 to 0.48 (docs/benchmarks.md, 'The matrix "
+                            "with the particle count estimated').")
+        group.addParam("countClassifier", params.PointerParam, pointerClass="CryopickModel",
+                       allowsNull=True, label="Classifier to count the particles",
+                       help="Optional, used when Particles per micrograph is 0: the output of "
+                            "'cryopick - train FixMatch classifier' trained on the same "
+                            "labels and particle diameter (train it first; 'combine' then "
+                            "takes both). Before the U-Net trains, the classifier picks your "
+                            "labelled micrographs and the count is the fewest particles its "
+                            "picks and your labels allow. In our benchmark matrix its counts "
+                            "were 0.68-1.56x the true count, against 0.85-6.8x for the U-Net's "
+                            "own estimate (docs/benchmarks.md, 'A particle count from the "
+                            "classifier').")
         group.addParam("objective", params.EnumParam, choices=list(OBJECTIVES),
                        default=OBJECTIVES.index(DEFAULTS.objective),
                        expertLevel=params.LEVEL_ADVANCED, label="Training objective",
@@ -260,11 +271,9 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
             pseudo_label_views=self.pseudoLabelViews.get(),
             pseudo_particle_min_labels=self.pseudoParticleMinLabels.get(),
             retrain_rest=RETRAIN_REST[self.retrainRest.get()],
-            teacher=self._teacherPath(), teacher_share=self.teacherShare.get())
-
-    def _teacherPath(self):
-        teacher = self.teacherModel.get()
-        return os.path.abspath(teacher.getPath()) if teacher is not None else ""
+            teacher=_model_path(self.teacherModel),
+            count_classifier=_model_path(self.countClassifier),
+            teacher_share=self.teacherShare.get())
 
     def _trainArgs(self):
         import shlex  # every path quoted: a project folder may be "my project"
@@ -305,15 +314,23 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
                 self._config().validate()
             except CryopickInputError as exc:  # names the setting
                 errors.append(str(exc))
-        teacher = self.teacherModel.get()
-        problem = teacher.problem("fixmatch") if teacher is not None else None
-        if problem:
-            errors.append(f"Teacher classifier: {problem}.")
-        elif teacher is not None and self.inputCoordinates.get() is not None and \
-                not teacher.fitsDiameter(self._diameterA()):
-            errors.append(f"Teacher classifier: trained for a {teacher.getParticleDiameter():g} "
-                          f"A particle, not {self._diameterA():g} A.")
+        for pointer, what in ((self.teacherModel, "Teacher classifier"),
+                              (self.countClassifier, "Classifier to count the particles")):
+            errors += self._classifierErrors(pointer.get(), what)
         return errors
+
+    def _classifierErrors(self, model, what):
+        """What is wrong with a classifier input (none given: nothing)."""
+        if model is None:
+            return []
+        problem = model.problem("fixmatch")
+        if problem:
+            return [f"{what}: {problem}."]
+        if self.inputCoordinates.get() is not None and \
+                not model.fitsDiameter(self._diameterA()):
+            return [f"{what}: trained for a {model.getParticleDiameter():g} A particle, not "
+                    f"{self._diameterA():g} A."]
+        return []
 
     def _warnings(self):
         # measured in docs/benchmarks.md (2 CPU cores, 1024 px micrographs, 4 for training)
@@ -382,15 +399,26 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
         return ["Ronneberger2015"]
 
 
+def _model_path(pointer):
+    """The absolute path of a model input, or "" without one."""
+    model = pointer.get()
+    return os.path.abspath(model.getPath()) if model is not None else ""
+
+
 def _count_line(s):
     """The particle count the training used, and where it came from."""
     given = s["config"].get("expected_particles")
     if given:
         return f"Particles per micrograph: {given:g} (given)"
+    if s.get("expected_particles") and s.get("count_origin") == "classifier":
+        return (f"Particles per micrograph: about {s['expected_particles']:.0f}, counted by the "
+                "classifier from the labels (check it: our benchmark's classifier counts were "
+                "0.68-1.56x the true count; if it is far off, give the count and train again)")
     if s.get("expected_particles"):
-        return (f"Particles per micrograph: about {s['expected_particles']:.0f}, estimated from "
-                "the labels (check it: our benchmark's estimates were 0.85-6.8x the true "
-                "count; if it is far off, give the count and train again)")
+        return (f"Particles per micrograph: about {s['expected_particles']:.0f}, estimated by "
+                "the U-Net from the labels (check it: our benchmark's estimates were "
+                "0.85-6.8x the true count; if it is far off, give the count or a classifier "
+                "to count them, and train again)")
     return ("Particles per micrograph: unknown (none given, and the labels' estimate was "
             "implausible): phase 1 went on with the original method's objective; give the "
             "count and train again")

@@ -628,9 +628,13 @@ def test_count_estimated_tells_cryopick_no_particle_count(tmp_path, monkeypatch)
     None (benchmarks.run then gives the true mean). Only cryopick's pieces depend on it."""
     told = {}
 
+    unet_flags = {}
+
     def member(name, result):
         def fake(*a, expected="missing", **k):
             told[name] = expected
+            if name == "unet":
+                unet_flags[expected] = list(a[8])  # run_unet's extra flags
             return result
         return fake
 
@@ -647,6 +651,10 @@ def test_count_estimated_tells_cryopick_no_particle_count(tmp_path, monkeypatch)
                             lambda m: None)
         assert not errors
         assert told == dict(fixmatch=expected, unet=expected, ensemble=expected)
+    # without a count, the U-Net is counted for by the classifier of the same labels
+    flags = unet_flags[0]
+    assert flags[flags.index("--count-classifier") + 1] == "/models/classifier.pt"
+    assert "--count-classifier" not in unet_flags[None]
     true, estimated = matrix.parse_args([]), matrix.parse_args(["--count", "estimated"])
     profile = matrix.PROFILES["full"]
 

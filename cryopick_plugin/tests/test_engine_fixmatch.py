@@ -185,7 +185,7 @@ def test_training_writes_the_seeds_outputs_and_log(trained):
     # 4 of 20 labels held out: too few witnesses, the count comes from all the labels, and
     # is kept on the training micrograph without labels
     assert saved["n_train_positives"] == 16
-    assert "estimated from all 20 labels (Lee & Liu)" in trained["log"]
+    assert "Particles per micrograph estimated from all 20 labels: " in trained["log"]
     assert "Calibrating on 1 micrographs without hand-picked particles" in trained["log"]
 
 

@@ -146,7 +146,8 @@ def _seen_and_unseen(seed):
 
 
 def test_a_threshold_chosen_on_unseen_micrographs_holds_there():
-    from cryopick_plugin.engine.picking.thresholds import (threshold_from_count,
+    from cryopick_plugin.engine.picking.thresholds import (count_from_labels,
+                                                         threshold_from_count,
                                                          threshold_from_unseen)
     for seed in range(3):
         seen, labels, unseen, truth = _seen_and_unseen(seed)
@@ -165,12 +166,14 @@ def test_a_threshold_chosen_on_unseen_micrographs_holds_there():
         best = evaluate(unseen, truth, 10)["overall"]["best_f1"]
         assert f1(t) > best - 0.05 and f1(t) > f1(on_seen) + 0.02, (seed, f1(t), f1(on_seen))
         assert "on 4 micrographs without hand-picked particles" in "\n".join(lines)
-        # no count: Lee & Liu's estimate from the labelled micrographs, used on the unseen
+        # no count: the labels' count on the labelled micrographs, used on the unseen
         t2, origin2 = threshold_from_unseen(picks.get, sorted(unseen), labels, 10,
                                             lambda m: None)
         assert origin2 == "labels' count on unseen micrographs"
-        per = lee_liu_estimate(seen, labels, 10)["n_particles"] / 4
-        assert 35 < per < 70  # 50 particles per micrograph
+        per = count_from_labels(seen.get, labels, 10)
+        # 50 particles per micrograph; the smallest n / R reads the labels' luckiest recall,
+        # up to 30% low with 40 labels (34.8-50.4 over six seeds of this scene)
+        assert 30 < per < 70
         assert t2 == threshold_from_count(unseen.get, sorted(unseen), per, lambda m: None)
     # neither a count nor labels: nothing to choose with
     assert threshold_from_unseen(picks.get, sorted(unseen), {}, 10, lambda m: None) == \
@@ -185,3 +188,32 @@ def test_the_unseen_micrographs_are_sampled_across_the_session():
     assert sample[0] == "mic_000" and sample[-1] == "mic_099"
     assert sample == sorted(sample)
     assert spread_sample(["b", "a"], 8) == ["a", "b"]
+
+
+def test_the_count_is_the_fewest_particles_the_labels_allow():
+    """An imprecise picker: junk scores as high as the particles' lower half. n / R over-
+    counts wherever picks include junk, so the smallest value (at the precise top, with at
+    least half the labels recovered) is the count; Lee & Liu's optimum, lower down, counts
+    junk too."""
+    from cryopick_plugin.engine.picking.thresholds import COUNT_MIN_RECALL, count_from_labels
+    rng = np.random.default_rng(0)
+    picks, labels = {}, {}
+    for m in range(4):
+        xy = rng.uniform(0, 2000, (200, 2))
+        # 50 particles: scores 0.5-1; 150 junk: 0-0.75, so the particles' lower half has
+        # twice as much junk around it
+        scores = np.r_[rng.uniform(0.5, 1.0, 50), rng.uniform(0.0, 0.75, 150)]
+        picks[m] = np.column_stack([xy, scores])
+        labels[m] = xy[rng.choice(50, 20, replace=False)]
+    per = count_from_labels(picks.get, labels, 1)
+    assert 42 < per < 58, per
+    lee_liu = lee_liu_estimate(picks, labels, 1)["n_particles"] / 4
+    assert abs(lee_liu - 50) > abs(per - 50) + 5, (lee_liu, per)
+    # the division rests on at least half the labels: with the best-scored half of them
+    # recovered only by junk-free picks above 0.9, still no smaller count is read
+    top = {m: p[p[:, 2] >= 0.9] for m, p in picks.items()}
+    assert count_from_labels(top.get, labels, 1) is None  # few labels recovered: no count
+    assert COUNT_MIN_RECALL == 0.5
+    # nothing to count with
+    assert count_from_labels(picks.get, {}, 1) is None
+    assert count_from_labels({0: np.zeros((0, 3))}.get, {0: labels[0]}, 1) is None

@@ -539,3 +539,54 @@ def test_no_pseudo_particles_from_fewer_labels_than_the_minimum(data, tmp_path):
             "background only") in lines
     with pytest.raises(CryopickInputError, match="pseudo particle min labels"):
         UNetTrainConfig(pseudo_particle_min_labels=-1).validate()
+
+
+def test_a_classifier_counts_the_particles_before_training(data, tmp_path):
+    """Without a particle count, --count-classifier's picks on the labelled micrographs set
+    it before phase 1, so all of phase 1 is PU with it (no half of it as background), and
+    the summary says where the count came from; a count given wins and the classifier is
+    not asked."""
+    from cryopick_plugin.tests.tiny_data import untrained_members
+
+    images, labels, truth = data
+    _, counter = untrained_members(2 * TINY["particle_radius"])
+    counter.save(str(tmp_path / "counter.pt"))
+    asked = []
+
+    def pick(image, pixel_size=None, threshold=None, device="cpu"):
+        # the true particles score 0.9, as many junk picks between them 0.1
+        name = next(n for n, im in images.items() if im is image)
+        asked.append(name)
+        xy = np.asarray(truth[name], dtype=np.float64)[:, :2]
+        junk = xy + [40.0, 0.0]
+        return np.r_[np.column_stack([xy, np.full(len(xy), 0.9)]),
+                     np.column_stack([junk, np.full(len(junk), 0.1)])]
+
+    counter.pick = pick
+    cfg = dict(TINY, self_training_iterations=1, count_classifier=str(tmp_path / "counter.pt"))
+    lines = []
+    summary = train_unet(images, labels, str(tmp_path / "c"), UNetTrainConfig(**cfg),
+                         log=lines.append, counter=counter)
+    assert asked == sorted(labels)  # the labelled micrographs only
+    n_true = len(truth[asked[0]])
+    assert summary["expected_particles"] == n_true and summary["count_origin"] == "classifier"
+    text = "\n".join(lines)
+    assert f"Estimated particles per micrograph: {n_true} (counted by the classifier " in text
+    first_epoch = next(i for i, l in enumerate(lines) if "Epoch" in l)
+    assert any(f"({n_true} particles per micrograph)" in l for l in lines[:first_epoch])
+    assert "Lee & Liu criterion on" not in text  # the U-Net's own estimate: not needed
+
+    asked.clear()
+    given = train_unet(images, labels, str(tmp_path / "g"),
+                       UNetTrainConfig(**dict(cfg, expected_particles=7)),
+                       log=lambda l: None, counter=counter)
+    assert not asked and given["expected_particles"] == 7 and "count_origin" not in given
+    # the setting and the loaded model come together, and fit the U-Net's geometry
+    with pytest.raises(CryopickInputError, match="--count-classifier: the setting names"):
+        train_unet(images, labels, str(tmp_path / "x"), UNetTrainConfig(**TINY),
+                   log=lambda l: None, counter=counter)
+    _, other = untrained_members(3 * TINY["particle_radius"])
+    with pytest.raises(CryopickInputError, match="--count-classifier .*: trained for another"):
+        train_unet(images, labels, str(tmp_path / "y"), UNetTrainConfig(**cfg),
+                   log=lambda l: None, counter=other)
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()

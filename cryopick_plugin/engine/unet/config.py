@@ -64,7 +64,15 @@ class UNetTrainConfig:
                 "background)")
     expected_particles: float = _setting(
         0.0, "particles expected per micrograph, for the PU objective's class prior (like "
-             "Topaz's -n); 0: estimated from the labels after the first half of phase 1")
+             "Topaz's -n); 0: estimated from the labels, by --count-classifier if given, "
+             "else by the U-Net itself after the first half of phase 1")
+    # ours: on the matrix without a count, the U-Net's own estimate (halfway through phase 1)
+    # was 0.85-6.8 x the true count; the classifier's, on the same labels, 0.68-1.56 x
+    # (docs/benchmarks.md, "A particle count from the classifier")
+    count_classifier: str = _setting(
+        "", "a train-fixmatch model trained on the same labels: without --expected-particles, "
+            "it counts the particles of the labelled micrographs before training (a closer "
+            "count than the U-Net's own)")
     pseudo_labels: str = _setting(
         "discs", "what a confident prediction becomes in self-training: discs (a label disc at "
                  "each peak scoring above the positive threshold, no more than the expected "

@@ -27,7 +27,8 @@ from ..picking.density import density_range, local_density, typical_range
 from ..picking.scale import to_working
 from ..picking.scale import to_original
 from ..picking.views import view_mean
-from ..picking.thresholds import (lee_liu_estimate, threshold_from_training,
+from ..picking.thresholds import (count_from_labels, lee_liu_estimate,
+                                  threshold_from_training,
                                    threshold_from_validation)
 from .config import UNetTrainConfig
 from .losses import IgnoreMaskBCELoss, PULoss
@@ -256,7 +257,7 @@ class SelfTraining:
     """One training run: inputs, phase 1, self-training rounds, threshold, outputs."""
 
     def __init__(self, images, labels, output_dir, cfg, val_images, val_labels, log,
-                 teacher=None):
+                 teacher=None, counter=None):
         self.images, self.labels, self.output_dir = images, labels, output_dir
         self.cfg, self.log = cfg, log
         self.labelled = check_training_labels(images, labels)
@@ -267,7 +268,12 @@ class SelfTraining:
                                  cfg.pixel_size or None, threshold=cfg.pick_threshold,
                                  extra=dict(config=dataclasses.asdict(cfg)))
         self.factor = self.picker.factor_for()
-        self.teacher = self._check_teacher(teacher)  # refused before any output
+        # refused before any output
+        self.teacher = self._check_classifier(teacher, cfg.teacher, "--teacher")
+        self.counter = self._check_classifier(counter, cfg.count_classifier,
+                                              "--count-classifier")
+        if self.teacher is not None:
+            log(f"Teacher: {cfg.teacher} (its map and the U-Net's choose the pseudo-particles)")
         files.prepare_output_dir(output_dir)
         self.names = list(images)
         self.work = self._working_images()
@@ -303,24 +309,22 @@ class SelfTraining:
         self.checkpoint = os.path.join(output_dir, files.LAST_CHECKPOINT)
         self.start = time.time()
 
-    def _check_teacher(self, teacher):
-        """--teacher's classifier (loaded by the caller: the U-Net does not import the
-        classifier's code), checked to see the micrographs as the U-Net does."""
-        if bool(self.cfg.teacher) != (teacher is not None):
-            raise CryopickInputError("--teacher: the setting names a model file, and the "
+    def _check_classifier(self, model, path, flag):
+        """The classifier named by ``flag`` (loaded by the caller: the U-Net does not import
+        the classifier's code), checked to see the micrographs as the U-Net does."""
+        if bool(path) != (model is not None):
+            raise CryopickInputError(f"{flag}: the setting names a model file, and the "
                                      "loaded model must come with it (and only with it)")
-        if teacher is None:
+        if model is None:
             return None
-        if (abs(teacher.working_diameter - self.picker.working_diameter) > 1e-6 or
-                abs(teacher.factor_for() - self.factor) > 1e-6 * self.factor):
+        if (abs(model.working_diameter - self.picker.working_diameter) > 1e-6 or
+                abs(model.factor_for() - self.factor) > 1e-6 * self.factor):
             raise CryopickInputError(
-                f"--teacher {self.cfg.teacher}: trained for another particle size or working "
-                f"pixel size (working diameter {teacher.working_diameter:g} px, binning "
-                f"{teacher.factor_for():.3f}x; this U-Net: {self.picker.working_diameter:g} px, "
+                f"{flag} {path}: trained for another particle size or working "
+                f"pixel size (working diameter {model.working_diameter:g} px, binning "
+                f"{model.factor_for():.3f}x; this U-Net: {self.picker.working_diameter:g} px, "
                 f"{self.factor:.3f}x)")
-        self.log(f"Teacher: {self.cfg.teacher} (its map and the U-Net's choose the "
-                 "pseudo-particles)")
-        return teacher
+        return model
 
     def _teacher_map(self, name, prob):
         """The U-Net's map of ``name`` fused with the teacher's, both over the same views."""
@@ -388,8 +392,10 @@ class SelfTraining:
         masks = [self.original[n] for n in self.labelled]
         entry = dict(iteration=0, losses=[])
         epochs = cfg.initial_epochs
+        if self.pu and not self.summary["expected_particles"] and self.counter is not None:
+            self.summary["expected_particles"] = self._count_by_classifier()
         if self.pu and not self.summary["expected_particles"]:
-            # no particle count given: learn with the unlabelled pixels as background for
+            # no particle count given nor counted by the classifier: learn with the unlabelled pixels as background for
             # half the epochs (it ranks particles, if too low), count the particles with Lee
             # & Liu's criterion on the labelled micrographs, then continue with PU
             first = epochs // 2
@@ -440,6 +446,16 @@ class SelfTraining:
             self.picker.working_diameter) for n in self.labelled]
         return np.concatenate(features) if features else np.zeros((0, 2))
 
+    def _count_by_classifier(self):
+        """Particles per micrograph counted by --count-classifier on the labelled
+        micrographs (count_from_labels), or None."""
+        per_mic = count_from_labels(
+            lambda n: self.counter.pick(self.images[n], self.cfg.pixel_size or None,
+                                        threshold=0.02, device=self.cfg.device),
+            {n: self.labels[n] for n in self.labelled}, self.cfg.diameter() / 2)
+        return self._plausible_count(per_mic, "counted by the classifier "
+                                     f"{self.cfg.count_classifier}", "classifier")
+
     def _estimate_particles(self):
         """Particles per micrograph from picks of the current model (Lee & Liu's count).
         One pass per micrograph, not the picking views: the map of a model halfway through
@@ -450,23 +466,29 @@ class SelfTraining:
                  for n in self.labelled}
         found = lee_liu_estimate(picks, {n: self.labels[n] for n in self.labelled},
                                  self.cfg.diameter() / 2)
-        if not found or not found["n_particles"]:
-            self.log("Could not estimate the particle count from the labels: the rest of "
-                     "training treats unlabelled pixels as background")
+        per_mic = found["n_particles"] / len(picks) if found else None
+        return self._plausible_count(per_mic, "Lee & Liu criterion on "
+                                     f"{len(picks)} labelled micrographs", "labels")
+
+    def _plausible_count(self, per_mic, how, origin):
+        """``per_mic`` if a plausible count (logged, its origin kept in the summary), else
+        None: the rest of training then treats unlabelled pixels as background."""
+        if not per_mic:
+            self.log(f"Could not estimate the particle count ({how}): the rest of training "
+                     "treats unlabelled pixels as background")
             return None
-        per_mic = found["n_particles"] / len(picks)
         n_labels = max(len(self.labels[n]) for n in self.labelled)
         room = min(w.size for w in self.work.values()) / self.disc
         if not n_labels <= per_mic <= MAX_PARTICLE_SHARE * room:
             # a ranking too poor to count with (few epochs, few labels): a wrong prior would
             # do more harm than the seed's objective
-            self.log(f"Estimated particles per micrograph: {per_mic:.0f}, implausible (fewer "
-                     f"than the labels or covering over {100 * MAX_PARTICLE_SHARE:.0f}% of a "
-                     "micrograph): the rest of training treats unlabelled pixels as background"
-                     "; give --expected-particles")
+            self.log(f"Estimated particles per micrograph: {per_mic:.0f} ({how}), implausible "
+                     f"(fewer than the labels or covering over {100 * MAX_PARTICLE_SHARE:.0f}% "
+                     "of a micrograph): the rest of training treats unlabelled pixels as "
+                     "background; give --expected-particles")
             return None
-        self.log(f"Estimated particles per micrograph: {per_mic:.0f} (Lee & Liu criterion on "
-                 f"{len(picks)} labelled micrographs)")
+        self.log(f"Estimated particles per micrograph: {per_mic:.0f} ({how})")
+        self.summary["count_origin"] = origin
         return per_mic
 
     def _loss(self, masks, names):
@@ -618,7 +640,7 @@ class SelfTraining:
 
 
 def train_unet(images, labels, output_dir, config=None, val_images=None, val_labels=None,
-               log=None, resume=False, teacher=None):
+               log=None, resume=False, teacher=None, counter=None):
     """Train a U-Net picker with self-training; returns the summary dict.
 
     ``images``: {name: 2-D array} of training micrographs (labelled and unlabelled: all of
@@ -626,9 +648,10 @@ def train_unet(images, labels, output_dir, config=None, val_images=None, val_lab
     in the images' pixel frame. Optional validation micrographs and their (complete) labels
     give per-iteration metrics and a best-F1 picking threshold. ``resume``: continue after
     the last finished phase of ``last_checkpoint.pt`` in ``output_dir`` (same settings
-    required), giving the same result as an uninterrupted run. ``teacher``: the classifier
-    (PatchClassifier) of ``config.teacher``, loaded.
+    required), giving the same result as an uninterrupted run. ``teacher`` and ``counter``:
+    the classifiers (PatchClassifier) of ``config.teacher`` and ``config.count_classifier``,
+    loaded.
     """
     cfg = (config or UNetTrainConfig()).validate()
     return SelfTraining(images, labels, output_dir, cfg, val_images, val_labels,
-                        log or _print, teacher).run(resume)
+                        log or _print, teacher, counter).run(resume)
