@@ -5,9 +5,10 @@
 1. writes the demo dataset (micrographs, full truth, a partial "hand-picked" subset);
 2. creates a real Scipion project (SQLite) under OUT/ScipionUserData/projects/cryopick_demo;
 3. imports the micrographs with the hand-picked labels, then the full truth onto them;
-4. trains the default pipeline on the labels (CPU-sized): the U-Net self-training picker and
-   the one-pass classifier, combined into one model; picks every micrograph with it and
-   evaluates the picks against the truth; prints the table.
+4. trains the default pipeline on the labels (CPU-sized): the one-pass classifier, then the
+   U-Net self-training picker (the classifier counts the particles for it), combined into
+   one model; picks every micrograph with it and evaluates the picks against the truth;
+   prints the table.
 
 Open the project afterwards with Scipion's GUI to see the runs, or re-run to start afresh.
 """
@@ -86,14 +87,16 @@ def run(out, n_micrographs=6, seed=0, training=None, classifier_training=None):
         CryopickProtEvaluate, inputCoordinates=imported.outputCoordinates,
         referenceCoordinates=truth.outputCoordinates, particleDiameter=diameter),
         "evaluate hand-picked labels vs truth")
-    train = _launch(project, project.newProtocol(
-        CryopickProtTrainUNet, inputMicrographs=imported.outputMicrographs,
-        inputCoordinates=imported.outputCoordinates, useGpu=False,
-        **(training or DEMO_TRAINING)), "train U-Net picker (self-training)")
+    # the classifier first: without a particle count it counts them for the U-Net
     classifier = _launch(project, project.newProtocol(
         CryopickProtTrainFixMatch, inputMicrographs=imported.outputMicrographs,
         inputCoordinates=imported.outputCoordinates, useGpu=False,
         **(classifier_training or DEMO_CLASSIFIER)), "train the classifier (Selective FixMatch)")
+    train = _launch(project, project.newProtocol(
+        CryopickProtTrainUNet, inputMicrographs=imported.outputMicrographs,
+        inputCoordinates=imported.outputCoordinates, useGpu=False,
+        countClassifier=classifier.outputModel,
+        **(training or DEMO_TRAINING)), "train U-Net picker (self-training)")
     combined = _launch(project, project.newProtocol(
         CryopickProtCombine, inputUNet=train.outputModel,
         inputClassifier=classifier.outputModel, inputCoordinates=imported.outputCoordinates),

@@ -128,8 +128,11 @@ class CryopickProtTrainFixMatch(TrainingInputs, ProtParticlePicking):
                             "picks than particles on the training micrographs (as the U-Net's "
                             "does), and 'pu' takes from it the share of random positions that "
                             "land on a particle. 0 (default): unknown; the threshold comes "
-                            "from the labels (Lee & Liu), which is less reliable with few "
-                            "labels.")
+                            "from the labels (the count they allow, kept on the training "
+                            "micrographs without labels, else Lee & Liu's best estimated F1), "
+                            "which is less reliable with few labels. Trained without a count, "
+                            "this classifier can count the particles for the U-Net (its form's "
+                            "'Classifier to count the particles') and for 'combine'.")
         group.addParam("classBalanced", params.BooleanParam, default=True,
                        expertLevel=params.LEVEL_ADVANCED, label="Class-balanced consistency?",
                        help="Average the consistency loss per pseudo-class so the abundant "

@@ -1,5 +1,5 @@
 """Scipion chains of the two models trained on the same labels: combine them and pick; or
-let the classifier teach the U-Net's self-training.
+let the classifier count the particles for the U-Net or teach its self-training.
 
 Very short trainings: the tests check that the protocols chain and that what a step wrote
 is what the form asked for (both members, the threshold from the count; the teacher), not
@@ -92,6 +92,38 @@ class TestCombineChain(BaseTest):
         self.launchProtocol(pick)
         self.assertGreater(pick.outputCoordinates.getSize(), 0)
         self.assertIn("averaged maps", "\n".join(pick.methods()))
+
+    def test_classifier_counts_the_particles_for_the_unet(self):
+        wrong_kind = self.newProtocol(CryopickProtTrainUNet,
+                                      countClassifier=self.unet.outputModel, **self.inputs)
+        self.assertIn("Classifier to count the particles: needs a fixmatch model, not a unet "
+                      "one.", wrong_kind.validate())
+        diameter = self.classifier.outputModel.getParticleDiameter()
+        other_size = self.newProtocol(CryopickProtTrainUNet, particleDiameter=2 * diameter,
+                                      countClassifier=self.classifier.outputModel,
+                                      **self.inputs)
+        self.assertTrue(any(e.startswith("Classifier to count the particles: trained for a "
+                                         f"{diameter:g} A") for e in other_size.validate()))
+
+        counted = self.newProtocol(CryopickProtTrainUNet, **self.UNET, **self.inputs,
+                                   countClassifier=self.classifier.outputModel)
+        self.assertEqual(counted.validate(), [])
+        self.launchProtocol(counted)
+        with open(counted._getExtraPath("model", files.UNET_SUMMARY)) as fh:
+            summary = json.load(fh)
+        self.assertEqual(os.path.abspath(summary["config"]["count_classifier"]),
+                         os.path.abspath(self.classifier.outputModel.getPath()))
+        log = "".join(open(path).read() for path in counted.getLogPaths()
+                      if os.path.exists(path))
+        # the engine asked the classifier (its count may be implausible for so short a
+        # training; then the U-Net's own estimate follows, and the summary says which)
+        self.assertIn("(counted by the classifier ", log)
+        line = next(l for l in counted.summary() if l.startswith("Particles per micrograph"))
+        if summary.get("count_origin") == "classifier":
+            self.assertIn("counted by the classifier from the labels", line)
+            self.assertNotIn("Lee & Liu criterion on", log)
+        else:
+            self.assertNotIn("counted by the classifier", line)
 
     def test_classifier_teaches_the_unet(self):
         wrong_kind = self.newProtocol(CryopickProtTrainUNet, teacherModel=self.unet.outputModel,

@@ -7,7 +7,8 @@ is proportional to precision x recall and needs nothing else; at its optimum the
 nearly all particles, so n(t) / R(t) there estimates the number of particles N. With N, F1
 itself can be estimated for every threshold: F1(t) = 2 R(t) N / (n(t) + N); its maximum is
 the threshold returned, a stand-in for the best-F1 threshold when no micrograph is fully
-labelled.
+labelled. To count the particles, count_from_labels reads n(t) / R(t) where it is smallest
+instead: every false pick makes it larger.
 
 The recall it reads is that of particles the model was trained on: they score higher than
 the unlabelled ones, so after self-training it overestimates recall and keeps too few picks.

@@ -395,9 +395,10 @@ class SelfTraining:
         if self.pu and not self.summary["expected_particles"] and self.counter is not None:
             self.summary["expected_particles"] = self._count_by_classifier()
         if self.pu and not self.summary["expected_particles"]:
-            # no particle count given nor counted by the classifier: learn with the unlabelled pixels as background for
-            # half the epochs (it ranks particles, if too low), count the particles with Lee
-            # & Liu's criterion on the labelled micrographs, then continue with PU
+            # no particle count, given or counted by the classifier: learn with the
+            # unlabelled pixels as background for half the epochs (it ranks particles, if
+            # too low), count the particles with Lee & Liu's criterion on the labelled
+            # micrographs, then continue with PU
             first = epochs // 2
             entry["losses"] += _train_epochs(self.model, optimizer, IgnoreMaskBCELoss(),
                                              images, [_as_background(m) for m in masks],
