@@ -581,6 +581,15 @@ def test_a_classifier_counts_the_particles_before_training(data, tmp_path):
                        UNetTrainConfig(**dict(cfg, expected_particles=7)),
                        log=lambda l: None, counter=counter)
     assert not asked and given["expected_particles"] == 7 and "count_origin" not in given
+    # a classifier that finds nothing: the U-Net counts by itself, halfway through phase 1
+    counter.pick = lambda image, pixel_size=None, threshold=None, device="cpu": np.zeros((0, 3))
+    lines.clear()
+    fallback = train_unet(images, labels, str(tmp_path / "f"), UNetTrainConfig(**cfg),
+                          log=lines.append, counter=counter)
+    text = "\n".join(lines)
+    assert ("Could not estimate the particle count (counted by the classifier "
+            f"{cfg['count_classifier']}): the U-Net counts by itself halfway") in text
+    assert "Lee & Liu criterion on" in text and fallback.get("count_origin") != "classifier"
     # the setting and the loaded model come together, and fit the U-Net's geometry
     with pytest.raises(CryopickInputError, match="--count-classifier: the setting names"):
         train_unet(images, labels, str(tmp_path / "x"), UNetTrainConfig(**TINY),

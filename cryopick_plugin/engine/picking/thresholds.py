@@ -18,8 +18,8 @@ Any threshold chosen on the labelled micrographs is too high for the others: the
 trained hardest on those micrographs' particles, labelled and unlabelled (the labels' discs
 and patches, self-training, the consistency loss), and score them higher. threshold_from_unseen
 therefore keeps the expected count of picks on micrographs without labels, best ones the
-models did not train on (the count given, or Lee & Liu's estimate from the labels); the
-ensemble chooses so when it is given such micrographs.
+models did not train on (the count given, or count_from_labels, from the classifier's picks
+where there is one); the ensemble chooses so when it is given such micrographs.
 """
 import numpy as np
 from scipy.spatial import cKDTree

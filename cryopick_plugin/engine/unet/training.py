@@ -473,10 +473,13 @@ class SelfTraining:
 
     def _plausible_count(self, per_mic, how, origin):
         """``per_mic`` if a plausible count (logged, its origin kept in the summary), else
-        None: the rest of training then treats unlabelled pixels as background."""
+        None: without the classifier's count the U-Net counts by itself halfway through
+        phase 1; without that one the rest of training treats unlabelled pixels as
+        background."""
+        then = ("the U-Net counts by itself halfway through phase 1" if origin == "classifier"
+                else "the rest of training treats unlabelled pixels as background")
         if not per_mic:
-            self.log(f"Could not estimate the particle count ({how}): the rest of training "
-                     "treats unlabelled pixels as background")
+            self.log(f"Could not estimate the particle count ({how}): {then}")
             return None
         n_labels = max(len(self.labels[n]) for n in self.labelled)
         room = min(w.size for w in self.work.values()) / self.disc
@@ -485,8 +488,7 @@ class SelfTraining:
             # do more harm than the seed's objective
             self.log(f"Estimated particles per micrograph: {per_mic:.0f} ({how}), implausible "
                      f"(fewer than the labels or covering over {100 * MAX_PARTICLE_SHARE:.0f}% "
-                     "of a micrograph): the rest of training treats unlabelled pixels as "
-                     "background; give --expected-particles")
+                     f"of a micrograph): {then}; give --expected-particles")
             return None
         self.log(f"Estimated particles per micrograph: {per_mic:.0f} ({how})")
         self.summary["count_origin"] = origin
