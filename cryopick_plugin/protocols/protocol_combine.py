@@ -11,7 +11,7 @@ from ..convert import coordinates_to_tables, link_micrographs, micrograph_key
 from ..engine.io.coordinates import write_coordinates
 from ..engine.io.files import read_torch_file
 from ..engine.picking.fusion import CLASSIFIER_WEIGHT, EQUAL_WEIGHT_LABELS
-from ..engine.picking.thresholds import FEW_LABELS_TO_COUNT
+from ..engine.picking.thresholds import FEW_LABELS_TO_COUNT, THRESHOLD_ORIGINS
 from ..objects import CryopickModel
 
 ENSEMBLE_FILE = "ensemble_model.pt"
@@ -179,14 +179,8 @@ class CryopickProtCombine(EMProtocol):
         if model is None:
             return ["Not combined yet."]
         state = read_torch_file(model.getPath())
-        origin = {"count": "from the particle count",
-                  "labels": "from the hand-picked labels",
-                  "count on unseen micrographs":
-                      "from the particle count, on micrographs without hand-picked particles",
-                  "labels' count on unseen micrographs":
-                      "from the count estimated from the labels, on micrographs without "
-                      "hand-picked particles",
-                  "unet": "the U-Net's"}.get(state["extra"].get("threshold_origin"), "")
+        origin = dict(THRESHOLD_ORIGINS, unet="the U-Net's").get(
+            state["extra"].get("threshold_origin"), "")
         return [f"U-Net + classifier (classifier weight {state['classifier_weight']:.3g}), "
                 f"picking threshold {state['threshold']:.3f} ({origin})" +
                 ("; scores ranked on the calibration micrographs"

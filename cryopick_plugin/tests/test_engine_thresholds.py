@@ -146,7 +146,8 @@ def _seen_and_unseen(seed):
 
 
 def test_a_threshold_chosen_on_unseen_micrographs_holds_there():
-    from cryopick_plugin.engine.picking.thresholds import (count_from_labels,
+    from cryopick_plugin.engine.picking.thresholds import (THRESHOLD_ORIGINS,
+                                                         count_from_labels,
                                                          threshold_from_count,
                                                          threshold_from_unseen)
     for seed in range(3):
@@ -175,6 +176,18 @@ def test_a_threshold_chosen_on_unseen_micrographs_holds_there():
         # up to 30% low with 40 labels (34.8-50.4 over six seeds of this scene)
         assert 30 < per < 70
         assert t2 == threshold_from_count(unseen.get, sorted(unseen), per, lambda m: None)
+        # the classifier's count, made already (the U-Net's --count-classifier): used as it
+        # is, not counted again; a count given wins over it
+        lines = []
+        t3, origin3 = threshold_from_unseen(picks.get, sorted(unseen), labels, 10,
+                                            lines.append, counted=42.0)
+        assert origin3 == "classifier's count on unseen micrographs"
+        assert t3 == threshold_from_count(unseen.get, sorted(unseen), 42.0, lambda m: None)
+        assert "Particles per micrograph counted by the classifier: 42.0" in lines
+        assert threshold_from_unseen(picks.get, sorted(unseen), labels, 10, lambda m: None,
+                                     expected=50, counted=42.0) == (t, origin)
+        # every origin has its words in the summaries and views
+        assert {origin, origin2, origin3} <= set(THRESHOLD_ORIGINS)
     # neither a count nor labels: nothing to choose with
     assert threshold_from_unseen(picks.get, sorted(unseen), {}, 10, lambda m: None) == \
         (None, None)

@@ -576,6 +576,20 @@ def test_a_classifier_counts_the_particles_before_training(data, tmp_path):
     assert any(f"({n_true} particles per micrograph)" in l for l in lines[:first_epoch])
     assert "Lee & Liu criterion on" not in text  # the U-Net's own estimate: not needed
 
+    # a training micrograph without labels: the threshold keeps the classifier's count there
+    # (not one counted again on the U-Net's picks)
+    first, second = sorted(images)
+    asked.clear()
+    one = train_unet(images, {first: labels[first]}, str(tmp_path / "one"),
+                     UNetTrainConfig(**dict(cfg, self_training_iterations=0)),
+                     log=lambda l: None, counter=counter)
+    assert asked == [first]
+    assert one["threshold_origin"] == "classifier's count on unseen micrographs"
+    scores = np.sort(UNetPicker.load(str(tmp_path / "one" / "final_model.pt")).pick(
+        images[second], threshold=0.05)[:, 2])[::-1]
+    k = round(1.15 * one["expected_particles"])
+    assert one["pick_threshold"] == pytest.approx(scores[min(k, len(scores)) - 1])
+
     asked.clear()
     given = train_unet(images, labels, str(tmp_path / "g"),
                        UNetTrainConfig(**dict(cfg, expected_particles=7)),

@@ -26,6 +26,7 @@ from pyworkflow.viewer import DESKTOP_TKINTER
 import cryopick_plugin.protocols as protocols
 from cryopick_plugin.constants import SCORE_ATTR
 from cryopick_plugin.engine.io.files import read_torch_file
+from cryopick_plugin.engine.picking.thresholds import THRESHOLD_ORIGINS
 from cryopick_plugin.protocols import (CryopickProtEvaluate, CryopickProtFilterByScore,
                                        CryopickProtPick, CryopickProtTrainFixMatch,
                                        CryopickProtTrainUNet)
@@ -162,6 +163,9 @@ class TestViewers(BaseTest):
         self.assertEqual(len(view.rows), 2)  # one row per epoch
         self.assertTrue(any("(kept)" in str(r[0]) for r in view.rows))
         self.assertIn("picking threshold", "\n".join(view.lines))
+        # where the threshold came from, in the words of its origin
+        origin = self.fixmatch._results()["threshold_origin"]
+        self.assertIn(f"is {THRESHOLD_ORIGINS[origin]};", "\n".join(view.lines))
 
     def test_training_png_is_the_new_figure(self):
         # the runs saved the same three-panel figure as training_history.png

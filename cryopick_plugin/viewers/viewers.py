@@ -23,6 +23,7 @@ from ..engine.errors import CryopickInputError
 from ..engine.io import files
 from ..engine.io.plots import (fixmatch_history_figure, precision_recall_figure,
                                unet_history_figure)
+from ..engine.picking.thresholds import THRESHOLD_ORIGINS
 from ..objects import CryopickModel
 from ..protocols import (CryopickProtEvaluate, CryopickProtFilterByScore, CryopickProtPick,
                          CryopickProtRescore, CryopickProtTrainFixMatch, CryopickProtTrainUNet)
@@ -52,13 +53,10 @@ class CryopickViewer(Viewer):
 # ---------------------------------------------------------------------- training
 def _threshold_origin(validated, auto, origin=None):
     if validated:
-        return "best F1 on the validation coordinates"
-    if origin == "count":
-        return ("set from the expected particles per micrograph (15% more picks than "
-                "particles on the training micrographs)")
-    if auto:
-        return "estimated from the hand-picked labels (Lee & Liu's criterion)"
-    return "the fixed default"
+        return THRESHOLD_ORIGINS["validation"]
+    if origin in THRESHOLD_ORIGINS:
+        return THRESHOLD_ORIGINS[origin]
+    return THRESHOLD_ORIGINS["labels"] if auto else "the fixed default"
 
 
 def unet_view(prot, master=None):
@@ -107,9 +105,9 @@ def fixmatch_view(prot, master=None):
                "confident background %", "AUC", "AUC (EMA)", "time (s)"]
     auto = ((r.get("config") or {}).get("training") or {}).get("auto_threshold", True)
     lines = list(prot.summary())
-    lines.append(f"The picking threshold {_f(r.get('pick_threshold'))} is "
-                 f"{_threshold_origin('validation_picking' in r, auto)}; picking and "
-                 "re-scoring use it unless you set another.")
+    origin = _threshold_origin("validation_picking" in r, auto, r.get("threshold_origin"))
+    lines.append(f"The picking threshold {_f(r.get('pick_threshold'))} is {origin}; picking "
+                 "and re-scoring use it unless you set another.")
     return ResultsView(f"FixMatch training: {prot.getRunName()}", fixmatch_history_figure(r),
                        headers, rows, lines, master)
 

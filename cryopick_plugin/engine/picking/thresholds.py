@@ -197,18 +197,22 @@ FEW_LABELS_TO_COUNT = 25
 
 def threshold_from_unseen(pick, unseen, witnesses, radius, log, expected=None,
                           max_micrographs=CALIBRATION_MICROGRAPHS, kind="the labels",
-                          count_pick=None):
+                          count_pick=None, counted=None):
     """(threshold, origin): threshold_from_count on up to ``max_micrographs`` of ``unseen``
     (micrographs without labels, best ones the models did not train on), with ``expected``
-    particles per micrograph or, without it, count_from_labels on the labelled micrographs
+    particles per micrograph or, without it, the classifier's count ``counted`` (the U-Net's
+    --count-classifier, already made) or else count_from_labels on the labelled micrographs
     with the picks of ``count_pick`` (default ``pick``; the ensemble counts with its
-    classifier's). (None, None) when there is neither.
+    classifier's). (None, None) when there is none of these.
 
     Measured on the benchmark matrix's saved models (24 cells, docs/benchmarks.md
     "Calibrating on micrographs the models did not see"): with the true count, F1 at the
     threshold within 0.026 / 0.023 / 0.036 of the best F1 at 5 / 20 / 50% labels (on the
     training micrographs: 0.028 / 0.113 / 0.036, with the ensemble's peak scores)."""
     per, origin = expected, "count"
+    if not per and counted:
+        per, origin = counted, "classifier's count"
+        log(f"Particles per micrograph counted by the classifier: {per:.1f}")
     if not per:
         per, origin = count_from_labels(count_pick or pick, witnesses, radius,
                                         max_micrographs), "labels' count"
@@ -225,19 +229,37 @@ def threshold_from_unseen(pick, unseen, witnesses, radius, log, expected=None,
 
 
 def threshold_from_training(pick, names, witnesses, radius, log, kind, expected=None,
-                            estimated=None, unlabelled=()):
+                            estimated=None, unlabelled=(), counted=None):
     """(threshold, origin) chosen on the training micrographs. With ``unlabelled`` ones
     (training micrographs without labels): threshold_from_unseen on them, which the models
     score less high than the labelled ones (`make demo`'s classifier: F1 0.50 at the
-    threshold chosen on the labelled micrographs, 0.93 on the unlabelled ones). Else from the
+    threshold chosen on the labelled micrographs, 0.93 on the unlabelled ones), with the
+    count given, else the classifier's (``counted``), else counted there. Else from the
     particle count when the user gave one (``expected`` per micrograph: threshold_from_count
     over ``names``), else the best estimated F1 on the micrographs with ``witnesses``
     (labels), with the count ``estimated`` from them if any. The U-Net and the classifier
     both choose so."""
     if unlabelled:
         return threshold_from_unseen(pick, unlabelled, witnesses, radius, log,
-                                     expected=expected, kind=kind)
+                                     expected=expected, kind=kind, counted=counted)
     if expected:
         return threshold_from_count(pick, names, expected, log), "count"
     return (threshold_from_labels(pick, witnesses, radius, log, kind, per_micrograph=estimated),
             "labels")
+
+
+#: what each threshold origin (a summary's or model's threshold_origin) means, for
+#: summaries and views
+THRESHOLD_ORIGINS = {
+    "validation": "best F1 on the validation coordinates",
+    "count": "from the particle count given (15% more picks than particles)",
+    "labels": "estimated from the hand-picked labels (Lee & Liu's criterion)",
+    "count on unseen micrographs":
+        "from the particle count, on micrographs without hand-picked particles",
+    "classifier's count on unseen micrographs":
+        "from the classifier's count of the particles, on micrographs without hand-picked "
+        "particles",
+    "labels' count on unseen micrographs":
+        "from the count estimated from the labels, on micrographs without hand-picked "
+        "particles",
+}

@@ -600,9 +600,10 @@ class SelfTraining:
 
     def choose_threshold(self):
         """Validation micrographs: their best-F1 threshold; else, unless fixed, the count
-        kept on the training micrographs without labels if any (threshold_from_unseen), else
-        from the particle count when one was given (threshold_from_count), or the best
-        estimated F1 on the labelled micrographs (picking/thresholds.py)."""
+        (given, the classifier's, or else counted on the final picks) kept on the training
+        micrographs without labels if any (threshold_from_unseen), else from the particle
+        count when one was given (threshold_from_count), or the best estimated F1 on the
+        labelled micrographs (picking/thresholds.py)."""
         cfg, picker = self.cfg, self.picker
         threshold = None
         if self.val_images:
@@ -617,7 +618,11 @@ class SelfTraining:
                 pick, self.names, {n: self.labels[n] for n in self.labelled},
                 cfg.diameter() / 2, self.log, "the labels", expected=cfg.expected_particles,
                 estimated=self.summary["expected_particles"],
-                unlabelled=without_labels(self.names, self.labels))
+                unlabelled=without_labels(self.names, self.labels),
+                # the classifier counts closer than the U-Net's final picks (docs/benchmarks.md
+                # "A particle count from the classifier"), and training used its count
+                counted=self.summary["expected_particles"]
+                if self.summary.get("count_origin") == "classifier" else None)
         if threshold is not None:
             picker.threshold = threshold
             self.summary["threshold_origin"] = origin
