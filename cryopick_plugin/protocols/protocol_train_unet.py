@@ -57,11 +57,13 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
                             "the training micrographs. "
                             "0 (default): estimated from the labels, by the classifier below "
                             "if you give one, else by the U-Net halfway through phase 1 (the "
-                            "summary says what was used). Give it when you can: in our "
-                            "benchmark the U-Net's own estimate was 0.85-6.8x the true count, "
-                            "and on crowded micrographs with 20% of the particles labelled "
-                            "its AP fell from 0.80 to 0.48 (docs/benchmarks.md, 'The matrix "
-                            "with the particle count estimated').")
+                            "summary says what was used). Give the classifier, or the "
+                            "count: in our benchmark matrix the U-Net's own estimate was "
+                            "0.85-6.8x the true count and cost up to 0.56 AP; with the "
+                            "classifier's count the U-Net's AP was as with the true count "
+                            "or better, and F1 at its threshold 0.045 below its best on "
+                            "average (docs/benchmarks.md, 'A particle count from the "
+                            "classifier').")
         group.addParam("countClassifier", params.PointerParam, pointerClass="CryopickModel",
                        allowsNull=True, label="Classifier to count the particles",
                        help="Optional, used when Particles per micrograph is 0: the output of "

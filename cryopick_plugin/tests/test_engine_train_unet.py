@@ -575,20 +575,24 @@ def test_a_classifier_counts_the_particles_before_training(data, tmp_path):
     first_epoch = next(i for i, l in enumerate(lines) if "Epoch" in l)
     assert any(f"({n_true} particles per micrograph)" in l for l in lines[:first_epoch])
     assert "Lee & Liu criterion on" not in text  # the U-Net's own estimate: not needed
-
-    # a training micrograph without labels: the threshold keeps the classifier's count there
-    # (not one counted again on the U-Net's picks)
+    # a training micrograph without labels (the second): the threshold keeps the
+    # classifier's count there (not one counted again on the U-Net's picks)
     first, second = sorted(images)
-    asked.clear()
-    one = train_unet(images, {first: labels[first]}, str(tmp_path / "one"),
-                     UNetTrainConfig(**dict(cfg, self_training_iterations=0)),
-                     log=lambda l: None, counter=counter)
-    assert asked == [first]
-    assert one["threshold_origin"] == "classifier's count on unseen micrographs"
-    scores = np.sort(UNetPicker.load(str(tmp_path / "one" / "final_model.pt")).pick(
+    assert sorted(labels) == [first] and summary["threshold_origin"] == \
+        "classifier's count on unseen micrographs"
+    scores = np.sort(UNetPicker.load(str(tmp_path / "c" / "final_model.pt")).pick(
         images[second], threshold=0.05)[:, 2])[::-1]
-    k = round(1.15 * one["expected_particles"])
-    assert one["pick_threshold"] == pytest.approx(scores[min(k, len(scores)) - 1])
+    k = round(1.15 * n_true)
+    assert summary["pick_threshold"] == pytest.approx(scores[min(k, len(scores)) - 1])
+    # every training micrograph labelled: the count is kept there as a given one would be
+    # (not the labels' best estimated F1, whose recall is too high after training)
+    lines.clear()
+    one = train_unet({first: images[first]}, labels, str(tmp_path / "one"),
+                     UNetTrainConfig(**dict(cfg, self_training_iterations=0)),
+                     log=lines.append, counter=counter)
+    assert one["threshold_origin"] == "classifier's count"
+    assert any(l.startswith(f"Picking threshold from the particle count ({n_true} per")
+               for l in lines)
 
     asked.clear()
     given = train_unet(images, labels, str(tmp_path / "g"),

@@ -34,20 +34,6 @@ class TestCombineChain(BaseTest):
                                          stepsPerEpoch=3, rampupEpochs=1, **cls.inputs)
         cls.launchProtocol(cls.classifier)
 
-    def test_few_labels_without_a_count_are_warned_of(self):
-        from cryopick_plugin.engine.picking.thresholds import FEW_LABELS_TO_COUNT
-
-        n_labels = self.imp.outputCoordinates.getSize()
-        self.assertLess(n_labels, FEW_LABELS_TO_COUNT)  # the tiny set has few
-        inputs = dict(inputUNet=self.unet.outputModel,
-                      inputClassifier=self.classifier.outputModel,
-                      inputCoordinates=self.imp.outputCoordinates)
-        warned = self.newProtocol(CryopickProtCombine, **inputs).warnings()
-        self.assertEqual(len(warned), 1)
-        self.assertIn(f"Only {n_labels} hand-picked particles", warned[0])
-        self.assertEqual(self.newProtocol(CryopickProtCombine, expectedParticles=20.0,
-                                          **inputs).warnings(), [])
-
     def test_train_both_combine_and_pick(self):
         unet, classifier = self.unet, self.classifier
 

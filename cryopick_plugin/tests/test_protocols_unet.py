@@ -126,6 +126,9 @@ def test_the_summary_says_which_particle_count_the_training_used():
     assert _count_line(given) == "Particles per micrograph: 150 (given)"
     estimated = dict(config=dict(expected_particles=0.0), expected_particles=296.4)
     assert _count_line(estimated).startswith(
-        "Particles per micrograph: about 296, estimated from the labels (check it")
+        "Particles per micrograph: about 296, estimated by the U-Net from the labels (check it")
+    counted = dict(estimated, count_origin="classifier")
+    assert _count_line(counted).startswith(
+        "Particles per micrograph: about 296, counted by the classifier from the labels")
     implausible = dict(config=dict(expected_particles=0.0), expected_particles=None)
     assert _count_line(implausible).startswith("Particles per micrograph: unknown")

@@ -187,12 +187,6 @@ def spread_sample(names, n):
 
 #: micrographs picked to choose a threshold on (each costs a full pick)
 CALIBRATION_MICROGRAPHS = 8
-#: with fewer labels, count_from_labels is unreliable: on the benchmark matrix (24 cells)
-#: 4-15 labels estimated 35-71 particles on crowded micrographs that hold 151, and 14-19 on
-#: apoferritin ones that hold 37; 16-60 labels estimated within 40% (large-carbon 16: 18 of
-#: 13), and the threshold kept on unseen micrographs held (F1 within 0.022 of the best).
-#: 25 leaves a margin above the one cell with 16
-FEW_LABELS_TO_COUNT = 25
 
 
 def threshold_from_unseen(pick, unseen, witnesses, radius, log, expected=None,
@@ -236,14 +230,23 @@ def threshold_from_training(pick, names, witnesses, radius, log, kind, expected=
     threshold chosen on the labelled micrographs, 0.93 on the unlabelled ones), with the
     count given, else the classifier's (``counted``), else counted there. Else from the
     particle count when the user gave one (``expected`` per micrograph: threshold_from_count
-    over ``names``), else the best estimated F1 on the micrographs with ``witnesses``
-    (labels), with the count ``estimated`` from them if any. The U-Net and the classifier
-    both choose so."""
+    over ``names``) or the classifier counted one (``counted``, kept the same way), else the
+    best estimated F1 on the micrographs with ``witnesses`` (labels), with the count
+    ``estimated`` from them if any. The U-Net and the classifier both choose so.
+
+    The classifier's count kept as a given one, against the best estimated F1 with it, for
+    the U-Net after self-training (benchmark matrix, 24 cells, all training micrographs
+    labelled; docs/benchmarks.md "A particle count from the classifier"): F1 at the
+    threshold 0.045 below the best on average (max 0.13) against 0.157 (max 0.50): the
+    labels' recall, of particles trained on, is too high."""
     if unlabelled:
         return threshold_from_unseen(pick, unlabelled, witnesses, radius, log,
                                      expected=expected, kind=kind, counted=counted)
     if expected:
         return threshold_from_count(pick, names, expected, log), "count"
+    if counted:
+        log(f"Particles per micrograph counted by the classifier: {counted:.1f}")
+        return threshold_from_count(pick, names, counted, log), "classifier's count"
     return (threshold_from_labels(pick, witnesses, radius, log, kind, per_micrograph=estimated),
             "labels")
 
@@ -253,6 +256,8 @@ def threshold_from_training(pick, names, witnesses, radius, log, kind, expected=
 THRESHOLD_ORIGINS = {
     "validation": "best F1 on the validation coordinates",
     "count": "from the particle count given (15% more picks than particles)",
+    "classifier's count":
+        "from the classifier's count of the particles (15% more picks than particles)",
     "labels": "estimated from the hand-picked labels (Lee & Liu's criterion)",
     "count on unseen micrographs":
         "from the particle count, on micrographs without hand-picked particles",

@@ -601,8 +601,8 @@ class SelfTraining:
     def choose_threshold(self):
         """Validation micrographs: their best-F1 threshold; else, unless fixed, the count
         (given, the classifier's, or else counted on the final picks) kept on the training
-        micrographs without labels if any (threshold_from_unseen), else from the particle
-        count when one was given (threshold_from_count), or the best estimated F1 on the
+        micrographs without labels if any (threshold_from_unseen), else the particle count
+        given or the classifier's (threshold_from_count), or the best estimated F1 on the
         labelled micrographs (picking/thresholds.py)."""
         cfg, picker = self.cfg, self.picker
         threshold = None
@@ -619,8 +619,9 @@ class SelfTraining:
                 cfg.diameter() / 2, self.log, "the labels", expected=cfg.expected_particles,
                 estimated=self.summary["expected_particles"],
                 unlabelled=without_labels(self.names, self.labels),
-                # the classifier counts closer than the U-Net's final picks (docs/benchmarks.md
-                # "A particle count from the classifier"), and training used its count
+                # the classifier's count is kept as a given one: it counts closer than the
+                # U-Net's final picks, and the labels' recall after self-training is too high
+                # (docs/benchmarks.md "A particle count from the classifier")
                 counted=self.summary["expected_particles"]
                 if self.summary.get("count_origin") == "classifier" else None)
         if threshold is not None:

@@ -1,16 +1,17 @@
-"""Offline: the U-Net's own picking threshold with the classifier's count against its own.
+"""Offline: the U-Net's own picking threshold against one keeping the classifier's count.
 
 For each cell of a --count estimated matrix run whose U-Net was counted by the classifier:
-the threshold chosen at the end of training (count_from_labels on the U-Net's own picks of
-the labelled micrographs, kept on the unlabelled training micrographs) against
-threshold_from_count with the classifier's count on the same micrographs; F1 of each on the
-cell's saved test picks, beside the best F1.
+the threshold chosen at the end of training (the matrix's training micrographs all carry
+labels, so: the best estimated F1 on them, with the classifier's count) against
+threshold_from_count with the classifier's count on the training micrographs without labels,
+else on all of them (as a count given is kept); F1 of each on the cell's saved test picks,
+beside the best F1.
 Usage: unet_threshold_study.py RUN_DIR OUT.json"""
 import glob, json, os, sys
 import numpy as np
 sys.path.insert(0, "/work/main")
 import torch
-torch.set_num_threads(1)
+torch.set_num_threads(2)
 from benchmarks.datasets import Dataset
 from cryopick_plugin.engine.io import files
 from cryopick_plugin.engine.io.coordinates import read_coordinates, without_labels
@@ -37,7 +38,8 @@ for cell in sorted(glob.glob(os.path.join(root, "*", "labels_*", "seed_*"))):
         os.path.join(test_dir, sorted(os.listdir(test_dir))[0]))))
     ds = Dataset.from_folder(data)
     picker = UNetPicker.load(os.path.join(unet, "model", files.UNET_FINAL))
-    sample = spread_sample(without_labels(names, labels), 8)
+    # the unlabelled training micrographs, else the training micrographs (all labelled)
+    sample = spread_sample(without_labels(names, labels), 8) or names
     per = summary["expected_particles"]
     new = threshold_from_count(
         lambda n: picker.pick(read_micrograph(os.path.join(train_dir, n + ".mrc")),
