@@ -60,9 +60,9 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
                             "summary says what was used). Give the classifier, or the "
                             "count: in our benchmark matrix the U-Net's own estimate was "
                             "0.85-6.8x the true count and cost up to 0.56 AP; with the "
-                            "classifier's count the U-Net's AP was as with the true count "
-                            "or better, and F1 at its threshold 0.045 below its best on "
-                            "average (docs/benchmarks.md, 'A particle count from the "
+                            "classifier's count the U-Net's AP was within 0.03 of the true "
+                            "count's or above it, and F1 at its threshold 0.045 below its "
+                            "best on average (docs/benchmarks.md, 'A particle count from the "
                             "classifier').")
         group.addParam("countClassifier", params.PointerParam, pointerClass="CryopickModel",
                        allowsNull=True, label="Classifier to count the particles",
