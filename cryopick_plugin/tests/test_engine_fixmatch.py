@@ -189,6 +189,23 @@ def test_training_writes_the_seeds_outputs_and_log(trained):
     assert "Calibrating on 1 micrographs without hand-picked particles" in trained["log"]
 
 
+def test_every_micrograph_labelled_keeps_its_own_count(data, tmp_path):
+    """No micrograph without labels and no count given: the classifier counts the particles
+    from its picks and the labels, and keeps that count as a given one would be kept (not
+    the labels' best estimated F1)."""
+    names = [n for n in data["images"] if len(data["labels"].get(n, []))]
+    assert 0 < len(names) < len(data["images"])
+    lines = []
+    results = train_fixmatch({n: data["images"][n] for n in names},
+                             {n: data["labels"][n] for n in names}, str(tmp_path),
+                             _cfg(data["diameter"]), log=lines.append)
+    log = "\n".join(lines)
+    assert results["threshold_origin"] == "classifier's count"
+    assert "Particles per micrograph counted by the classifier: " in log
+    assert "Picking threshold from the particle count (" in log
+    assert "Lee & Liu criterion" not in log
+
+
 def test_trained_classifier_separates_particles_from_background(trained, data):
     # test patches: every true particle against random positions away from them
     test = trained["results"]["test"]
