@@ -127,10 +127,10 @@ class CryopickProtTrainFixMatch(TrainingInputs, ProtParticlePicking):
                             "eye; like Topaz's -n). The picking threshold then keeps 15% more "
                             "picks than particles on the training micrographs (as the U-Net's "
                             "does), and 'pu' takes from it the share of random positions that "
-                            "land on a particle. 0 (default): unknown; the threshold comes "
-                            "from the labels (the count they allow, kept on the training "
-                            "micrographs without labels, else Lee & Liu's best estimated F1), "
-                            "which is less reliable with few labels. Trained without a count, "
+                            "land on a particle. 0 (default): unknown; the classifier counts "
+                            "the particles from its picks and the labels (the fewest they "
+                            "allow) and keeps that count, on the training micrographs without "
+                            "labels if any. Trained without a count, "
                             "this classifier can count the particles for the U-Net (its form's "
                             "'Classifier to count the particles') and for 'combine'.")
         group.addParam("classBalanced", params.BooleanParam, default=True,
