@@ -1,4 +1,4 @@
-"""The demo's U-Net alone: F1 at its threshold (the classifier's count kept on the
+"""Usage: demo_unet_threshold.py DEMO_OUTPUT. The demo's U-Net alone: F1 at its threshold (the classifier's count kept on the
 micrographs without labels) against the old rule's (its own count on its final picks)."""
 import glob, json, os, sys
 import numpy as np
@@ -22,8 +22,6 @@ names = sorted(os.path.splitext(f)[0] for f in os.listdir(f"{data}/micrographs")
 images = {n: read_micrograph(f"{data}/micrographs/{n}.mrc") for n in names}
 labels = read_coordinates(f"{data}/labels/coordinates.json")
 truth = read_coordinates(f"{data}/truth/coordinates.json")
-diameter = summary["config"]["particle_diameter"] / summary["config"].get("pixel_size", 1) \
-    if summary["config"].get("particle_diameter") else 2 * summary["config"]["particle_radius"]
 picks = {n: picker.pick(images[n], threshold=0.05) for n in names}
 radius = 37.5  # the demo's match radius (half the diameter in pixels)
 unseen = spread_sample(without_labels(names, labels), 8)
