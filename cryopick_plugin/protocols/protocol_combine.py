@@ -71,7 +71,7 @@ class CryopickProtCombine(EMProtocol):
                            "(the fewest particles its picks and your labels allow). Give it "
                            "when you can: in our benchmark matrix the classifier's counts "
                            "were 0.68-1.56x the true count, and F1 at the threshold was "
-                           "0.040 below the best on average (up to 0.069), against 0.010 "
+                           "0.040 below the best on average (up to 0.070), against 0.010 "
                            "with the true count; the ranking (AP) was the same "
                            "(docs/benchmarks.md, 'A particle count from the classifier').")
         form.addParam("autoClassifierWeight", params.BooleanParam, default=True,
