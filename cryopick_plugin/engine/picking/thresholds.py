@@ -56,11 +56,12 @@ def lee_liu_threshold(picks, labels, radius, n_candidates=200):
     return (None, None) if found is None else (found["threshold"], found["recall"])
 
 
-def lee_liu_estimate(picks, labels, radius, n_candidates=200, n_particles=None):
-    """dict(threshold, recall, n_particles) of the Lee & Liu criterion (see above); the
-    number of particles is over all the micrographs of ``picks`` (given: used as it is, only
-    the best estimated F1 is searched). None without labels or scored picks, or when no
-    pick is near any label (nothing to estimate from: the caller's fixed threshold holds)."""
+def recall_curve(picks, labels, radius, n_candidates=200):
+    """(candidate thresholds, recall of the labels R(t), picks kept n(t), whether R(t) rests
+    on at least 3 labels) over quantiles of the pick scores, or None without labels or
+    scored picks. n / R estimates the number of particles only where R rests on a few
+    labels: with 8 labels, one recovered label at a high threshold would say "N = 8 x the
+    top picks"."""
     # a pick without a score (NaN) cannot be kept or dropped by a threshold: ignore it
     # (a NaN quantile made the threshold NaN, and a NaN neighbour hid a recovered label)
     picks = {n: _scored(p) for n, p in picks.items()}
@@ -70,13 +71,21 @@ def lee_liu_estimate(picks, labels, radius, n_candidates=200, n_particles=None):
         return None
     candidates = np.unique(np.quantile(scores, np.linspace(0.0, 0.995, n_candidates)))
     recall = np.array([(best >= c).mean() for c in candidates])
-    if recall.max() <= 0:
-        return None
     n_picks = np.array([(scores >= c).sum() for c in candidates])
+    return candidates, recall, n_picks, recall * len(best) >= min(3, len(best))
+
+
+def lee_liu_estimate(picks, labels, radius, n_candidates=200, n_particles=None):
+    """dict(threshold, recall, n_particles) of the Lee & Liu criterion (see above); the
+    number of particles is over all the micrographs of ``picks`` (given: used as it is, only
+    the best estimated F1 is searched). None without labels or scored picks, or when no
+    pick is near any label (nothing to estimate from: the caller's fixed threshold holds)."""
+    curve = recall_curve(picks, labels, radius, n_candidates)
+    if curve is None or curve[1].max() <= 0:
+        return None
+    candidates, recall, n_picks, enough = curve
     criterion = recall ** 2 / np.maximum(n_picks, 1)
-    # n / R estimates the number of particles only where R rests on a few labels: with 8
-    # labels, one recovered label at a high threshold would say "N = 8 x the top picks"
-    criterion[recall * len(best) < min(3, len(best))] = -1.0
+    criterion[~enough] = -1.0
     i = int(np.argmax(criterion))
     if n_particles is None:
         n_particles = n_picks[i] / recall[i]
@@ -162,15 +171,12 @@ def count_from_labels(pick, witnesses, radius, max_micrographs=8):
     the classifier's picks, 0.68-1.56 x the true count, within 25% in 17 of 24 cells (Lee &
     Liu: 0.29-1.84 x); with the U-Net's, 0.58-3.28 x (Lee & Liu: 0.41-11.5 x)."""
     names = sorted(witnesses, key=lambda n: -len(witnesses[n]))[:max_micrographs]
-    picks = {n: _scored(pick(n)) for n in names}
-    scores = np.concatenate([p[:, 2] for p in picks.values()] or [np.zeros(0)])
-    best = label_scores(picks, {n: witnesses[n] for n in names}, radius)
-    if not len(scores) or not len(best):
+    curve = recall_curve({n: pick(n) for n in names}, {n: witnesses[n] for n in names},
+                         radius)
+    if curve is None:
         return None
-    candidates = np.unique(np.quantile(scores, np.linspace(0.0, 0.995, 200)))
-    recall = np.array([(best >= c).mean() for c in candidates])
-    n_picks = np.array([(scores >= c).sum() for c in candidates])
-    enough = (recall >= COUNT_MIN_RECALL) & (recall * len(best) >= min(3, len(best)))
+    _, recall, n_picks, enough = curve
+    enough &= recall >= COUNT_MIN_RECALL
     if not enough.any():
         return None
     return float((n_picks[enough] / recall[enough]).min()) / len(names)

@@ -9,9 +9,8 @@ Usage: f1_by_count.py RUN_DIR COUNTS.json [COUNTS.json ...] > table.md"""
 import json, os, sys
 import numpy as np
 sys.path.insert(0, "/work/main")
-from benchmarks.datasets import Dataset
+from common import test_picks
 from cryopick_plugin.engine.io import files
-from cryopick_plugin.engine.io.coordinates import read_coordinates
 from cryopick_plugin.engine.picking.metrics import evaluate
 from cryopick_plugin.engine.picking.thresholds import (CALIBRATION_MICROGRAPHS, count_from_labels,
                                                      lee_liu_estimate, spread_sample,
@@ -29,14 +28,7 @@ print("|---|---:|" + "---|" * len(ESTIMATORS))
 gaps = {k: [] for k in ESTIMATORS}
 for key, c in sorted(counts.items()):
     cell = os.path.join(root, key, "ensemble")
-    test_dir = os.path.join(cell, "test")
-    tests = sorted(os.path.splitext(f)[0] for f in os.listdir(test_dir))
-    ds = Dataset.from_folder(os.path.dirname(os.path.dirname(os.path.realpath(
-        os.path.join(test_dir, os.listdir(test_dir)[0])))))
-    radius = ds.diameter_px / 2
-    raw = read_coordinates(os.path.join(cell, "picks.json"))
-    picks = {n: np.asarray(raw.get(n, np.zeros((0, 3)))).reshape(-1, 3) for n in tests}
-    truth = {n: ds.truth[n] for n in tests}
+    tests, picks, truth, radius, _ = test_picks(cell, "picks.json")
     sample = spread_sample(tests, CALIBRATION_MICROGRAPHS)
     stored = files.read_torch_file(os.path.join(cell, "ensemble_model.pt"))["threshold"]
     labels = json.load(open(os.path.join(root, key, "fixmatch", "labels.json")))

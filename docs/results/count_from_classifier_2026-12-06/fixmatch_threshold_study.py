@@ -10,9 +10,8 @@ Usage: fixmatch_threshold_study.py RUN_DIR PICKS.json.gz"""
 import gzip, json, os, sys
 import numpy as np
 sys.path.insert(0, "/work/main")
-from benchmarks.datasets import Dataset
+from common import test_picks
 from cryopick_plugin.engine.io import files
-from cryopick_plugin.engine.io.coordinates import read_coordinates
 from cryopick_plugin.engine.picking.metrics import evaluate
 from cryopick_plugin.engine.picking.thresholds import count_from_labels, threshold_from_count
 
@@ -23,14 +22,7 @@ print("| cell | count / true | best F1 | own threshold: F1 | count kept: F1 |")
 print("|---|---:|---:|---:|---:|")
 for key, c in sorted(counts.items()):
     cell = os.path.join(root, key, "fixmatch")
-    test_dir = os.path.join(cell, "test")
-    tests = sorted(os.path.splitext(f)[0] for f in os.listdir(test_dir))
-    ds = Dataset.from_folder(os.path.dirname(os.path.dirname(os.path.realpath(
-        os.path.join(test_dir, os.listdir(test_dir)[0])))))
-    radius = ds.diameter_px / 2
-    raw = read_coordinates(os.path.join(cell, "picks.json"))
-    picks = {n: np.asarray(raw.get(n, np.zeros((0, 3)))).reshape(-1, 3) for n in tests}
-    truth = {n: ds.truth[n] for n in tests}
+    tests, picks, truth, radius, _ = test_picks(cell, "picks.json")
     train = {n: np.asarray(v).reshape(-1, 3) for n, v in c["picks"]["classifier"].items()}
     if sorted(train) != sorted(os.path.splitext(f)[0] for f in
                                os.listdir(os.path.join(cell, "train"))):

@@ -12,9 +12,9 @@ import numpy as np
 sys.path.insert(0, "/work/main")
 import torch
 torch.set_num_threads(2)
-from benchmarks.datasets import Dataset
+from common import test_picks
 from cryopick_plugin.engine.io import files
-from cryopick_plugin.engine.io.coordinates import read_coordinates, without_labels
+from cryopick_plugin.engine.io.coordinates import without_labels
 from cryopick_plugin.engine.io.images import read_micrograph
 from cryopick_plugin.engine.picking.metrics import evaluate
 from cryopick_plugin.engine.picking.thresholds import spread_sample, threshold_from_count
@@ -31,12 +31,12 @@ for cell in sorted(glob.glob(os.path.join(root, "*", "labels_*", "seed_*"))):
     if summary.get("count_origin") != "classifier":
         continue
     key = "/".join(cell.split(os.sep)[-3:])
-    train_dir, test_dir = os.path.join(unet, "train"), os.path.join(unet, "test")
+    train_dir = os.path.join(unet, "train")
     labels = json.load(open(os.path.join(unet, "labels.json")))
     names = sorted(os.path.splitext(f)[0] for f in os.listdir(train_dir))
-    data = os.path.dirname(os.path.dirname(os.path.realpath(
-        os.path.join(test_dir, sorted(os.listdir(test_dir))[0]))))
-    ds = Dataset.from_folder(data)
+    n_iter = len(summary["iterations"]) - 1
+    tests, picks, truth, radius, ds = test_picks(
+        unet, f"picks_{files.unet_iteration_model(n_iter)[:-3]}.json")
     picker = UNetPicker.load(os.path.join(unet, "model", files.UNET_FINAL))
     # the unlabelled training micrographs, else the training micrographs (all labelled)
     sample = spread_sample(without_labels(names, labels), 8) or names
@@ -44,12 +44,6 @@ for cell in sorted(glob.glob(os.path.join(root, "*", "labels_*", "seed_*"))):
     new = threshold_from_count(
         lambda n: picker.pick(read_micrograph(os.path.join(train_dir, n + ".mrc")),
                               threshold=0.05), sample, per, lambda *_: None)
-    n_iter = len(summary["iterations"]) - 1
-    picks = read_coordinates(os.path.join(unet, f"picks_{files.unet_iteration_model(n_iter)[:-3]}.json"))
-    tests = sorted(os.path.splitext(f)[0] for f in os.listdir(test_dir))
-    picks = {n: np.asarray(picks.get(n, np.zeros((0, 3)))).reshape(-1, 3) for n in tests}
-    truth = {n: ds.truth[n] for n in tests}
-    radius = ds.diameter_px / 2
 
     def f1_at(t):
         return evaluate({n: p[p[:, 2] >= t] for n, p in picks.items()}, truth,

@@ -8,9 +8,8 @@ Usage: unet_unseen_study.py RUN_DIR PICKS.json.gz (count_study.py's picks)"""
 import gzip, json, os, sys
 import numpy as np
 sys.path.insert(0, "/work/main")
-from benchmarks.datasets import Dataset
+from common import test_picks
 from cryopick_plugin.engine.io import files
-from cryopick_plugin.engine.io.coordinates import read_coordinates
 from cryopick_plugin.engine.picking.metrics import evaluate
 from cryopick_plugin.engine.picking.thresholds import (CALIBRATION_MICROGRAPHS, count_from_labels,
                                                      spread_sample, threshold_from_count)
@@ -23,16 +22,9 @@ print("|---|---:|---|---|---:|")
 for key, c in sorted(counts.items()):
     unet = os.path.join(root, key, "unet")
     summary = json.load(open(os.path.join(unet, "model", files.UNET_SUMMARY)))
-    test_dir = os.path.join(unet, "test")
-    tests = sorted(os.path.splitext(f)[0] for f in os.listdir(test_dir))
-    ds = Dataset.from_folder(os.path.dirname(os.path.dirname(os.path.realpath(
-        os.path.join(test_dir, os.listdir(test_dir)[0])))))
-    radius = ds.diameter_px / 2
     n_iter = len(summary["iterations"]) - 1
-    raw = read_coordinates(os.path.join(
-        unet, f"picks_{files.unet_iteration_model(n_iter)[:-3]}.json"))
-    picks = {n: np.asarray(raw.get(n, np.zeros((0, 3)))).reshape(-1, 3) for n in tests}
-    truth = {n: ds.truth[n] for n in tests}
+    tests, picks, truth, radius, _ = test_picks(
+        unet, f"picks_{files.unet_iteration_model(n_iter)[:-3]}.json")
     sample = spread_sample(tests, CALIBRATION_MICROGRAPHS)
     labels = json.load(open(os.path.join(unet, "labels.json")))
     own_picks = {n: np.asarray(v).reshape(-1, 3) for n, v in c["picks"]["unet"].items()}
