@@ -1,6 +1,7 @@
 """The benchmark matrix's own logic (benchmarks/matrix.py, benchmarks/regimes.py): regime
 definitions, pseudo-label scoring, aggregation and summaries on hand-made rows. Seconds; runs
 no picker and no simulation."""
+import dataclasses
 import json
 import os
 import sys
@@ -691,3 +692,23 @@ def test_the_ensemble_row_calibrates_its_threshold_on_the_test_micrographs(tmp_p
     log = (work / "combine.log").read_text()
     assert "Calibrating on 2 micrographs without hand-picked particles" in log
     assert set(row["picks"]) <= set(test)
+
+
+def test_data_seed_simulates_fresh_micrographs_of_the_same_regimes(tmp_path, monkeypatch):
+    """--data-seed N hands simulate.py seed N for every regime (its own cache folder, the
+    same regime otherwise); by default seed 0, the micrographs every earlier run used."""
+    _three_micrographs_instead_of_simulating(tmp_path, monkeypatch)
+    simulated = []
+    monkeypatch.setattr(matrix, "simulate", lambda regime, *a, **k: (
+        simulated.append(regime) or str(tmp_path / "data"), None))
+    monkeypatch.setattr(matrix, "run_group", lambda *a, **k: dict(
+        records=[], pseudo={}, errors=[], timings={}, wall_s=1.0, cpu_s=1.0))
+    argv = ["--regimes", "crowded", "--fractions", "0.5", "--seeds", "0", "--jobs", "1"]
+    assert matrix.main(argv + ["--out", str(tmp_path / "usual")]) == 0
+    assert matrix.main(argv + ["--out", str(tmp_path / "fresh"), "--data-seed", "7"]) == 0
+    usual, fresh = simulated
+    assert usual == REGIMES["crowded"] and usual.seed == 0
+    assert fresh.seed == 7 and dataclasses.replace(fresh, seed=0) == usual
+    assert usual.folder("/d") != fresh.folder("/d")
+    args = fresh.simulate_args("/sim", "/out")
+    assert args[args.index("--seed") + 1] == "7"
