@@ -458,9 +458,9 @@ class SelectiveFixMatch:
             unlabelled = without_labels(names, self.labels)
             # every micrograph labelled and no count given: its own count, kept as a given
             # one, not the labels' best estimated F1, whose recall (of labels it trained on)
-            # is too high: on the benchmark matrix F1 at the threshold fell 0.022 below the
-            # best on average, against 0.087 (docs/benchmarks.md "A particle count from the
-            # classifier")
+            # is too high: on the benchmark matrix F1 at the threshold fell 0.029 below the
+            # best on average, against 0.083 (docs/benchmarks.md "Both thresholds on the
+            # matrix")
             counted = None if d.expected_particles or unlabelled else \
                 count_from_labels(pick, witnesses, radius)
             threshold, origin = threshold_from_training(

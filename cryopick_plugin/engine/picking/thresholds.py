@@ -241,10 +241,10 @@ def threshold_from_training(pick, names, witnesses, radius, log, kind, expected=
     ``estimated`` from them if any. The U-Net and the classifier both choose so.
 
     The classifier's count kept as a given one, against the best estimated F1 (benchmark
-    matrix, all training micrographs labelled; docs/benchmarks.md "A particle count from
-    the classifier"): F1 at the threshold 0.045 below the best on average against 0.157
-    for the U-Net after self-training (24 runs), 0.022 against 0.087 for the classifier
-    with its own count (22 runs). The labels' recall, of particles trained on, is too
+    matrix without a count, all training micrographs labelled, 24 runs; docs/benchmarks.md
+    "Both thresholds on the matrix"): F1 at the threshold 0.045 below the best on average
+    against 0.157 for the U-Net after self-training, 0.029 against 0.083 for the
+    classifier with its own count. The labels' recall, of particles trained on, is too
     high."""
     if unlabelled:
         return threshold_from_unseen(pick, unlabelled, witnesses, radius, log,
