@@ -67,3 +67,16 @@ for m in ("best_f1", "ap"):
          if (r, f, "ensemble") in usual and (r, f, "ensemble") in fresh]
     print(f"ensemble {m}: fresh minus usual mean {np.mean(d):+.3f}, from {min(d):+.3f} to "
           f"{max(d):+.3f}")
+
+# each member on its own, AP fresh minus usual
+print("\nAP on fresh micrographs minus AP on the usual ones (label seed 0):\n")
+members = ("unet/baseline", "unet/iteration 2", "fixmatch", "ensemble")
+print("| regime | labels | U-Net baseline | U-Net last round | FixMatch | ensemble |")
+print("|---|---:|---:|---:|---:|---:|")
+diffs = {m: [] for m in members}
+for regime, frac in keys:
+    d = [fresh[(regime, frac, m)]["ap"] - usual[(regime, frac, m)]["ap"] for m in members]
+    for m, x in zip(members, d):
+        diffs[m].append(x)
+    print(f"| {regime} | {frac:.0%} | " + " | ".join(f"{x:+.3f}" for x in d) + " |")
+print("| mean | | " + " | ".join(f"{np.mean(diffs[m]):+.3f}" for m in members) + " |")
