@@ -195,6 +195,10 @@ def spread_sample(names, n):
 CALIBRATION_MICROGRAPHS = 8
 
 
+def _log_counted(log, per_micrograph):
+    log(f"Particles per micrograph counted by the classifier: {per_micrograph:.1f}")
+
+
 def threshold_from_unseen(pick, unseen, witnesses, radius, log, expected=None,
                           max_micrographs=CALIBRATION_MICROGRAPHS, kind="the labels",
                           count_pick=None, counted=None):
@@ -212,7 +216,7 @@ def threshold_from_unseen(pick, unseen, witnesses, radius, log, expected=None,
     per, origin = expected, "count"
     if not per and counted:
         per, origin = counted, "classifier's count"
-        log(f"Particles per micrograph counted by the classifier: {per:.1f}")
+        _log_counted(log, per)
     if not per:
         per, origin = count_from_labels(count_pick or pick, witnesses, radius,
                                         max_micrographs), "labels' count"
@@ -252,7 +256,7 @@ def threshold_from_training(pick, names, witnesses, radius, log, kind, expected=
     if expected:
         return threshold_from_count(pick, names, expected, log), "count"
     if counted:
-        log(f"Particles per micrograph counted by the classifier: {counted:.1f}")
+        _log_counted(log, counted)
         return threshold_from_count(pick, names, counted, log), "classifier's count"
     return (threshold_from_labels(pick, witnesses, radius, log, kind, per_micrograph=estimated),
             "labels")
