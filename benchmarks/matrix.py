@@ -63,7 +63,7 @@ import numpy as np
 
 from benchmarks import run, topaz
 from benchmarks.datasets import Dataset
-from benchmarks.regimes import QUICK_REGIMES, REGIMES
+from benchmarks.regimes import EXTRA_REGIMES, QUICK_REGIMES, REGIMES
 from cryopick_plugin.engine.io import files
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -895,7 +895,7 @@ def parse_args(argv=None):
                    help="a few minutes: the crowded regime on four 256^2 micrographs, one "
                         "budget (20%%), tiny training sizes; checks the whole chain")
     p.add_argument("--regimes", nargs="+", help=f"of {', '.join(REGIMES)} (default: all; "
-                   f"--quick: {', '.join(QUICK_REGIMES)})")
+                   f"--quick: {', '.join(QUICK_REGIMES)}; also {', '.join(EXTRA_REGIMES)})")
     p.add_argument("--fractions", type=float, nargs="+",
                    help=f"label budgets (default {' '.join(map(str, FRACTIONS))}; --quick 0.2)")
     p.add_argument("--seeds", type=int, nargs="+",
@@ -965,7 +965,7 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.rerun_ensemble and not args.resume:
         p.error("--rerun-ensemble works on a finished run: add --resume")
-    known = dict(REGIMES, **QUICK_REGIMES)
+    known = dict(REGIMES, **QUICK_REGIMES, **EXTRA_REGIMES)
     if args.regimes is None:
         args.regimes = list(QUICK_REGIMES if args.quick else REGIMES)
     bad = [r for r in args.regimes if r not in known]
@@ -987,7 +987,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     start = time.time()
-    known = dict(REGIMES, **QUICK_REGIMES)
+    known = dict(REGIMES, **QUICK_REGIMES, **EXTRA_REGIMES)
     profile = with_topaz_updates(PROFILES[args.profile], args.topaz_updates)
     os.makedirs(args.out, exist_ok=True)
 

@@ -11,7 +11,7 @@ import pytest
 
 from benchmarks import matrix
 from benchmarks.datasets import Dataset
-from benchmarks.regimes import MODEL_DIAMETER_A, QUICK_REGIMES, REGIMES
+from benchmarks.regimes import EXTRA_REGIMES, MODEL_DIAMETER_A, QUICK_REGIMES, REGIMES
 
 SIMULATOR = matrix.DEFAULT_SIMULATOR
 
@@ -53,6 +53,20 @@ def test_quick_regime_keeps_density_per_area_and_folders_differ():
     assert q.expected_particles(1024) == pytest.approx(full.expected_particles(1024))
     assert q.folder("/d") != full.folder("/d")
     assert q.folder("/d") == next(iter(QUICK_REGIMES.values())).folder("/d")
+
+
+def test_many_labels_regime_is_the_crowded_specimen_with_hundreds_of_labels():
+    """Only the number of micrographs differs from crowded: its micrographs are the same
+    specimen, and at 50% it holds several times the default matrix's largest label set."""
+    many, crowded = EXTRA_REGIMES["crowded-many-labels"], REGIMES["crowded"]
+    same = ("model", "apix", "size", "density", "snr", "sim_args")
+    assert all(getattr(many, f) == getattr(crowded, f) for f in same)
+    largest = max(r.n_train * r.expected_particles() * 0.5 for r in REGIMES.values())
+    assert many.n_train * many.expected_particles() * 0.5 > 3 * largest
+    assert many.folder("/d") != crowded.folder("/d")
+    assert matrix.parse_args(["--regimes", "crowded-many-labels"]).regimes == \
+        ["crowded-many-labels"]
+    assert "crowded-many-labels" not in matrix.parse_args([]).regimes
 
 
 @pytest.mark.parametrize("model", sorted(MODEL_DIAMETER_A))
