@@ -16,7 +16,7 @@ import torch
 torch.set_num_threads(1)
 sys.path.insert(0, "/work/main")
 from benchmarks.datasets import Dataset  # noqa: E402
-from benchmarks.regimes import REGIMES  # noqa: E402
+from benchmarks.regimes import EXTRA_REGIMES, REGIMES  # noqa: E402
 from cryopick_plugin.engine.ensemble import EnsemblePicker  # noqa: E402
 from cryopick_plugin.engine.io.images import read_micrograph  # noqa: E402
 from cryopick_plugin.engine.picking import fusion  # noqa: E402
@@ -31,7 +31,8 @@ CACHE = "/work/exp/s42/maps"
 # the matrix runs whose saved ensembles are re-scored: (data seed, folder)
 SETS = {"usual": (0, "/work/exp/s40/est"), "fresh": (1, "/work/exp/s40/fresh"),
         "fresh_s1": (1, "/work/exp/s41/fresh_s1"),
-        "fresh_c20s1": (1, "/work/exp/s41/fresh_crowded20_s1")}
+        "fresh_c20s1": (1, "/work/exp/s41/fresh_crowded20_s1"),
+        "many": (2, "/work/exp/s42/many"), "many_s1": (2, "/work/exp/s42/many_s1")}
 
 CURRENT = dict(wmul=1.0, peak=fusion.PEAK_SHARE, surround=fusion.SURROUND_SHARE,
                rank=fusion.RANK_SHARE, overlap=True, density=True)
@@ -39,7 +40,9 @@ VARIANTS = {
     "current": {},
     "unet_only": dict(wmul=0.0),
     "classifier_only": dict(wmul=1e6),
+    "weight_x0.25": dict(wmul=0.25),
     "weight_x0.5": dict(wmul=0.5),
+    "weight_x0.75": dict(wmul=0.75),
     "weight_x2": dict(wmul=2.0),
     "weight_x4": dict(wmul=4.0),
     "weight_1": dict(wabs=1.0),
@@ -101,7 +104,7 @@ def picks_for(ens, maps, calibration, v):
 
 def run(set_name, regime, pct, seed):
     data_seed, root = SETS[set_name]
-    reg = replace(REGIMES[regime], seed=data_seed)
+    reg = replace(dict(REGIMES, **EXTRA_REGIMES)[regime], seed=data_seed)
     ds = Dataset.from_folder(reg.folder(DATA))
     _, test = ds.split(reg.n_train)
     model = f"{root}/{regime}/labels_{pct}/seed_{seed}/ensemble/ensemble_model.pt"
