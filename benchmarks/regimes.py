@@ -125,8 +125,8 @@ QUICK_REGIMES = {"crowded-quick": REGIMES["crowded"].scaled(256, 4, 2)}
 
 # Not in the default matrix: the crowded specimen with as many hand-picked particles as a user
 # picks on real data (EMPIAR-10017 in issue 11: 746). The matrix's largest label set is ~170
-# (crowded 50%), and the ensemble's classifier weight (100 / n labels) was only measured up to
-# there: 8 training micrographs give ~240 / ~600 labels at 20 / 50%.
+# (crowded 50%), and the ensemble's classifier weight (fusion.EQUAL_WEIGHT_LABELS / n labels)
+# was only measured up to there: 8 training micrographs give ~250 / ~625 labels at 20 / 50%.
 EXTRA_REGIMES = {"crowded-many-labels": replace(
     REGIMES["crowded"], name="crowded-many-labels",
     description="the crowded specimen on 8 training micrographs: hundreds of labels",

@@ -7,12 +7,15 @@ from .peaks import disc_mean, ring_mean
 
 #: with n hand-picked particles, the classifier's map counts EQUAL_WEIGHT_LABELS / n times the
 #: U-Net's: the U-Net learns from the labelled discs alone and needs more of them than the
-#: classifier, which also learns from its unlabelled patches. Measured on the fifth benchmark
-#: matrix run's saved models (15 cells: crowded, apoferritin and large-carbon at 5-50% labels,
-#: docs/benchmarks.md "How much the classifier counts"): 100 / n against the fixed weight 2,
-#: AP +0.069 at 5% labels (6 cells) and +0.003 at 20-50% (9 cells); 60 / n and 250 / n gave
-#: +0.061 and +0.075 at 5%, -0.001 / +0.004 at 20-50%
-EQUAL_WEIGHT_LABELS = 100.0
+#: classifier, which also learns from its unlabelled patches. First 100 / n, on the fifth
+#: matrix run's saved models (15 cells; AP +0.069 at 5% labels against the fixed weight 2).
+#: 50 / n since 2026-12-06: offline on 52 cells of the current pipeline (usual and fresh
+#: micrographs, both label seeds, and 250 / 625 labels on the crowded specimen), AP +0.004 /
+#: best F1 +0.002 against 100 / n, higher in 38 of the cells and in every set-budget, worst
+#: cell -0.025; 25 / n +0.004 (worst -0.115), 75 / n +0.002 (worst -0.009), 200 / n -0.006;
+#: never below 1 lost 0.023 / 0.025 AP at 250 / 625 labels (docs/benchmarks.md "The
+#: ensemble's constants on fresh micrographs, and hundreds of labels")
+EQUAL_WEIGHT_LABELS = 50.0
 
 #: the weight when the number of labels is not known (combine without --coords)
 CLASSIFIER_WEIGHT = 2.0
