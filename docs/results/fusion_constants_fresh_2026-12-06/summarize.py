@@ -43,3 +43,14 @@ for v in variants[1:]:
     down = sum(r["res"][v][0] < r["res"]["current"][0] for r in rows)
     print(f"| {v} | " + " | ".join(cells) + f" | {da:+.3f} / {df:+.3f} | {up} / {down} | "
           f"{w:+.3f} ({worst['set']} {worst['regime']} {worst['pct']}% s{worst['seed']}) |")
+
+print("\nAP change against current by set (mean over its cells):")
+print("| variant | " + " | ".join(g for g, _ in GROUPS) + " | all | up / down |")
+print("|---" * (len(GROUPS) + 3) + "|")
+for v in variants[1:]:
+    means = [np.mean([r["res"][v][0] - r["res"]["current"][0] for r in rows if r["group"] == g])
+             for g, _ in GROUPS]
+    allm = np.mean([r["res"][v][0] - r["res"]["current"][0] for r in rows])
+    up = sum(r["res"][v][0] > r["res"]["current"][0] for r in rows)
+    down = sum(r["res"][v][0] < r["res"]["current"][0] for r in rows)
+    print(f"| {v} | " + " | ".join(f"{m:+.3f}" for m in means) + f" | {allm:+.3f} | {up} / {down} |")
