@@ -2,7 +2,7 @@
 `benchmarks.matrix --resume --rerun-ensemble` on copies of earlier runs (same members, the
 ensemble made again with `cryopick combine`: its calibration and threshold too), and both
 against Topaz on the same micrographs and label seeds where Topaz ran.
-Usage: compare.py SET OLD.json NEW.json TOPAZ.json [SET OLD NEW TOPAZ ...]"""
+Usage: compare.py SET OLD.json NEW.json TOPAZ.json[,TOPAZ2.json...] [SET OLD NEW TOPAZ ...]"""
 import json
 import sys
 from collections import defaultdict
@@ -27,7 +27,8 @@ print("| micrographs | labels | cells | old default: best F1 / AP / own-threshol
 print("|---|---:|---:|---|---|---|---|---|")
 behind = []
 for i in range(0, len(args), 4):
-    name, old, new, topaz = args[i], rows(args[i + 1]), rows(args[i + 2]), rows(args[i + 3])
+    name, old, new = args[i], rows(args[i + 1]), rows(args[i + 2])
+    topaz = {k: v for path in args[i + 3].split(",") for k, v in rows(path).items()}
     by_frac = defaultdict(list)
     for key in new:
         if key[3] == "ensemble" and key in old:
