@@ -63,7 +63,7 @@ import numpy as np
 
 from benchmarks import run, topaz
 from benchmarks.datasets import Dataset
-from benchmarks.regimes import EXTRA_REGIMES, QUICK_REGIMES, REGIMES
+from benchmarks.regimes import ALL_REGIMES, EXTRA_REGIMES, QUICK_REGIMES, REGIMES
 from cryopick_plugin.engine.io import files
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -965,12 +965,11 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.rerun_ensemble and not args.resume:
         p.error("--rerun-ensemble works on a finished run: add --resume")
-    known = dict(REGIMES, **QUICK_REGIMES, **EXTRA_REGIMES)
     if args.regimes is None:
         args.regimes = list(QUICK_REGIMES if args.quick else REGIMES)
-    bad = [r for r in args.regimes if r not in known]
+    bad = [r for r in args.regimes if r not in ALL_REGIMES]
     if bad:
-        p.error(f"unknown regime(s) {', '.join(bad)}; known: {', '.join(known)}")
+        p.error(f"unknown regime(s) {', '.join(bad)}; known: {', '.join(ALL_REGIMES)}")
     args.fractions = args.fractions or ([0.2] if args.quick else list(FRACTIONS))
     args.seeds = args.seeds if args.seeds is not None else ([0] if args.quick else list(SEEDS))
     args.topaz_seeds = sorted(set(args.topaz_seeds if args.topaz_seeds is not None
@@ -987,7 +986,6 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     start = time.time()
-    known = dict(REGIMES, **QUICK_REGIMES, **EXTRA_REGIMES)
     profile = with_topaz_updates(PROFILES[args.profile], args.topaz_updates)
     os.makedirs(args.out, exist_ok=True)
 
@@ -1000,7 +998,7 @@ def main(argv=None):
     records, errors, pseudo_all, meta_regimes, cells, tasks = [], [], [], [], [], []
     reusable, reuse_folders = _reuse_sources(args.reuse_from)
     for name in args.regimes:
-        regime = replace(known[name], seed=args.data_seed)
+        regime = replace(ALL_REGIMES[name], seed=args.data_seed)
         folder, sim_per_mic = simulate(regime, args.simulator, args.data_root, log=log)
         ds = Dataset.from_folder(folder)
         train, test = ds.split(regime.n_train)

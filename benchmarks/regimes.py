@@ -131,3 +131,6 @@ EXTRA_REGIMES = {"crowded-many-labels": replace(
     REGIMES["crowded"], name="crowded-many-labels",
     description="the crowded specimen on 8 training micrographs: hundreds of labels",
     n_micrographs=12, n_train=8)}
+
+#: every regime `benchmarks.matrix --regimes` accepts
+ALL_REGIMES = {**REGIMES, **QUICK_REGIMES, **EXTRA_REGIMES}

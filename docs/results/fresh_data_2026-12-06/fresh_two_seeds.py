@@ -4,16 +4,17 @@ fresh ones (label seed 0 everywhere, seed 1 on crowded 20% only: its full seed-1
 take about 2.5 h more).
 Usage: fresh_two_seeds.py USUAL.json FRESH_S0.json FRESH_S1.json TOPAZ_S0.json TOPAZ_S1.json
 (USUAL: results.json of the usual matrix without the count, both label seeds)"""
-import json
+import os
 import sys
 
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
+from benchmarks.compare import load_records  # noqa: E402  (the repository's loader)
+
 
 def rows(path):
-    d = json.load(open(path))
-    found = d.get("results") or [r for c in d["cells"] for r in c["saved"]["records"]]
-    return {(r["regime"], r["fraction"], r["seed"], r["row"]): r for r in found}
+    return {(r["regime"], r["fraction"], r["seed"], r["row"]): r for r in load_records(path)}
 
 
 usual, fresh = rows(sys.argv[1]), {**rows(sys.argv[2]), **rows(sys.argv[3])}

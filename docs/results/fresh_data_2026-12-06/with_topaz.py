@@ -5,18 +5,20 @@ always gets the true one). Per regime-budget: best F1 and AP of both, the margin
 regime at 20% and 50%, and by at least 0.03 on average at 5%).
 Usage: with_topaz.py USUAL.json FRESH.json FRESH_TOPAZ.json  (results.json or cells.json of
 matrix runs; USUAL holds both cryopick's and Topaz's rows)"""
-import json
+import os
 import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
+from benchmarks.compare import load_records  # noqa: E402  (the repository's loader)
 
 MARGIN_5 = 0.03
 
 
 def records(path, seed=0):
-    d = json.load(open(path))
-    rows = d.get("results") or [r for c in d["cells"] for r in c["saved"]["records"]]
-    return {(r["regime"], r["fraction"], r["row"]): r for r in rows if r["seed"] == seed}
+    return {(r["regime"], r["fraction"], r["row"]): r for r in load_records(path)
+            if r["seed"] == seed}
 
 
 usual = records(sys.argv[1])

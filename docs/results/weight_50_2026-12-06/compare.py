@@ -3,17 +3,18 @@
 ensemble made again with `cryopick combine`: its calibration and threshold too), and both
 against Topaz on the same micrographs and label seeds where Topaz ran.
 Usage: compare.py SET OLD.json NEW.json TOPAZ.json[,TOPAZ2.json...] [SET OLD NEW TOPAZ ...]"""
-import json
+import os
 import sys
 from collections import defaultdict
 
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
+from benchmarks.compare import load_records  # noqa: E402  (the repository's loader)
+
 
 def rows(path):
-    d = json.load(open(path))
-    found = d.get("results") or [r for c in d["cells"] for r in c["saved"]["records"]]
-    return {(r["regime"], r["fraction"], r["seed"], r["row"]): r for r in found}
+    return {(r["regime"], r["fraction"], r["seed"], r["row"]): r for r in load_records(path)}
 
 
 def own_gap(r):
@@ -22,6 +23,7 @@ def own_gap(r):
 
 args = sys.argv[1:]
 seed_means = []  # (set, regime, fraction): old, new, Topaz means over the label seeds
+cells = []  # every cell with a Topaz run: (set, key, old row, new row, Topaz row)
 print("| micrographs | labels | cells | old default: best F1 / AP / own-threshold gap | new "
       "default | Topaz (cells) | new minus Topaz, mean (min) best F1 | AP |")
 print("|---|---:|---:|---|---|---|---|---|")
@@ -38,6 +40,8 @@ for i in range(0, len(args), 4):
         o = np.mean([[old[k]["best_f1"], old[k]["ap"], own_gap(old[k])] for k in keys], axis=0)
         n = np.mean([[new[k]["best_f1"], new[k]["ap"], own_gap(new[k])] for k in keys], axis=0)
         paired = [(new[k], topaz[k[:3] + ("topaz",)]) for k in keys
+                  if k[:3] + ("topaz",) in topaz]
+        cells += [(name, k, old[k], new[k], topaz[k[:3] + ("topaz",)]) for k in keys
                   if k[:3] + ("topaz",) in topaz]
         t = np.mean([[p[1]["best_f1"], p[1]["ap"]] for p in paired], axis=0) if paired else None
         m = np.array([[a["best_f1"] - b["best_f1"], a["ap"] - b["ap"]] for a, b in paired])
@@ -64,3 +68,10 @@ for label, i in (("old", 1), ("new", 2)):
     lag = [f"{n} {r} {f:.0%} ({v[i][0] - v[3][0]:+.3f} / {v[i][1] - v[3][1]:+.3f})"
            for v in seed_means for n, r, f in [v[0]] if min(v[i] - v[3]) <= 0]
     print(f"- {label}: " + (", ".join(lag) or "none") + f" (of {len(seed_means)})")
+print("\nevery cell with a Topaz run, best F1 / AP:\n")
+print("| micrographs | regime | labels | seed | 100 / n | 50 / n | Topaz | 50 / n minus Topaz |")
+print("|---|---|---:|---:|---|---|---|---|")
+for name, k, o, n, t in cells:
+    print(f"| {name} | {k[0]} | {k[1]:.0%} | {k[2]} | {o['best_f1']:.3f} / {o['ap']:.3f} | "
+          f"{n['best_f1']:.3f} / {n['ap']:.3f} | {t['best_f1']:.3f} / {t['ap']:.3f} | "
+          f"{n['best_f1'] - t['best_f1']:+.3f} / {n['ap'] - t['ap']:+.3f} |")
