@@ -146,7 +146,8 @@ def _seen_and_unseen(seed):
 
 
 def test_a_threshold_chosen_on_unseen_micrographs_holds_there():
-    from cryopick_plugin.engine.picking.thresholds import (THRESHOLD_ORIGINS,
+    from cryopick_plugin.engine.picking.thresholds import (COUNTED_SURPLUS,
+                                                         THRESHOLD_ORIGINS,
                                                          count_from_labels,
                                                          threshold_from_count,
                                                          threshold_from_unseen)
@@ -172,17 +173,19 @@ def test_a_threshold_chosen_on_unseen_micrographs_holds_there():
                                             lambda m: None)
         assert origin2 == "labels' count on unseen micrographs"
         per = count_from_labels(seen.get, labels, 10)
-        # 50 particles per micrograph; the smallest n / R reads the labels' luckiest recall,
-        # up to 30% low with 40 labels (34.8-50.4 over six seeds of this scene)
-        assert 30 < per < 70
-        assert t2 == threshold_from_count(unseen.get, sorted(unseen), per, lambda m: None)
+        assert 30 < per < 70  # 50 particles per micrograph
+        # a count made from the labels is kept as it is (n / R already counts the picks to
+        # keep), a given one with COUNT_SURPLUS
+        assert t2 == threshold_from_count(unseen.get, sorted(unseen), per, lambda m: None,
+                                          surplus=COUNTED_SURPLUS)
         # the classifier's count, made already (the U-Net's --count-classifier): used as it
         # is, not counted again; a count given wins over it
         lines = []
         t3, origin3 = threshold_from_unseen(picks.get, sorted(unseen), labels, 10,
                                             lines.append, counted=42.0)
         assert origin3 == "classifier's count on unseen micrographs"
-        assert t3 == threshold_from_count(unseen.get, sorted(unseen), 42.0, lambda m: None)
+        assert t3 == threshold_from_count(unseen.get, sorted(unseen), 42.0, lambda m: None,
+                                          surplus=COUNTED_SURPLUS)
         assert "Particles per micrograph counted by the classifier: 42.0" in lines
         assert threshold_from_unseen(picks.get, sorted(unseen), labels, 10, lambda m: None,
                                      expected=50, counted=42.0) == (t, origin)
@@ -219,7 +222,9 @@ def test_the_count_is_the_fewest_particles_the_labels_allow():
         picks[m] = np.column_stack([xy, scores])
         labels[m] = xy[rng.choice(50, 20, replace=False)]
     per = count_from_labels(picks.get, labels, 1)
-    assert 42 < per < 58, per
+    # 50, read at R = 0.5 exactly (the junk-free top), plus one standard error of the 80
+    # labels' recall there (12%: the price of not undercounting where recall is noisy)
+    assert 50 < per < 60, per
     lee_liu = lee_liu_estimate(picks, labels, 1)["n_particles"] / 4
     assert abs(lee_liu - 50) > abs(per - 50) + 5, (lee_liu, per)
     # the division rests on at least half the labels: with the best-scored half of them
@@ -230,3 +235,15 @@ def test_the_count_is_the_fewest_particles_the_labels_allow():
     # nothing to count with
     assert count_from_labels(picks.get, {}, 1) is None
     assert count_from_labels({0: np.zeros((0, 3))}.get, {0: labels[0]}, 1) is None
+
+
+def test_the_count_takes_back_the_labels_luck():
+    """The smallest of many noisy n / R is read where the labels happened to be recovered
+    more often than the particles: with 40 labels of 200 particles it undercounted by 15% on
+    average over these scenes (raw ratio 42.5 for 50). Recall less one standard error takes
+    most of that back."""
+    from cryopick_plugin.engine.picking.thresholds import count_from_labels
+    counts = [count_from_labels(seen.get, labels, 10)
+              for seen, labels, _, _ in map(_seen_and_unseen, range(8))]
+    assert 45 < np.mean(counts) < 52, counts  # the raw smallest ratio: 42.5 on average
+    assert np.mean(np.abs(np.subtract(counts, 50))) < 5, counts  # raw: 7.6

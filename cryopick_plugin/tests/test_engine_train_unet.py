@@ -11,6 +11,7 @@ from cryopick_plugin.engine.errors import CryopickInputError
 from cryopick_plugin.engine.io.images import read_micrograph
 from cryopick_plugin.engine.device import resolve_device
 from cryopick_plugin.engine.picking.metrics import evaluate
+from cryopick_plugin.engine.picking.thresholds import COUNTED_SURPLUS
 from cryopick_plugin.engine.picking.scale import downsample, to_working
 from cryopick_plugin.engine.unet.masks import PARTICLE, coordinates_to_mask
 from cryopick_plugin.engine.unet.config import UNetTrainConfig
@@ -582,10 +583,10 @@ def test_a_classifier_counts_the_particles_before_training(data, tmp_path):
         "classifier's count on unseen micrographs"
     scores = np.sort(UNetPicker.load(str(tmp_path / "c" / "final_model.pt")).pick(
         images[second], threshold=0.05)[:, 2])[::-1]
-    k = round(1.15 * n_true)
+    k = round(COUNTED_SURPLUS * n_true)
     assert summary["pick_threshold"] == pytest.approx(scores[min(k, len(scores)) - 1])
-    # every training micrograph labelled: the count is kept there as a given one would be
-    # (not the labels' best estimated F1, whose recall is too high after training)
+    # every training micrograph labelled: the count is kept there (not the labels' best
+    # estimated F1, whose recall is too high after training)
     lines.clear()
     one = train_unet({first: images[first]}, labels, str(tmp_path / "one"),
                      UNetTrainConfig(**dict(cfg, self_training_iterations=0)),

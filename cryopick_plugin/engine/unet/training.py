@@ -619,7 +619,7 @@ class SelfTraining:
                 cfg.diameter() / 2, self.log, "the labels", expected=cfg.expected_particles,
                 estimated=self.summary["expected_particles"],
                 unlabelled=without_labels(self.names, self.labels),
-                # the classifier's count is kept as a given one: it counts closer than the
+                # the classifier's count is kept (COUNTED_SURPLUS): it counts closer than the
                 # U-Net's final picks, and the labels' recall after self-training is too high
                 # (docs/benchmarks.md "A particle count from the classifier")
                 counted=self.summary["expected_particles"]
