@@ -5,36 +5,21 @@
 against variants, and the ensemble's F1 at the threshold each count gives (the k-th best
 candidate of the calibration micrographs, k = surplus x count x micrographs; F1 on all test
 micrographs). Classifier picks on the labelled training micrographs are made as `cryopick
-combine` makes them (threshold 0.02) and cached."""
-import importlib.util
+combine` makes them (threshold 0.02) and cached.
+
+counts.jsonl was made at commit 444bcef, when count_from_labels ("current" below) was the
+smallest n / R itself; "lower_se" is what it became (commit 35eee13), so a rerun now gives
+"current" = "lower_se"."""
 import json
 import os
-import sys
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def _load(name, rel):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(HERE, "..", rel))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-offline = _load("offline", "fusion_constants_fresh_2026-12-06/offline.py")
-rounds = _load("rounds", "unet_rounds_2026-12-06/rounds_offline.py")  # its SETS (50 / n)
-
-from dataclasses import replace  # noqa: E402
-
-from benchmarks.datasets import Dataset  # noqa: E402
-from cryopick_plugin.engine.ensemble import EnsemblePicker  # noqa: E402
-from cryopick_plugin.engine.io.images import read_micrograph  # noqa: E402
-from cryopick_plugin.engine.picking.metrics import evaluate  # noqa: E402
-from cryopick_plugin.engine.picking.thresholds import (CALIBRATION_MICROGRAPHS,  # noqa: E402
-                                                       COUNT_MIN_RECALL, count_from_labels,
-                                                       recall_curve, spread_sample)
+from cells import load_cell, main
+from cryopick_plugin.engine.io.images import read_micrograph
+from cryopick_plugin.engine.picking.metrics import evaluate
+from cryopick_plugin.engine.picking.thresholds import (COUNT_MIN_RECALL, count_from_labels,
+                                                       recall_curve)
 
 PICKS = "/work/exp/s43/classifier_picks"
 
@@ -79,30 +64,20 @@ def estimators(picks, labels, radius):
 
 
 def run(set_name, regime, pct, seed):
-    data_seed, root = rounds.SETS[set_name]
-    reg = replace(dict(offline.REGIMES, **offline.EXTRA_REGIMES)[regime], seed=data_seed)
-    ds = Dataset.from_folder(reg.folder(offline.DATA))
-    _, test = ds.split(reg.n_train)
-    cell = f"{root}/{regime}/labels_{pct}/seed_{seed}"
-    ens = EnsemblePicker.load(f"{cell}/ensemble/ensemble_model.pt")
-    key = f"{set_name}_{regime}_{pct}_{seed}"
-    radius = ds.diameter_px / 2
-    picks, labels = classifier_picks(ens, cell, key)
+    c = load_cell(set_name, regime, pct, seed)
+    ds, truth, radius, ens_picks = c["ds"], c["truth"], c["radius"], c["picks"]
+    picks, labels = classifier_picks(c["ens"], c["folder"], c["key"])
     counts, m, names = estimators(picks, labels, radius)
     true = float(np.mean([len(ds.truth[n]) for n in names]))
-    maps = offline.member_maps(ens, ds, test, key)
-    calibration = sorted(spread_sample({n: n for n in test}, CALIBRATION_MICROGRAPHS))
-    ens_picks = offline.picks_for(ens, maps, calibration, offline.CURRENT)
-    truth = {n: ds.truth[n] for n in test}
     overall = evaluate(ens_picks, truth, radius)["overall"]
-    ranked = np.sort(np.concatenate([ens_picks[n][:, 2] for n in calibration]))[::-1]
+    ranked = np.sort(np.concatenate([ens_picks[n][:, 2] for n in c["calibration"]]))[::-1]
     res = dict(true=true, labels=m, best_f1=round(overall["best_f1"], 4), f1={}, ratio={})
     for name, per in dict(counts, true=true).items():
         res["ratio"][name] = None if per is None else round(per / true, 3)
         for surplus in (0.9, 1.0, 1.15, 1.3):
             if per is None:
                 continue
-            k = int(round(surplus * per * len(calibration)))
+            k = int(round(surplus * per * len(c["calibration"])))
             t = ranked[min(max(k, 1), len(ranked)) - 1]
             kept = {n: p[p[:, 2] >= t] for n, p in ens_picks.items()}
             res["f1"][f"{name}@{surplus:g}"] = round(evaluate(kept, truth, radius)["overall"]["f1"], 4)
@@ -110,12 +85,5 @@ def run(set_name, regime, pct, seed):
 
 
 if __name__ == "__main__":
-    out = sys.argv[1]
-    for c in sys.argv[2:]:
-        set_name, regime, pct, seed = c.split(":")
-        res = run(set_name, regime, pct, int(seed))
-        with open(out, "a") as f:
-            f.write(json.dumps(dict(set=set_name, regime=regime, pct=int(pct), seed=int(seed),
-                                    res=res)) + "\n")
-        print(set_name, regime, pct, seed, "best", res["best_f1"], "ratio", res["ratio"],
-              "f1 current@1.15", res["f1"].get("current@1.15"), flush=True)
+    main(run, lambda res: f"best {res['best_f1']} ratio {res['ratio']} "
+         f"f1 current@1.15 {res['f1'].get('current@1.15')}")

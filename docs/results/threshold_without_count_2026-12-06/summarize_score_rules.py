@@ -1,4 +1,4 @@
-# Summary of results.jsonl (study.py): best F1 minus F1 at each rule's threshold.
+# Summary of score_rules.jsonl (score_rules.py): best F1 minus F1 at each rule's threshold.
 import collections
 import json
 import os
@@ -6,7 +6,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 rows = [json.loads(line) for line in open(sys.argv[1] if len(sys.argv) > 1 else
-                                            os.path.join(HERE, "results.jsonl"))]
+                                            os.path.join(HERE, "score_rules.jsonl"))]
 RULES = ("own", "otsu", "gmm", "surplus_0.85", "surplus_0.9", "surplus_1", "surplus_1.05")
 groups = collections.defaultdict(list)
 for r in rows:

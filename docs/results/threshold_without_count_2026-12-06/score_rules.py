@@ -1,5 +1,5 @@
-# How this folder's results.jsonl was made (offline; kept as the record, not a tool).
-# Usage: python study.py OUT.jsonl SET:REGIME:PCT:SEED ...
+# How this folder's score_rules.jsonl was made (offline; kept as the record, not a tool).
+# Usage: python score_rules.py OUT.jsonl SET:REGIME:PCT:SEED ...
 """Without a particle count, can the ensemble's threshold come from its own scores? Its
 candidates on unseen micrographs (every peak of the fused map) are particles and background;
 if their scores split in two, the split is a threshold needing no count. Rules, each read on
@@ -10,33 +10,11 @@ the candidates of the calibration micrographs (a spread sample of the test micro
   gmm    two Gaussians fitted to the scores (EM): where the upper one's posterior is 0.5
   surplus_S  the own rule keeping S x the count instead of 1.15 x
 F1 of each on all test micrographs, against the best F1 (oracle)."""
-import importlib.util
-import json
-import os
-import sys
-
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def _load(name, rel):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(HERE, "..", rel))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-offline = _load("offline", "fusion_constants_fresh_2026-12-06/offline.py")
-rounds = _load("rounds", "unet_rounds_2026-12-06/rounds_offline.py")  # its SETS (50 / n)
-
-from dataclasses import replace  # noqa: E402
-
-from benchmarks.datasets import Dataset  # noqa: E402
-from cryopick_plugin.engine.ensemble import EnsemblePicker  # noqa: E402
-from cryopick_plugin.engine.picking.metrics import evaluate  # noqa: E402
-from cryopick_plugin.engine.picking.thresholds import (CALIBRATION_MICROGRAPHS,  # noqa: E402
-                                                       COUNT_SURPLUS, spread_sample)
+from cells import load_cell, main
+from cryopick_plugin.engine.picking.metrics import evaluate
+from cryopick_plugin.engine.picking.thresholds import COUNT_SURPLUS
 
 SURPLUSES = (0.85, 0.9, 1.0, 1.05)
 
@@ -70,17 +48,9 @@ def gmm2(x, iters=200):
 
 
 def run(set_name, regime, pct, seed):
-    data_seed, root = rounds.SETS[set_name]
-    reg = replace(dict(offline.REGIMES, **offline.EXTRA_REGIMES)[regime], seed=data_seed)
-    ds = Dataset.from_folder(reg.folder(offline.DATA))
-    _, test = ds.split(reg.n_train)
-    ens = EnsemblePicker.load(f"{root}/{regime}/labels_{pct}/seed_{seed}/ensemble/"
-                              "ensemble_model.pt")
-    maps = offline.member_maps(ens, ds, test, f"{set_name}_{regime}_{pct}_{seed}")
-    calibration = sorted(spread_sample({n: n for n in test}, CALIBRATION_MICROGRAPHS))
-    picks = offline.picks_for(ens, maps, calibration, offline.CURRENT)
-    truth = {n: ds.truth[n] for n in test}
-    radius = ds.diameter_px / 2
+    c = load_cell(set_name, regime, pct, seed)
+    ens, picks, truth, radius = c["ens"], c["picks"], c["truth"], c["radius"]
+    calibration, test = c["calibration"], c["test"]
     overall = evaluate(picks, truth, radius)["overall"]
     scores = np.concatenate([picks[n][:, 2] for n in calibration])
     t_gmm, means = gmm2(scores)
@@ -104,13 +74,6 @@ def run(set_name, regime, pct, seed):
 
 
 if __name__ == "__main__":
-    out = sys.argv[1]
-    for cell in sys.argv[2:]:
-        set_name, regime, pct, seed = cell.split(":")
-        res = run(set_name, regime, pct, int(seed))
-        with open(out, "a") as f:
-            f.write(json.dumps(dict(set=set_name, regime=regime, pct=int(pct), seed=int(seed),
-                                    res=res)) + "\n")
-        print(set_name, regime, pct, seed, "best", res["best_f1"], " ".join(
-            f"{k} {res[k]['f1']:.3f} (x{res[k]['picks_per_particle']:.2f})"
-            for k in ("own", "otsu", "gmm")), flush=True)
+    main(run, lambda res: f"best {res['best_f1']} " + " ".join(
+        f"{k} {res[k]['f1']:.3f} (x{res[k]['picks_per_particle']:.2f})"
+        for k in ("own", "otsu", "gmm")))
