@@ -958,7 +958,7 @@ def build_parser():
                         "did not train on, e.g. those to be picked (those with labels in "
                         "--coords are left out; up to 8, spread over the names, are picked): "
                         "the threshold keeps 15%% more picks on them than the particles per "
-                        "micrograph. Recommended: the models score the micrographs with labels "
+                        "micrograph given, or as many as the classifier counts. Recommended: the models score the micrographs with labels "
                         "higher, so a threshold chosen there keeps too few picks elsewhere")
     p.add_argument("--expected-particles", type=float, default=0.0,
                    help="particles per micrograph (0: unknown); the threshold then keeps "

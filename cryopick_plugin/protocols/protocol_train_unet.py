@@ -54,7 +54,7 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
                             "to know what share of the unpicked area is particle, and "
                             "self-training never adds more pseudo-particles than it leaves, "
                             "and the picking threshold keeps 15% more picks than particles on "
-                            "the training micrographs. "
+                            "the training micrographs (as many as a classifier counts). "
                             "0 (default): estimated from the labels, by the classifier below "
                             "if you give one, else by the U-Net halfway through phase 1 (the "
                             "summary says what was used). Give the classifier, or the "

@@ -225,6 +225,10 @@ def test_the_count_is_the_fewest_particles_the_labels_allow():
     # 50, read at R = 0.5 exactly (the junk-free top), plus one standard error of the 80
     # labels' recall there (12%: the price of not undercounting where recall is noisy)
     assert 50 < per < 60, per
+    # a micrograph without labels among those read changes nothing but the number of
+    # micrographs (its picks count; its labels are none)
+    assert count_from_labels(dict(picks, empty=np.zeros((0, 3))).get,
+                             dict(labels, empty=[]), 1) == pytest.approx(per * 4 / 5)
     lee_liu = lee_liu_estimate(picks, labels, 1)["n_particles"] / 4
     assert abs(lee_liu - 50) > abs(per - 50) + 5, (lee_liu, per)
     # the division rests on at least half the labels: with the best-scored half of them

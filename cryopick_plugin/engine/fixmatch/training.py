@@ -456,9 +456,9 @@ class SelectiveFixMatch:
 
             names = sorted(self.work)
             unlabelled = without_labels(names, self.labels)
-            # every micrograph labelled and no count given: its own count, kept (as the
-            # picks to keep), not the labels' best estimated F1, whose recall (of labels it trained on)
-            # is too high: on the benchmark matrix F1 at the threshold fell 0.029 below the
+            # every micrograph labelled and no count given: its own count, kept as the picks
+            # to keep, not the labels' best estimated F1, whose recall (of labels it trained
+            # on) is too high: on the benchmark matrix F1 at the threshold fell 0.029 below the
             # best on average, against 0.083 (docs/benchmarks.md "Both thresholds on the
             # matrix")
             counted = None if d.expected_particles or unlabelled else \

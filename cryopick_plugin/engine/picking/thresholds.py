@@ -190,8 +190,8 @@ def count_from_labels(pick, witnesses, radius, max_micrographs=8):
     enough &= recall >= COUNT_MIN_RECALL
     if not enough.any():
         return None
-    n_labels = sum(len(np.reshape(witnesses[n], (-1, np.shape(witnesses[n])[-1])))
-                   for n in names)
+    n_labels = sum(np.size(witnesses[n]) // np.shape(witnesses[n])[-1] for n in names
+                   if np.size(witnesses[n]))  # rows, as label_scores reads them
     low = recall - np.sqrt(recall * (1.0 - recall) / n_labels)
     return float((n_picks[enough] / low[enough]).min()) / len(names)
 
