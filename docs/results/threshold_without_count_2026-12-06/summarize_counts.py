@@ -40,3 +40,12 @@ for k in keys:
                for r in groups[g]]
         out.append(f"{np.mean(gap):.3f} / {sum(x <= 0.03 for x in gap)}")
     print(f"| {k} | " + " | ".join(out) + " |")
+
+print("\nas a count of the particles: mean |log(count / true count)| per budget\n")
+print("| labels | " + " | ".join(estimators) + " |")
+print("|---|" + "---|" * len(estimators))
+for pct in sorted({r["pct"] for r in rows}):
+    sel = [r for r in rows if r["pct"] == pct]
+    print(f"| {pct}% | " + " | ".join(
+        f"{np.mean([abs(np.log(r['res']['ratio'][e])) for r in sel if r['res']['ratio'][e]]):.3f}"
+        for e in estimators) + " |")
