@@ -5,6 +5,7 @@ seeds. Per set and budget: the default's best F1 / AP / F1 at its own threshold 
 best; regime-budgets (means over the label seeds) within 0.03 of the best; the U-Net's last
 round against its baseline and its pseudo-particles' share right.
 Usage: compare_matrix.py SET OLD.json NEW.json TOPAZ.json[,TOPAZ2.json] [SET OLD NEW TOPAZ ...]"""
+import json
 import os
 import sys
 from collections import defaultdict
@@ -21,7 +22,6 @@ def rows(path):
 
 def pseudo(path):
     """{(regime, fraction, seed): last round's (taken, right)} from a results.json."""
-    import json
     data = json.load(open(path))
     out = {}
     for p in data.get("pseudo_labels", []):
