@@ -71,7 +71,9 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
                             "labels and particle diameter (train it first; 'combine' then "
                             "takes both). Before the U-Net trains, the classifier picks your "
                             "labelled micrographs and the count is the fewest particles its "
-                            "picks and your labels allow. In our benchmark matrix its counts "
+                            "picks and your labels allow; the picking threshold reads the "
+                            "labels' recall less one standard error, a little higher, as "
+                            "'combine' does. In our benchmark matrix its counts "
                             "were 0.68-1.56x the true count, against 0.85-6.8x for the U-Net's "
                             "own estimate (docs/benchmarks.md, 'A particle count from the "
                             "classifier').")
