@@ -72,10 +72,10 @@ class CryopickProtCombine(EMProtocol):
                            "the labels' recall less one standard error), and as many picks "
                            "are kept. Give it "
                            "when you can: in our benchmark matrix the classifier's counts "
-                           "were 0.68-1.56x the true count, and F1 at the threshold was "
-                           "0.040 below the best on average (up to 0.070), against 0.010 "
+                           "were 0.62-1.83x the true count, and F1 at the threshold was "
+                           "0.034 below the best on average (up to 0.078), against 0.010 "
                            "with the true count; the ranking (AP) was the same "
-                           "(docs/benchmarks.md, 'A particle count from the classifier').")
+                           "(docs/benchmarks.md, 'A threshold without the count').")
         form.addParam("autoClassifierWeight", params.BooleanParam, default=True,
                       expertLevel=params.LEVEL_ADVANCED, label="Weigh by the number of labels?",
                       help=f"Yes (default): the classifier's map counts "

@@ -71,10 +71,10 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
                             "labels and particle diameter (train it first; 'combine' then "
                             "takes both). Before the U-Net trains, the classifier picks your "
                             "labelled micrographs and the count is the fewest particles its "
-                            "picks and your labels allow; the picking threshold reads the "
-                            "labels' recall less one standard error, a little higher, as "
-                            "'combine' does. In our benchmark matrix its counts "
-                            "were 0.68-1.56x the true count, against 0.85-6.8x for the U-Net's "
+                            "picks and your labels allow, with the labels' recall less one "
+                            "standard error, as 'combine' counts. In our benchmark matrix its "
+                            "counts "
+                            "were 0.62-1.83x the true count, against 0.85-6.8x for the U-Net's "
                             "own estimate (docs/benchmarks.md, 'A particle count from the "
                             "classifier').")
         group.addParam("objective", params.EnumParam, choices=list(OBJECTIVES),
@@ -417,7 +417,7 @@ def _count_line(s):
     if s.get("expected_particles") and s.get("count_origin") == "classifier":
         return (f"Particles per micrograph: about {s['expected_particles']:.0f}, counted by the "
                 "classifier from the labels (check it: our benchmark's classifier counts were "
-                "0.68-1.56x the true count; if it is far off, give the count and train again)")
+                "0.62-1.83x the true count; if it is far off, give the count and train again)")
     if s.get("expected_particles"):
         return (f"Particles per micrograph: about {s['expected_particles']:.0f}, estimated by "
                 "the U-Net from the labels (check it: our benchmark's estimates were "

@@ -253,9 +253,6 @@ def test_the_count_takes_back_the_labels_luck():
         _, recall, n_picks, enough = recall_curve(seen, labels, 10)
         enough &= recall >= COUNT_MIN_RECALL
         raw.append((n_picks[enough] / recall[enough]).min() / len(seen))
-        # without the standard error (the U-Net's training count): the raw ratio
-        assert count_from_labels(seen.get, labels, 10, standard_errors=0) == \
-            pytest.approx(raw[-1])
     assert np.mean(raw) < 45, raw  # 50 particles per micrograph: the raw ratio undercounts
     assert 45 < np.mean(counts) < 52, counts
     assert np.mean(np.abs(np.subtract(counts, 50))) < np.mean(np.abs(np.subtract(raw, 50))) - 2

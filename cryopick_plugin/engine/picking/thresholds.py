@@ -163,12 +163,11 @@ def threshold_from_count(pick, names, per_micrograph, log, surplus=COUNT_SURPLUS
 COUNT_MIN_RECALL = 0.5
 
 
-def count_from_labels(pick, witnesses, radius, max_micrographs=8, standard_errors=1.0):
+def count_from_labels(pick, witnesses, radius, max_micrographs=8):
     """Particles per micrograph from ``pick(name)`` on the micrographs with the most
     ``witnesses`` (labels), or None: the smallest n(t) / R_low(t) over the thresholds t that
-    keep at least COUNT_MIN_RECALL of the labels, R_low being the labels' recall less
-    ``standard_errors`` standard errors (sqrt(R (1 - R) / labels)). The U-Net trains with
-    none (unet/training.py, TRAINING_COUNT_STANDARD_ERRORS).
+    keep at least COUNT_MIN_RECALL of the labels, R_low being the labels' recall less one
+    standard error (sqrt(R (1 - R) / labels)).
 
     With labels a random sample of the particles, n(t) / R(t) = N / precision(t) >= N at
     every threshold, so the smallest value is the closest; Lee & Liu's optimum (lee_liu_
@@ -193,7 +192,7 @@ def count_from_labels(pick, witnesses, radius, max_micrographs=8, standard_error
         return None
     n_labels = sum(np.size(witnesses[n]) // np.shape(witnesses[n])[-1] for n in names
                    if np.size(witnesses[n]))  # rows, as label_scores reads them
-    low = recall - standard_errors * np.sqrt(recall * (1.0 - recall) / n_labels)
+    low = recall - np.sqrt(recall * (1.0 - recall) / n_labels)
     return float((n_picks[enough] / low[enough]).min()) / len(names)
 
 

@@ -72,8 +72,8 @@ class UNetTrainConfig:
     count_classifier: str = _setting(
         "", "a train-fixmatch model trained on the same labels: without --expected-particles, "
             "it counts the particles of the labelled micrographs before training (a closer "
-            "count than the U-Net's own; the threshold reads it less one standard error of "
-            "the labels' recall)")
+            "count than the U-Net's own; it reads the labels' recall less one standard "
+            "error)")
     pseudo_labels: str = _setting(
         "discs", "what a confident prediction becomes in self-training: discs (a label disc at "
                  "each peak scoring above the positive threshold, no more than the expected "

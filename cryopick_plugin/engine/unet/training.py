@@ -44,12 +44,6 @@ MAX_PARTICLE_SHARE = 0.6
 # reliable negatives leave the expected particles' area this many times over (see
 # negative_share_cap)
 NEGATIVE_MARGIN = 2.0
-# the classifier's count the U-Net trains with (its PU prior, its room for pseudo-particles)
-# reads the labels' plain recall (count_from_labels), which errs low; the threshold reads it
-# less one standard error. Trained with that larger count, the pseudo-particles of the usual
-# matrix without a count were at least 90% right in 4 of 8 runs at 50% labels, against 7
-# (docs/benchmarks.md "Training with the plain count")
-TRAINING_COUNT_STANDARD_ERRORS = 0.0
 # what else a checkpoint must share with the run that resumes it (the training data)
 _SAME_DATA = ("n_micrographs", "n_labels", "working_factor")
 
@@ -455,25 +449,13 @@ class SelfTraining:
 
     def _count_by_classifier(self):
         """Particles per micrograph counted by --count-classifier on the labelled
-        micrographs (count_from_labels with TRAINING_COUNT_STANDARD_ERRORS), or None. The
-        count for the threshold, from the same picks, goes to the summary
-        (threshold_particles)."""
-        picked = {}
-
-        def pick(n):  # both counts read the same picks: once each
-            if n not in picked:
-                picked[n] = self.counter.pick(self.images[n], self.cfg.pixel_size or None,
-                                              threshold=0.02, device=self.cfg.device)
-            return picked[n]
-
-        witnesses, radius = {n: self.labels[n] for n in self.labelled}, self.cfg.diameter() / 2
-        per_mic = count_from_labels(pick, witnesses, radius,
-                                    standard_errors=TRAINING_COUNT_STANDARD_ERRORS)
-        per_mic = self._plausible_count(per_mic, "counted by the classifier "
-                                        f"{self.cfg.count_classifier}", "classifier")
-        if per_mic:
-            self.summary["threshold_particles"] = count_from_labels(pick, witnesses, radius)
-        return per_mic
+        micrographs (count_from_labels), or None."""
+        per_mic = count_from_labels(
+            lambda n: self.counter.pick(self.images[n], self.cfg.pixel_size or None,
+                                        threshold=0.02, device=self.cfg.device),
+            {n: self.labels[n] for n in self.labelled}, self.cfg.diameter() / 2)
+        return self._plausible_count(per_mic, "counted by the classifier "
+                                     f"{self.cfg.count_classifier}", "classifier")
 
     def _estimate_particles(self):
         """Particles per micrograph from picks of the current model (Lee & Liu's count).
@@ -640,8 +622,7 @@ class SelfTraining:
                 # the classifier's count is kept (COUNTED_SURPLUS): it counts closer than the
                 # U-Net's final picks, and the labels' recall after self-training is too high
                 # (docs/benchmarks.md "A particle count from the classifier")
-                counted=(self.summary.get("threshold_particles") or
-                         self.summary["expected_particles"])
+                counted=self.summary["expected_particles"]
                 if self.summary.get("count_origin") == "classifier" else None)
         if threshold is not None:
             picker.threshold = threshold
