@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 
+import mrcfile  # at the top: a run without the project's venv stops here, not after training
 import numpy as np
 
 from benchmarks.datasets import Dataset
@@ -251,8 +252,6 @@ def run_topaz_row(ds, train, test, labels, work, config, threads, venv=None):
 def distractor_share(picks, ds):
     """Share of picks landing on the simulator's carbon, contamination, aggregate or fragment
     label (None when the dataset has no label masks)."""
-    import mrcfile
-
     hits = total = 0
     for name, p in picks.items():
         if name not in ds.label_masks or not len(p):
