@@ -73,9 +73,9 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
                             "labelled micrographs and the count is the fewest particles its "
                             "picks and your labels allow, with the labels' recall less one "
                             "standard error, as 'combine' counts. In our benchmark matrix its "
-                            "counts were 0.62-1.83x the true count, against 0.85-6.8x for the "
-                            "U-Net's own estimate (docs/benchmarks.md, 'A particle count from "
-                            "the classifier').")
+                            "counts were 0.62-1.83x the true count ('A threshold without the "
+                            "count'), against 0.85-6.8x for the U-Net's own estimate "
+                            "(docs/benchmarks.md, 'A particle count from the classifier').")
         group.addParam("objective", params.EnumParam, choices=list(OBJECTIVES),
                        default=OBJECTIVES.index(DEFAULTS.objective),
                        expertLevel=params.LEVEL_ADVANCED, label="Training objective",
