@@ -162,6 +162,11 @@ def test_pseudo_particles_and_picks_must_look_like_the_hand_picked_ones_in_densi
     assert unlike == 1
     both = picker.peaks_working(prob, 0.5)
     assert len(both) == 2 and len(picker.like_labels(st.work[name], both)) == 1
+    # the blob is also far darker at its centre than any label: below the contrast floor
+    from cryopick_plugin.engine.picking.density import centre_contrast
+    assert picker.contrast_floor is not None
+    assert centre_contrast(st.work[name], [(ix, iy)], d)[0] < picker.contrast_floor
+    assert np.all(centre_contrast(work, labelled, d) > picker.contrast_floor)
     # saved and loaded, the model keeps the range; without one, both are kept
     picker.save(str(tmp_path / "m.pt"))
     again = UNetPicker.load(str(tmp_path / "m.pt"))
@@ -226,6 +231,81 @@ def test_picks_of_atypical_density_rank_below_typical_ones(tmp_path):
     older.views = 1
     assert older.density_typical is None
     assert np.allclose(older.pick(image, threshold=0.05)[:, 2], peaks[:, 2])
+
+
+def test_picks_far_darker_at_their_centre_than_any_label_rank_lower(tmp_path):
+    """Two equally confident peaks on ice that thickens across the image: a faint dark disc
+    like the labelled particles, and a blob far darker than any of them (contamination).
+    The blob keeps ATYPICAL_SCORE of its score at picking, not for the pseudo-particles;
+    the floor travels with the model file, and older files (none) keep every score."""
+    import torch
+    from cryopick_plugin.engine.picking.density import (ATYPICAL_SCORE, CONTRAST_SIGMAS,
+                                                        MIN_LABELS, centre_contrast,
+                                                        contrast_floor)
+    from cryopick_plugin.engine.unet.network import UNet
+    from cryopick_plugin.engine.unet.picker import UNetPicker
+
+    rng = np.random.default_rng(1)
+    size, d = 192, 24
+    yy, xx = np.mgrid[0:size, 0:size]
+    image = np.linspace(0.0, 3.0, size, dtype=np.float32)[None, :].repeat(size, 0)
+    image += rng.normal(0.0, 0.3, image.shape).astype(np.float32)
+    labels = [(x, y) for x in (30, 90, 150) for y in (30, 70, 110, 160)] + \
+        [(60, 50), (120, 50), (60, 140), (180, 90)]
+    assert len(labels) >= MIN_LABELS
+    particle, blob = (120, 130), (40, 100)
+    for (x, y), depth in [(p, rng.uniform(0.4, 0.6)) for p in labels + [particle]] + \
+            [(blob, 4.0)]:
+        image[np.hypot(xx - x, yy - y) < d / 2] -= depth
+    picker = UNetPicker(UNet(base_features=2), d, d, threshold=0.3)
+    work = picker.prepare(image)[0]
+    # the ramp (thicker ice) is no contrast; the labels' spread sets the floor
+    ramp = picker.prepare(np.linspace(0.0, 3.0, size)[None, :].repeat(size, 0))[0]
+    assert np.allclose(centre_contrast(ramp, [(96, 96), (60, 120)], d), 0.0, atol=0.02)
+    contrasts = centre_contrast(work, labels, d)
+    floor = contrast_floor(contrasts)
+    assert floor == pytest.approx(contrasts.mean() - CONTRAST_SIGMAS * contrasts.std(ddof=1))
+    assert centre_contrast(work, [blob], d)[0] < floor < centre_contrast(work, [particle], d)[0]
+    assert contrast_floor(contrasts[:MIN_LABELS - 1]) is None  # too few labels
+    picker.contrast_floor = floor
+    prob = np.zeros_like(work)
+    for x, y in (particle, blob):
+        prob[np.hypot(xx - x, yy - y) < d / 3] = 0.9
+    picker._working_map = lambda *a, **k: prob
+    picker.views = 1  # the stand-in map does not turn with the view it is given
+    picks = picker.pick(image, threshold=0.05)
+    assert len(picks) == 2 and np.hypot(*(picks[0, :2] - particle)) < 2
+    assert picks[1, 2] == pytest.approx(ATYPICAL_SCORE * picks[0, 2])
+    assert len(picker.pick(image)) == 1  # 0.9 x 0.25 is below the threshold 0.3
+    peaks = picker.peaks_working(prob, 0.05)  # the pseudo-particles' ranking: unchanged
+    assert np.array_equal(picker.like_labels(work, peaks), peaks)
+    path = str(tmp_path / "m.pt")
+    picker.save(path)
+    assert UNetPicker.load(path).contrast_floor == pytest.approx(floor)
+    state = torch.load(path, weights_only=True)
+    del state["contrast_floor"]
+    torch.save(state, path)
+    older = UNetPicker.load(path)
+    older._working_map = lambda *a, **k: prob
+    older.views = 1
+    assert older.contrast_floor is None
+    assert np.allclose(older.pick(image, threshold=0.05)[:, 2], peaks[:, 2])
+
+
+def test_a_corrupt_contrast_floor_in_a_model_file_is_refused(tmp_path):
+    from cryopick_plugin.engine.errors import CryopickInputError
+    from cryopick_plugin.engine.unet.network import UNet
+    from cryopick_plugin.engine.unet.picker import UNetPicker
+
+    picker = UNetPicker(UNet(base_features=2), 32, 24, contrast_floor=-1)
+    path = str(tmp_path / "m.pt")
+    picker.save(path)
+    assert UNetPicker.load(path).contrast_floor == -1.0
+    for bad in ("junk", float("nan"), True, [-1.0]):
+        picker.contrast_floor = bad
+        picker.save(path)
+        with pytest.raises(CryopickInputError, match="corrupt contrast floor"):
+            UNetPicker.load(path)
 
 
 def test_a_corrupt_density_range_in_a_model_file_is_refused(tmp_path):

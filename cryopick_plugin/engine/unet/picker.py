@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import CryopickInputError
 from ..io.files import read_model_state, save_torch_atomic
-from ..picking.density import ATYPICAL_SCORE, local_density, within
+from ..picking.density import ATYPICAL_SCORE, centre_contrast, local_density, within
 from ..picking.peaks import find_peaks
 from ..picking.scale import WorkingScale, to_original
 from ..picking.views import view_mean
@@ -33,7 +33,7 @@ class UNetPicker(WorkingScale):
 
     def __init__(self, model, particle_diameter_px, working_diameter, pixel_size=None,
                  threshold=0.5, min_distance_fraction=0.5, extra=None, density_range=None,
-                 density_typical=None):
+                 density_typical=None, contrast_floor=None):
         self.model = model
         self.particle_diameter_px = float(particle_diameter_px)
         self.working_diameter = float(working_diameter)
@@ -43,6 +43,7 @@ class UNetPicker(WorkingScale):
         self.extra = dict(extra or {})
         self.density_range = density_range  # [low, high] per density feature, or None
         self.density_typical = density_typical  # the same, narrower: full score inside
+        self.contrast_floor = contrast_floor  # picks darker than this keep a lower score
 
     # ------------------------------------------------------------------ picking
     def probability_map(self, image, pixel_size=None, device="cpu", batch_size=1, tile=None,
@@ -83,19 +84,26 @@ class UNetPicker(WorkingScale):
     def like_labels(self, work, peaks, rescore=False):
         """The working-frame ``peaks`` whose local density in ``work`` is within the
         hand-picked particles' range (all of them when the model has none). ``rescore``:
-        also lower the scores of those outside the labels' typical range (ATYPICAL_SCORE),
-        best first again."""
-        if not len(peaks) or (self.density_range is None and
-                              (self.density_typical is None or not rescore)):
+        also lower the scores (ATYPICAL_SCORE, once per rule) of those outside the labels'
+        typical range and of those darker than the labels' contrast floor, best first
+        again (picking/density.py)."""
+        lowers = rescore and (self.density_typical is not None or
+                              self.contrast_floor is not None)
+        if not len(peaks) or (self.density_range is None and not lowers):
             return peaks
         density = local_density(work, peaks[:, :2], self.working_diameter)
         keep = within(density, self.density_range)
         peaks, density = peaks[keep], density[keep]
-        if rescore and self.density_typical is not None:
-            peaks = peaks.copy()
+        if not lowers:
+            return peaks
+        peaks = peaks.copy()
+        if self.density_typical is not None:
             peaks[~within(density, self.density_typical), 2] *= ATYPICAL_SCORE
-            peaks = peaks[np.argsort(-peaks[:, 2], kind="stable")]
-        return peaks
+        if self.contrast_floor is not None:
+            dark = centre_contrast(work, peaks[:, :2], self.working_diameter) < \
+                self.contrast_floor
+            peaks[dark, 2] *= ATYPICAL_SCORE
+        return peaks[np.argsort(-peaks[:, 2], kind="stable")]
 
     def pick(self, image, pixel_size=None, threshold=None, device="cpu", batch_size=1,
              views=None):
@@ -126,7 +134,7 @@ class UNetPicker(WorkingScale):
                     working_diameter=self.working_diameter, pixel_size=self.pixel_size,
                     threshold=self.threshold, min_distance_fraction=self.min_distance_fraction,
                     extra=self.extra, density_range=self.density_range,
-                    density_typical=self.density_typical)
+                    density_typical=self.density_typical, contrast_floor=self.contrast_floor)
 
     @classmethod
     def load(cls, path, device="cpu"):
@@ -148,7 +156,8 @@ class UNetPicker(WorkingScale):
                    state.get("pixel_size"), state.get("threshold", 0.5),
                    state.get("min_distance_fraction", 0.5), state.get("extra"),
                    _density_range(state.get("density_range"), path),
-                   _density_range(state.get("density_typical"), path))
+                   _density_range(state.get("density_typical"), path),
+                   _contrast_floor(state.get("contrast_floor"), path))
 
 
 def _density_range(value, path):
@@ -163,3 +172,13 @@ def _density_range(value, path):
     if not ok:
         raise CryopickInputError(f"{path}: corrupt density range {value!r}")
     return [low.tolist(), high.tolist()]
+
+
+def _contrast_floor(value, path):
+    """A model file's contrast floor: None (older files, or too few labels) or a number."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            not np.isfinite(value):
+        raise CryopickInputError(f"{path}: corrupt contrast floor {value!r}")
+    return float(value)

@@ -23,7 +23,8 @@ from ..io import files
 from ..io.coordinates import check_training_labels, without_labels
 from ..picking.fusion import classifier_weight_for, fuse_maps
 from ..picking.metrics import evaluate
-from ..picking.density import density_range, local_density, typical_range
+from ..picking.density import (centre_contrast, contrast_floor, density_range,
+                               local_density, typical_range)
 from ..picking.scale import to_working
 from ..picking.scale import to_original
 from ..picking.views import view_mean
@@ -289,6 +290,7 @@ class SelfTraining:
         density = self._label_density()
         self.picker.density_range = density_range(density)
         self.picker.density_typical = typical_range(density)
+        self.picker.contrast_floor = contrast_floor(self._label_features(centre_contrast))
         # unlabelled pixels: an unknown mix for the PU objective, background for the seed's
         self.original = {
             n: coordinates_to_mask(to_working(labels[n], self.factor) if n in labels else [],
@@ -442,10 +444,14 @@ class SelfTraining:
 
     def _label_density(self):
         """(N, 2) local density of the hand-picked particles (picking/density.py)."""
-        features = [local_density(self.work[n], to_working(
+        return self._label_features(local_density).reshape(-1, 2)
+
+    def _label_features(self, feature):
+        """``feature(work, xy, working diameter)`` at the hand-picked particles, stacked."""
+        features = [feature(self.work[n], to_working(
             np.asarray(self.labels[n], dtype=np.float64)[:, :2], self.factor),
             self.picker.working_diameter) for n in self.labelled]
-        return np.concatenate(features) if features else np.zeros((0, 2))
+        return np.concatenate(features) if features else np.zeros(0)
 
     def _count_by_classifier(self):
         """Particles per micrograph counted by --count-classifier on the labelled
