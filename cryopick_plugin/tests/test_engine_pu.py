@@ -162,17 +162,21 @@ def test_pseudo_particles_and_picks_must_look_like_the_hand_picked_ones_in_densi
     assert unlike == 1
     both = picker.peaks_working(prob, 0.5)
     assert len(both) == 2 and len(picker.like_labels(st.work[name], both)) == 1
-    # the blob is also far darker at its centre than any label: below the contrast floor
+    # the blob is also far darker at its centre than any label: below the contrast floor,
+    # which alone keeps it from being a pseudo-particle
     from cryopick_plugin.engine.picking.density import centre_contrast
     assert picker.contrast_floor is not None
     assert centre_contrast(st.work[name], [(ix, iy)], d)[0] < picker.contrast_floor
     assert np.all(centre_contrast(work, labelled, d) > picker.contrast_floor)
+    kept_range, picker.density_range = picker.density_range, None
+    assert len(st._pseudo_particles(prob, name, None)[0]) == 1
+    picker.density_range = kept_range
     # saved and loaded, the model keeps the range; without one, both are kept
     picker.save(str(tmp_path / "m.pt"))
     again = UNetPicker.load(str(tmp_path / "m.pt"))
     assert np.allclose(again.density_range, picker.density_range)
     assert len(again.like_labels(st.work[name], both)) == 1
-    picker.density_range = None
+    picker.density_range = picker.contrast_floor = None
     assert len(st._pseudo_particles(prob, name, None)[0]) == 2
     from cryopick_plugin.engine.picking.density import MIN_LABELS
     assert density_range(np.zeros((MIN_LABELS - 1, 2))) is None  # too few for a range
@@ -236,8 +240,8 @@ def test_picks_of_atypical_density_rank_below_typical_ones(tmp_path):
 def test_picks_far_darker_at_their_centre_than_any_label_rank_lower(tmp_path):
     """Two equally confident peaks on ice that thickens across the image: a faint dark disc
     like the labelled particles, and a blob far darker than any of them (contamination).
-    The blob keeps ATYPICAL_SCORE of its score at picking, not for the pseudo-particles;
-    the floor travels with the model file, and older files (none) keep every score."""
+    The blob keeps ATYPICAL_SCORE of its score at picking, and is no pseudo-particle; the
+    floor travels with the model file, and older files (none) keep every score."""
     import torch
     from cryopick_plugin.engine.picking.density import (ATYPICAL_SCORE, CONTRAST_SIGMAS,
                                                         MIN_LABELS, centre_contrast,
@@ -277,8 +281,11 @@ def test_picks_far_darker_at_their_centre_than_any_label_rank_lower(tmp_path):
     assert len(picks) == 2 and np.hypot(*(picks[0, :2] - particle)) < 2
     assert picks[1, 2] == pytest.approx(ATYPICAL_SCORE * picks[0, 2])
     assert len(picker.pick(image)) == 1  # 0.9 x 0.25 is below the threshold 0.3
-    peaks = picker.peaks_working(prob, 0.05)  # the pseudo-particles' ranking: unchanged
-    assert np.array_equal(picker.like_labels(work, peaks), peaks)
+    peaks = picker.peaks_working(prob, 0.05)
+    assert len(peaks) == 2 and peaks[0, 2] == peaks[1, 2]
+    # self-training takes the particle alone as a pseudo-particle
+    like = picker.like_labels(work, peaks)
+    assert len(like) == 1 and np.hypot(*(like[0, :2] - particle)) < 2
     path = str(tmp_path / "m.pt")
     picker.save(path)
     assert UNetPicker.load(path).contrast_floor == pytest.approx(floor)

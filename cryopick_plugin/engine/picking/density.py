@@ -8,7 +8,8 @@ range but far from the labels' typical density (more than TYPICAL_SIGMAS standar
 from their mean) keep a lower score: they rank below the typical ones but are not lost.
 So do picks whose centre stands out from its surroundings far more darkly than any label's
 (centre_contrast below contrast_floor): a patch of ice contamination, or the dark side of a
-carbon edge, whose mean density the range above does not tell from a particle's.
+carbon edge, whose mean density the range above does not tell from a particle's. Neither
+those nor the ones outside the range become the self-training's pseudo-particles.
 """
 import numpy as np
 from scipy.ndimage import gaussian_filter

@@ -83,26 +83,27 @@ class UNetPicker(WorkingScale):
 
     def like_labels(self, work, peaks, rescore=False):
         """The working-frame ``peaks`` whose local density in ``work`` is within the
-        hand-picked particles' range (all of them when the model has none). ``rescore``:
-        also lower the scores (ATYPICAL_SCORE, once per rule) of those outside the labels'
-        typical range and of those darker than the labels' contrast floor, best first
-        again (picking/density.py)."""
-        lowers = rescore and (self.density_typical is not None or
-                              self.contrast_floor is not None)
-        if not len(peaks) or (self.density_range is None and not lowers):
+        hand-picked particles' range (all of them when the model has none) and, unless
+        ``rescore``, whose centre is not darker than the labels' contrast floor: the
+        self-training's pseudo-particles. ``rescore`` (picking): those darker keep
+        ATYPICAL_SCORE of their score instead, as do those outside the labels' typical
+        range (once per rule), best first again (picking/density.py)."""
+        if not len(peaks) or (self.density_range is None and self.contrast_floor is None and
+                              (self.density_typical is None or not rescore)):
             return peaks
         density = local_density(work, peaks[:, :2], self.working_diameter)
         keep = within(density, self.density_range)
         peaks, density = peaks[keep], density[keep]
-        if not lowers:
-            return peaks
-        peaks = peaks.copy()
-        if self.density_typical is not None:
-            peaks[~within(density, self.density_typical), 2] *= ATYPICAL_SCORE
+        dark = np.zeros(len(peaks), dtype=bool)
         if self.contrast_floor is not None:
             dark = centre_contrast(work, peaks[:, :2], self.working_diameter) < \
                 self.contrast_floor
-            peaks[dark, 2] *= ATYPICAL_SCORE
+        if not rescore:
+            return peaks[~dark]
+        peaks = peaks.copy()
+        if self.density_typical is not None:
+            peaks[~within(density, self.density_typical), 2] *= ATYPICAL_SCORE
+        peaks[dark, 2] *= ATYPICAL_SCORE
         return peaks[np.argsort(-peaks[:, 2], kind="stable")]
 
     def pick(self, image, pixel_size=None, threshold=None, device="cpu", batch_size=1,

@@ -422,7 +422,8 @@ class SelfTraining:
         """Working-frame peaks scoring above the positive threshold, away from the hand-picked
         particles, best first; with a particle count, no more than it leaves unlabelled (a
         runaway guard: retraining on more would confirm the excess). Also returns how many
-        confident peaks were left out for their density (unlike the labels). ``by_rank`` (a
+        confident peaks were left out for their density or contrast (unlike the labels;
+        UNetPicker.like_labels). ``by_rank`` (a
         teacher's fused map, whose disc-averaged scores rarely reach the threshold): the
         best-scored peaks instead, --teacher-share of those the count leaves unlabelled."""
         from scipy.spatial import cKDTree
@@ -544,8 +545,8 @@ class SelfTraining:
             centres = {n: c for n, (c, _) in found.items()}
             unlike = sum(k for _, k in found.values())
             if unlike:
-                log(f"   Confident peaks left out: {unlike} (local density unlike any "
-                    "hand-picked particle's: contamination, carbon)")
+                log(f"   Confident peaks left out: {unlike} (local density or centre "
+                    "contrast unlike any hand-picked particle's: contamination, carbon)")
             positive = {n: coordinates_to_mask(centres[n], probs[n].shape,
                                                self.mask_radius) == PARTICLE for n in names}
             centres = {n: to_original(c, self.factor)[:, :2] for n, c in centres.items()}
