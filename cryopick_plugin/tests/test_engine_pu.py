@@ -184,12 +184,25 @@ def test_pseudo_particles_and_picks_must_look_like_the_hand_picked_ones_in_densi
     assert np.allclose(low, [-0.5, 0.0]) and np.allclose(high, [1.5, 4.0])
 
 
+def _older_file(path, key, prob):
+    """The U-Net model file ``path`` written again without ``key`` (as an older cryopick wrote
+    it), loaded, and picking the stand-in map ``prob``."""
+    from cryopick_plugin.engine.unet.picker import UNetPicker
+
+    state = torch.load(path, weights_only=True)
+    del state[key]
+    torch.save(state, path)
+    older = UNetPicker.load(path)
+    older._working_map = lambda *a, **k: prob
+    older.views = 1  # the stand-in map does not turn with the view it is given
+    return older
+
+
 def test_picks_of_atypical_density_rank_below_typical_ones(tmp_path):
     """Two equally confident peaks, both inside the labels' density range, one far outside
     their typical range (carbon): that one keeps ATYPICAL_SCORE of its score and ranks second,
     or drops out at a threshold above its lowered score. Older model files (no typical
     range) keep every score."""
-    import torch
     from cryopick_plugin.engine.picking.density import (ATYPICAL_SCORE, TYPICAL_SIGMAS,
                                                         density_range, typical_range)
     from cryopick_plugin.engine.unet.network import UNet
@@ -227,12 +240,7 @@ def test_picks_of_atypical_density_rank_below_typical_ones(tmp_path):
     picker.save(path)
     again = UNetPicker.load(path)
     assert np.allclose(again.density_typical, [low, high])
-    state = torch.load(path, weights_only=True)
-    del state["density_typical"]
-    torch.save(state, path)
-    older = UNetPicker.load(path)
-    older._working_map = lambda *a, **k: prob
-    older.views = 1
+    older = _older_file(path, "density_typical", prob)
     assert older.density_typical is None
     assert np.allclose(older.pick(image, threshold=0.05)[:, 2], peaks[:, 2])
 
@@ -242,7 +250,6 @@ def test_picks_far_darker_at_their_centre_than_any_label_rank_lower(tmp_path):
     like the labelled particles, and a blob far darker than any of them (contamination).
     The blob keeps ATYPICAL_SCORE of its score at picking, and is no pseudo-particle; the
     floor travels with the model file, and older files (none) keep every score."""
-    import torch
     from cryopick_plugin.engine.picking.density import (ATYPICAL_SCORE, CONTRAST_SIGMAS,
                                                         MIN_LABELS, centre_contrast,
                                                         contrast_floor)
@@ -289,12 +296,7 @@ def test_picks_far_darker_at_their_centre_than_any_label_rank_lower(tmp_path):
     path = str(tmp_path / "m.pt")
     picker.save(path)
     assert UNetPicker.load(path).contrast_floor == pytest.approx(floor)
-    state = torch.load(path, weights_only=True)
-    del state["contrast_floor"]
-    torch.save(state, path)
-    older = UNetPicker.load(path)
-    older._working_map = lambda *a, **k: prob
-    older.views = 1
+    older = _older_file(path, "contrast_floor", prob)
     assert older.contrast_floor is None
     assert np.allclose(older.pick(image, threshold=0.05)[:, 2], peaks[:, 2])
 

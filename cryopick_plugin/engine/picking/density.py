@@ -77,7 +77,7 @@ def within(features, limits):
 #: mean keep ATYPICAL_SCORE share of their score (on the dark side only: micrographs as
 #: recorded, dense matter dark). Measured on the saved models of 40 matrix cells (usual and
 #: fresh micrographs, both label seeds; docs/benchmarks.md "Picks darker than any
-#: particle"): the ensemble's AP +0.007 on average, up in 17 cells and down in none;
+#: particle"): the ensemble's AP +0.0065 on average, up in 17 cells and down in none;
 #: fresh irregular micrographs +0.025 to +0.030, whose best-scored picks were on ice
 #: contamination. Both sides lost up to 0.014 AP (usual irregular 20%); 3 sd up to 0.026.
 CONTRAST_SIGMAS = 4.0

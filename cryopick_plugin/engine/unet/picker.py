@@ -43,7 +43,7 @@ class UNetPicker(WorkingScale):
         self.extra = dict(extra or {})
         self.density_range = density_range  # [low, high] per density feature, or None
         self.density_typical = density_typical  # the same, narrower: full score inside
-        self.contrast_floor = contrast_floor  # picks darker than this keep a lower score
+        self.contrast_floor = contrast_floor  # darker picks: lower score, no pseudo-particle
 
     # ------------------------------------------------------------------ picking
     def probability_map(self, image, pixel_size=None, device="cpu", batch_size=1, tile=None,

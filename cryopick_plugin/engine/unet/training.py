@@ -423,9 +423,9 @@ class SelfTraining:
         particles, best first; with a particle count, no more than it leaves unlabelled (a
         runaway guard: retraining on more would confirm the excess). Also returns how many
         confident peaks were left out for their density or contrast (unlike the labels;
-        UNetPicker.like_labels). ``by_rank`` (a
-        teacher's fused map, whose disc-averaged scores rarely reach the threshold): the
-        best-scored peaks instead, --teacher-share of those the count leaves unlabelled."""
+        UNetPicker.like_labels). ``by_rank`` (a teacher's fused map, whose disc-averaged
+        scores rarely reach the threshold): the best-scored peaks instead, --teacher-share
+        of those the count leaves unlabelled."""
         from scipy.spatial import cKDTree
 
         peaks = self.picker.peaks_working(prob, 0.0 if by_rank else self.cfg.positive_threshold)

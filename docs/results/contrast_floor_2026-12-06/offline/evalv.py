@@ -1,5 +1,7 @@
-"""Offline: the ensemble's picking with variants of the overlap rule, on cached member maps.
-Prints per cell AP / best F1 per variant (test micrographs)."""
+"""Offline: the ensemble's picking replayed on cached member maps (maps.py) with a rule added
+after the labels' density rule (label features: lfeats.py). Prints and appends to OUT per cell
+AP / best F1 per variant (test micrographs). "base" replays the stored picking.
+Usage: evalv.py CELLS.txt OUT.jsonl first|second  (features_first / features_second.jsonl)"""
 import sys, os, json
 import numpy as np
 from scipy.spatial import cKDTree
@@ -57,16 +59,29 @@ def pick(ens, work, u, c, f, md=0.5, overlap=0.9, share=0.8, kept=0.8, final_nms
     p = suppress(p, final_nms * ens.working_diameter)
     return to_original(p, f)
 
-VARIANTS = {
-    "base": {},
-    "sd4": dict(rules=[dict(feat="sd")]),
-    "sd4hi": dict(rules=[dict(feat="sd", side="hi")]),
-    "sd3hi": dict(rules=[dict(feat="sd", side="hi", sigmas=3.0)]),
-    "sdR": dict(rules=[dict(feat="sd", mode="range")]),
-    "hp4": dict(rules=[dict(feat="hp_d3")]),
-    "mn4": dict(rules=[dict(feat="min_d3")]),
-    "mn4lo": dict(rules=[dict(feat="min_d3", side="lo")]),
+GRIDS = {
+    "first": {
+        "base": {},
+        "sd4": dict(rules=[dict(feat="sd")]),
+        "sd4hi": dict(rules=[dict(feat="sd", side="hi")]),
+        "sd3hi": dict(rules=[dict(feat="sd", side="hi", sigmas=3.0)]),
+        "sdR": dict(rules=[dict(feat="sd", mode="range")]),
+        "hp4": dict(rules=[dict(feat="hp_d3")]),
+        "mn4": dict(rules=[dict(feat="min_d3")]),
+        "mn4lo": dict(rules=[dict(feat="min_d3", side="lo")]),
+    },
+    "second": {
+        "base": {},
+        "sd4hi": dict(rules=[dict(feat="sd", side="hi")]),
+        "hp4lo": dict(rules=[dict(feat="hp_d3", side="lo")]),
+        "hp4hi": dict(rules=[dict(feat="hp_d3", side="hi")]),
+        "hp5": dict(rules=[dict(feat="hp_d3", sigmas=5.0)]),
+        "hp3": dict(rules=[dict(feat="hp_d3", sigmas=3.0)]),
+        "sd4hi+hp4lo": dict(rules=[dict(feat="sd", side="hi"), dict(feat="hp_d3", side="lo")]),
+        "sd4hi+hp4": dict(rules=[dict(feat="sd", side="hi"), dict(feat="hp_d3")]),
+    },
 }
+VARIANTS = GRIDS[sys.argv[3]]
 out = open(sys.argv[2], "a")
 for line in open(sys.argv[1]):
     cell, data = line.split()
