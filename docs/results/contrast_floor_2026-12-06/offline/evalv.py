@@ -1,7 +1,7 @@
 """Offline: the ensemble's picking replayed on cached member maps (maps.py) with a rule added
 after the labels' density rule (label features: lfeats.py). Prints and appends to OUT per cell
 AP / best F1 per variant (test micrographs). "base" replays the stored picking.
-Usage: evalv.py CELLS.txt OUT.jsonl first|second  (features_first / features_second.jsonl)"""
+Usage: evalv.py CELLS.txt OUT.jsonl first|second|robust  (features_<grid>.jsonl)"""
 import sys, os, json
 import numpy as np
 from scipy.spatial import cKDTree
@@ -36,11 +36,14 @@ def extra_rule(p, work, wd, feat, sigmas=4.0, side="both", mode="typical"):
     if mode == "typical":
         mu, sd = lab.mean(), lab.std(ddof=1)
         lo, hi = mu - sigmas * sd, mu + sigmas * sd
+    elif mode == "robust":  # median and 1.4826 x the median absolute deviation
+        mu = np.median(lab); sd = 1.4826 * np.median(np.abs(lab - mu))
+        lo, hi = mu - sigmas * sd, mu + sigmas * sd
     else:
         span = np.ptp(lab); lo, hi = lab.min() - 0.5 * span, lab.max() + 0.5 * span
     out = (x > hi) if side == "hi" else (x < lo) if side == "lo" else ((x > hi) | (x < lo))
     p = p.copy()
-    if mode == "typical":
+    if mode in ("typical", "robust"):
         p[out, 2] *= ATYPICAL_SCORE
     else:
         p = p[~out]
@@ -80,6 +83,12 @@ GRIDS = {
         "sd4hi+hp4lo": dict(rules=[dict(feat="sd", side="hi"), dict(feat="hp_d3", side="lo")]),
         "sd4hi+hp4": dict(rules=[dict(feat="sd", side="hi"), dict(feat="hp_d3")]),
     },
+}
+GRIDS["robust"] = {
+    "base": {},
+    "hp4lo": dict(rules=[dict(feat="hp_d3", side="lo")]),
+    "hp4lo_robust": dict(rules=[dict(feat="hp_d3", side="lo", mode="robust")]),
+    "hp5lo_robust": dict(rules=[dict(feat="hp_d3", side="lo", mode="robust", sigmas=5.0)]),
 }
 VARIANTS = GRIDS[sys.argv[3]]
 out = open(sys.argv[2], "a")
