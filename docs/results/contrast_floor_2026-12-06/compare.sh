@@ -26,3 +26,13 @@ echo >> compare.md
 echo "Per cell (paired_cells.py):" >> compare.md
 echo >> compare.md
 python paired_cells.py >> compare.md
+echo >> compare.md
+echo "The U-Net retrained (commit c2a88d1: no pseudo-particle below the contrast floor), usual" >> compare.md
+echo "matrix at 20 / 50%; before: the floor at picking only (the rows above):" >> compare.md
+echo >> compare.md
+python $T/compare_matrix.py usual matrix_usual.json matrix_usual_retrained_20_50pct.json \
+  $T/matrix_usual.json >> compare.md
+echo >> compare.md
+(cd ../../.. && python -m benchmarks.compare docs/results/contrast_floor_2026-12-06/matrix_usual.json \
+   docs/results/contrast_floor_2026-12-06/matrix_usual_retrained_20_50pct.json \
+   --rows ensemble "unet/iteration 2") | sed "s#docs/results/contrast_floor_2026-12-06/##g" >> compare.md
