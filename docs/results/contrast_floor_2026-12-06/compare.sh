@@ -36,3 +36,13 @@ echo >> compare.md
 (cd ../../.. && python -m benchmarks.compare docs/results/contrast_floor_2026-12-06/matrix_usual.json \
    docs/results/contrast_floor_2026-12-06/matrix_usual_retrained_20_50pct.json \
    --rows ensemble "unet/iteration 2") | sed "s#docs/results/contrast_floor_2026-12-06/##g" >> compare.md
+echo >> compare.md
+echo "The same on the fresh micrographs, label seed 0, 20 / 50% (8 cells); before: the floor at" >> compare.md
+echo "picking only:" >> compare.md
+echo >> compare.md
+python $T/compare_matrix.py fresh_s0 matrix_fresh_seed0.json matrix_fresh_seed0_retrained.json \
+  $F/topaz_fresh_seed0.json >> compare.md
+echo >> compare.md
+(cd ../../.. && python -m benchmarks.compare docs/results/contrast_floor_2026-12-06/matrix_fresh_seed0.json \
+   docs/results/contrast_floor_2026-12-06/matrix_fresh_seed0_retrained.json \
+   --rows ensemble "unet/iteration 2") | sed "s#docs/results/contrast_floor_2026-12-06/##g" >> compare.md
