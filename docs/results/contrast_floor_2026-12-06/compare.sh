@@ -26,23 +26,19 @@ echo >> compare.md
 echo "Per cell (paired_cells.py):" >> compare.md
 echo >> compare.md
 python paired_cells.py >> compare.md
-echo >> compare.md
-echo "The U-Net retrained (commit c2a88d1: no pseudo-particle below the contrast floor), usual" >> compare.md
-echo "matrix at 20 / 50%; before: the floor at picking only (the rows above):" >> compare.md
-echo >> compare.md
-python $T/compare_matrix.py usual matrix_usual.json matrix_usual_retrained_20_50pct.json \
-  $T/matrix_usual.json >> compare.md
-echo >> compare.md
-(cd ../../.. && python -m benchmarks.compare docs/results/contrast_floor_2026-12-06/matrix_usual.json \
-   docs/results/contrast_floor_2026-12-06/matrix_usual_retrained_20_50pct.json \
-   --rows ensemble "unet/iteration 2") | sed "s#docs/results/contrast_floor_2026-12-06/##g" >> compare.md
-echo >> compare.md
-echo "The same on the fresh micrographs, label seed 0, 20 / 50% (8 cells); before: the floor at" >> compare.md
-echo "picking only:" >> compare.md
-echo >> compare.md
-python $T/compare_matrix.py fresh_s0 matrix_fresh_seed0.json matrix_fresh_seed0_retrained.json \
-  $F/topaz_fresh_seed0.json >> compare.md
-echo >> compare.md
-(cd ../../.. && python -m benchmarks.compare docs/results/contrast_floor_2026-12-06/matrix_fresh_seed0.json \
-   docs/results/contrast_floor_2026-12-06/matrix_fresh_seed0_retrained.json \
-   --rows ensemble "unet/iteration 2") | sed "s#docs/results/contrast_floor_2026-12-06/##g" >> compare.md
+# the U-Net retrained (commit c2a88d1: no pseudo-particle below the contrast floor), against
+# the floor at picking only (the rows above): NAME BEFORE NOW TOPAZ
+R=docs/results/contrast_floor_2026-12-06
+while read -r name before now topaz; do
+  echo >> compare.md
+  echo "The U-Net retrained (no pseudo-particle below the contrast floor), $name at 20 / 50%;" >> compare.md
+  echo "before: the floor at picking only:" >> compare.md
+  echo >> compare.md
+  python $T/compare_matrix.py $name $before $now $topaz >> compare.md
+  echo >> compare.md
+  (cd ../../.. && python -m benchmarks.compare $R/$before $R/$now --rows ensemble "unet/iteration 2") \
+    | sed "s#$R/##g" >> compare.md
+done <<LIST
+usual matrix_usual.json matrix_usual_retrained_20_50pct.json $T/matrix_usual.json
+fresh_s0 matrix_fresh_seed0.json matrix_fresh_seed0_retrained.json $F/topaz_fresh_seed0.json
+LIST
