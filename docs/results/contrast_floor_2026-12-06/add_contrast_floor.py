@@ -4,8 +4,9 @@ train-unet now makes it (density.contrast_floor of density.centre_contrast at th
 the working images UNetPicker.prepare makes) and written into unet/model/final_model.pt,
 the U-Net `cryopick combine` takes. The U-Net's weights are unchanged: the floor only lowers
 picks' scores at picking, and self-training's pseudo-particles do not use it.
-Usage: add_contrast_floor.py MATRIX_OUT DATA_FOLDER_FOR_EACH_REGIME...  (regime=folder)
-(run from the repository root)"""
+Usage: add_contrast_floor.py [--print-only] MATRIX_OUT REGIME=DATA_FOLDER...  (run from the
+repository root). Prints each cell's labels' mean centre contrast, its sd and the floor;
+--print-only writes nothing (contrast_spread.txt)."""
 import glob
 import os
 import sys
@@ -20,7 +21,10 @@ from cryopick_plugin.engine.picking.density import centre_contrast, contrast_flo
 from cryopick_plugin.engine.picking.scale import to_working  # noqa: E402
 from cryopick_plugin.engine.unet.picker import UNetPicker  # noqa: E402
 
-out_dir, folders = sys.argv[1], dict(a.split("=", 1) for a in sys.argv[2:])
+args = sys.argv[1:]
+print_only = "--print-only" in args
+args = [a for a in args if a != "--print-only"]
+out_dir, folders = args[0], dict(a.split("=", 1) for a in args[1:])
 for cell in sorted(glob.glob(os.path.join(out_dir, "*", "labels_*", "seed_*"))):
     path = os.path.join(cell, "unet", "model", "final_model.pt")
     if not os.path.exists(path):
@@ -34,6 +38,9 @@ for cell in sorted(glob.glob(os.path.join(out_dir, "*", "labels_*", "seed_*"))):
             work, factor = picker.prepare(read_micrograph(ds.micrographs[name]))
             values.append(centre_contrast(work, to_working(xy[:, :2], factor),
                                           picker.working_diameter))
-    picker.contrast_floor = contrast_floor(np.concatenate(values))
-    picker.save(path)
-    print(cell, sum(map(len, values)), "labels, floor", picker.contrast_floor)
+    values = np.concatenate(values)
+    picker.contrast_floor = contrast_floor(values)
+    if not print_only:
+        picker.save(path)
+    print(cell, len(values), f"labels, mean {values.mean():+.3f} sd {values.std(ddof=1):.3f} "
+          f"floor", picker.contrast_floor)

@@ -1,3 +1,7 @@
+"""Kinds of the best picks of each cell (diagnose.classify), as many as the cell's test
+particles, and where the first ice-contamination picks rank. Usage: census.py CELLS.txt
+[PICKS] (PICKS: the picks file under each cell, default ensemble/picks.json; Topaz's:
+topaz/picks_topaz.json)."""
 import sys, os, collections
 import numpy as np
 sys.path.insert(0, "/work/main")
@@ -8,7 +12,7 @@ tot = collections.defaultdict(collections.Counter)
 for line in open(sys.argv[1]):
     cell, data = line.split()
     ds = Dataset.from_folder(data)
-    picks = read_coordinates(os.path.join(cell, "ensemble/picks.json"))
+    picks = read_coordinates(os.path.join(cell, sys.argv[2] if len(sys.argv) > 2 else "ensemble/picks.json"))
     rows = []
     for n, p in picks.items():
         p = np.asarray(p, float).reshape(-1, 3)
