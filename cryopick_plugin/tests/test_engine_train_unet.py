@@ -542,6 +542,39 @@ def test_no_pseudo_particles_from_fewer_labels_than_the_minimum(data, tmp_path):
         UNetTrainConfig(pseudo_particle_min_labels=-1).validate()
 
 
+def test_later_rounds_can_keep_only_the_pseudo_particles_found_twice(data, tmp_path):
+    """--confirm-pseudo-particles: round 2 keeps those of its pseudo-particles that round 1
+    took too, and says how many new ones it left out; round 1 is the same either way."""
+    images, labels, _ = data
+    cfg = dict(TINY, expected_particles=10, auto_threshold=False, positive_threshold=0.2,
+               negative_threshold=0.1, pseudo_particle_min_labels=0)
+    near = TINY["particle_radius"]  # half a diameter, in micrograph pixels
+
+    def run(name, confirm):
+        lines = []
+        train_unet(images, labels, str(tmp_path / name),
+                   UNetTrainConfig(**dict(cfg, confirm_pseudo_particles=confirm)),
+                   log=lines.append)
+        rounds = [read_coordinates(str(tmp_path / name / f"pseudo_positives_iteration_{i}.json"))
+                  for i in (1, 2)]
+        return rounds, lines
+
+    def found_in(centres, earlier):
+        return [bool(len(earlier)) and np.hypot(*(earlier[:, :2] - c[:2]).T).min() <= near
+                for c in centres]
+
+    (first, second), _ = run("every_round", False)
+    (first_c, second_c), lines = run("confirmed", True)
+    new = sum(not f for n in second for f in found_in(second[n], first.get(n, np.zeros((0, 3)))))
+    assert new > 0  # else this run could not tell the rule from none
+    for n in first:
+        np.testing.assert_allclose(first_c[n], first[n])
+        expected = second[n][found_in(second[n], first[n])] if len(second[n]) else second[n]
+        np.testing.assert_allclose(second_c[n], expected)
+    assert (f"   Pseudo-particles not taken in round 1 either: {new} left out "
+            "(--confirm-pseudo-particles)") in lines
+
+
 def test_a_classifier_counts_the_particles_before_training(data, tmp_path):
     """Without a particle count, --count-classifier's picks on the labelled micrographs set
     it before phase 1, so all of phase 1 is PU with it (no half of it as background), and

@@ -99,6 +99,14 @@ class UNetTrainConfig:
         MIN_LABELS, "self-training adds pseudo-particles only with at least this many "
                     "hand-picked particles; with fewer, its rounds add reliable background "
                     "only (0: always; not with --pseudo-labels pixels or --teacher)")
+    # ours: the second round's new pseudo-particles held most of the wrong ones (aggregate
+    # members, carbon): the network, retrained on the first round's, grows confident on
+    # particle-like junk. Those the first round had taken too were 91-100% right in 21 of 22
+    # cells of the benchmark matrix (docs/benchmarks.md, "Pseudo-particles found twice")
+    confirm_pseudo_particles: bool = _setting(
+        False, "self-training rounds after the first keep only the pseudo-particles the round "
+               "before took and the retrained network still finds, and add no new ones: the "
+               "labels grow once, in the first round")
     # experimental (docs/benchmarks.md, "A teacher for self-training"): offline, on 5% labels,
     # the top quarter of the fused map's candidates were 80% right against the U-Net's 64%
     teacher: str = _setting(

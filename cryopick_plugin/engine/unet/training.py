@@ -20,7 +20,7 @@ import torch
 from ..device import training_autocast, training_layout
 from ..errors import CryopickInputError
 from ..io import files
-from ..io.coordinates import check_training_labels, without_labels
+from ..io.coordinates import check_training_labels, read_coordinates, without_labels
 from ..picking.fusion import classifier_weight_for, fuse_maps
 from ..picking.metrics import evaluate
 from ..picking.density import (centre_contrast, contrast_floor, density_range,
@@ -443,6 +443,28 @@ class SelfTraining:
             like = like[:int(round(self.cfg.teacher_share * room)) if by_rank else room]
         return like, n_unlike
 
+    def _confirmed(self, centres, it):
+        """The working-frame pseudo-particle ``centres`` of round ``it`` within half a
+        particle diameter of one of round ``it`` - 1's (read from its file, so a resumed run
+        confirms as an uninterrupted one); logs how many new ones were left out."""
+        from scipy.spatial import cKDTree
+
+        path = os.path.join(self.output_dir, files.unet_pseudo_positives(it - 1))
+        before = read_coordinates(path) if os.path.exists(path) else {}
+        kept = {}
+        for name, c in centres.items():
+            earlier = np.asarray(before.get(name, np.zeros((0, 2))), dtype=np.float64)
+            earlier = earlier.reshape(-1, earlier.shape[-1] if earlier.size else 2)[:, :2]
+            if not len(c) or not len(earlier):
+                kept[name] = c[:0]
+                continue
+            distance = cKDTree(to_working(earlier, self.factor)).query(c[:, :2])[0]
+            kept[name] = c[distance <= 0.5 * self.picker.working_diameter]
+        new = sum(len(c) for c in centres.values()) - sum(len(c) for c in kept.values())
+        self.log(f"   Pseudo-particles not taken in round {it - 1} either: {new} left out "
+                 "(--confirm-pseudo-particles)")
+        return kept
+
     def _label_density(self):
         """(N, 2) local density of the hand-picked particles (picking/density.py)."""
         return self._label_features(local_density).reshape(-1, 2)
@@ -543,6 +565,8 @@ class SelfTraining:
                 found = {n: self._pseudo_particles(chooser[n], n, expected, by_rank)
                          for n in names}
             centres = {n: c for n, (c, _) in found.items()}
+            if cfg.confirm_pseudo_particles and it > 1:
+                centres = self._confirmed(centres, it)
             unlike = sum(k for _, k in found.values())
             if unlike:
                 log(f"   Confident peaks left out: {unlike} (local density or centre "
