@@ -114,6 +114,21 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
                             "0: always (the original method's). Not used with pseudo-labels "
                             "pixels, nor when a teacher chooses them (a teacher with a "
                             "particle count, given or estimated).")
+        group.addParam("confirmPseudoParticles", params.BooleanParam,
+                       default=DEFAULTS.confirm_pseudo_particles,
+                       expertLevel=params.LEVEL_ADVANCED,
+                       label="Later rounds only confirm pseudo-particles",
+                       help="Yes: the rounds after the first keep only the pseudo-particles "
+                            "the round before took and the retrained network still finds, and "
+                            "take no new ones; the labels grow once, in the first round. No "
+                            "(default, the original method's): every round takes the "
+                            "confident peaks anew. Retrained on the first round's particles, "
+                            "the network also grows confident on particle-like junk (members "
+                            "of aggregates, particles on carbon): in our benchmark matrix the "
+                            "second round's new pseudo-particles held most of the wrong ones, "
+                            "while those the first round had taken too were at least 90% right "
+                            "in 21 of 22 runs (docs/benchmarks.md, 'Pseudo-particles found "
+                            "twice').")
         group.addParam("retrainRest", params.EnumParam, choices=list(RETRAIN_REST),
                        default=RETRAIN_REST.index(DEFAULTS.retrain_rest),
                        expertLevel=params.LEVEL_ADVANCED, label="Uncertain pixels in retraining",
@@ -273,6 +288,7 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
             pseudo_labels=PSEUDO_LABELS[self.pseudoLabels.get()],
             pseudo_label_views=self.pseudoLabelViews.get(),
             pseudo_particle_min_labels=self.pseudoParticleMinLabels.get(),
+            confirm_pseudo_particles=self.confirmPseudoParticles.get(),
             retrain_rest=RETRAIN_REST[self.retrainRest.get()],
             teacher=_model_path(self.teacherModel),
             count_classifier=_model_path(self.countClassifier),

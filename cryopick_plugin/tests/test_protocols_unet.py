@@ -47,6 +47,16 @@ class TestUNetChain(BaseTest):
                                   **common).warnings()
         self.assertEqual(pixels, [])
 
+    def test_the_form_reaches_the_command_line(self):
+        """A setting of the form becomes its train-unet flag (the engine's config in between);
+        left at its default, no flag (the command line's default is the same)."""
+        common = dict(inputMicrographs=self.imp.outputMicrographs,
+                      inputCoordinates=self.imp.outputCoordinates, useGpu=False)
+        confirm = self.newProtocol(CryopickProtTrainUNet, confirmPseudoParticles=True, **common)
+        self.assertIn("--confirm-pseudo-particles", confirm._trainArgs().split())
+        default = self.newProtocol(CryopickProtTrainUNet, **common)
+        self.assertFalse(any("confirm-pseudo" in a for a in default._trainArgs().split()))
+
     def test_train_pick_evaluate(self):
         train = self.newProtocol(CryopickProtTrainUNet,
                                  inputMicrographs=self.imp.outputMicrographs,
