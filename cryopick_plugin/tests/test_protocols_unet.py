@@ -52,8 +52,8 @@ class TestUNetChain(BaseTest):
         left at its default, no flag (the command line's default is the same)."""
         common = dict(inputMicrographs=self.imp.outputMicrographs,
                       inputCoordinates=self.imp.outputCoordinates, useGpu=False)
-        confirm = self.newProtocol(CryopickProtTrainUNet, confirmPseudoParticles=True, **common)
-        self.assertIn("--confirm-pseudo-particles", confirm._trainArgs().split())
+        seed = self.newProtocol(CryopickProtTrainUNet, confirmPseudoParticles=False, **common)
+        self.assertIn("--no-confirm-pseudo-particles", seed._trainArgs().split())
         default = self.newProtocol(CryopickProtTrainUNet, **common)
         self.assertFalse(any("confirm-pseudo" in a for a in default._trainArgs().split()))
 

@@ -100,13 +100,17 @@ class UNetTrainConfig:
                     "hand-picked particles; with fewer, its rounds add reliable background "
                     "only (0: always; not with --pseudo-labels pixels or --teacher)")
     # ours: the second round's new pseudo-particles held most of the wrong ones (aggregate
-    # members, carbon): the network, retrained on the first round's, grows confident on
+    # members, carbon): retrained on the first round's, the network grows confident on
     # particle-like junk. Those the first round had taken too were 91-100% right in 21 of 22
-    # cells of the benchmark matrix (docs/benchmarks.md, "Pseudo-particles found twice")
+    # saved matrix cells. On the matrix at 20% and 50% labels (usual micrographs, two label
+    # seeds) the pseudo-particles were then at least 90% right in 15 of 15 cells (11 of 16
+    # before), the default's AP +0.001 on average (docs/benchmarks.md, "Pseudo-particles
+    # found twice")
     confirm_pseudo_particles: bool = _setting(
-        False, "self-training rounds after the first keep only the pseudo-particles the round "
-               "before took and the retrained network still finds, and add no new ones: the "
-               "labels grow once, in the first round")
+        True, "self-training rounds after the first keep only the pseudo-particles the round "
+              "before took and the retrained network still finds, and add no new ones: the "
+              "labels grow once, in the first round (--no-confirm-pseudo-particles: every "
+              "round takes the confident peaks anew, the seed's)")
     # experimental (docs/benchmarks.md, "A teacher for self-training"): offline, on 5% labels,
     # the top quarter of the fused map's candidates were 80% right against the U-Net's 64%
     teacher: str = _setting(
