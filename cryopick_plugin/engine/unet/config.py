@@ -104,8 +104,8 @@ class UNetTrainConfig:
     # particle-like junk. Those the first round had taken too were 91-100% right in 21 of 22
     # saved matrix cells. On the matrix at 20% and 50% labels (usual micrographs, two label
     # seeds) the pseudo-particles were then at least 90% right in 15 of 15 cells (11 of 16
-    # before), the default's AP +0.001 on average (docs/benchmarks.md, "Pseudo-particles
-    # found twice")
+    # before); the default's AP +0.002 on average over 26 usual and fresh cells
+    # (docs/benchmarks.md, "Pseudo-particles found twice")
     confirm_pseudo_particles: bool = _setting(
         True, "self-training rounds after the first keep only the pseudo-particles the round "
               "before took and the retrained network still finds, and add no new ones: the "
