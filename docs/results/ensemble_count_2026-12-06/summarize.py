@@ -22,7 +22,7 @@ COUNTS = ("classifier", "ensemble", "geometric", "agree_train", "agree_unseen",
 def set_budget(cell):
     parts = cell.rstrip("/").split("/")
     kind = "fresh s1" if "fresh1" in cell else "usual"
-    return f"{kind} {parts[-2].replace('labels_', '')}%"
+    return f"{kind} {int(parts[-2].replace('labels_', ''))}%"
 
 
 def table(rows, title):
