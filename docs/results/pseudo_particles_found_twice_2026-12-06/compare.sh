@@ -31,6 +31,12 @@ echo
 python paired.py $C/matrix_usual_retrained_20_50pct.json matrix_usual_confirmed_20_50pct.json \
   $C/matrix_fresh_seed0_retrained.json matrix_fresh_seed0_confirmed.json \
   matrix_crowded5_plain.json matrix_crowded5_confirmed.json
+echo
+echo "The usual 20 / 50% cells alone (16), and with fresh label seed 0 (24):"
+echo
+python paired.py $C/matrix_usual_retrained_20_50pct.json matrix_usual_confirmed_20_50pct.json
+python paired.py $C/matrix_usual_retrained_20_50pct.json matrix_usual_confirmed_20_50pct.json \
+  $C/matrix_fresh_seed0_retrained.json matrix_fresh_seed0_confirmed.json
 for pair in "$C/matrix_usual_retrained_20_50pct.json matrix_usual_confirmed_20_50pct.json" \
             "$C/matrix_fresh_seed0_retrained.json matrix_fresh_seed0_confirmed.json" \
             "matrix_crowded5_plain.json matrix_crowded5_confirmed.json"; do
