@@ -53,7 +53,11 @@ def test_scores(model, test_dir, truth, radius):
     return round(ov["best_f1"], 4), round(ov["ap"], 4)
 
 
-def run(out_root, cell, data):
+#: the two arms: (folder, rule for the rest, learning rate of the rounds: None = the cell's)
+ARMS = (("ignored", "ignored", None), ("unlabelled", "unlabelled", None))
+
+
+def run(out_root, cell, data, arms=ARMS):
     ds = Dataset.from_folder(data)
     radius = ds.diameter_px / 2.0
     unet_dir = os.path.join(cell, "unet")
@@ -64,12 +68,17 @@ def run(out_root, cell, data):
               read_coordinates(os.path.join(unet_dir, "labels.json")).items()}
     images = {n: read_micrograph(os.path.join(train_dir, n + ".mrc")) for n in names}
     key = "_".join(cell.rstrip("/").split("/")[-3:])
-    for rest in ("ignored", "unlabelled"):
-        work = os.path.join(out_root, key, rest)
+    for folder, rest, rate in arms:
+        work = os.path.join(out_root, key, folder)
         model_dir = os.path.join(work, "model")
         final = os.path.join(model_dir, files.UNET_FINAL)
         if not os.path.exists(final):
             cfg = start_from_baseline(os.path.join(unet_dir, "model"), model_dir, rest)
+            if rate is not None:  # only the rounds are left to train
+                ck_path = os.path.join(model_dir, files.LAST_CHECKPOINT)
+                ck = files.read_torch_file(ck_path, "cpu", "checkpoint")
+                ck["summary"]["config"]["learning_rate"] = cfg.learning_rate = rate
+                files.save_torch_atomic(ck, ck_path)
             with open(os.path.join(work, "train.log"), "w") as log:
                 train_unet(images, {n: v for n, v in labels.items() if len(v)}, model_dir, cfg,
                            resume=True, log=lambda line: print(line, file=log, flush=True),
@@ -86,7 +95,8 @@ def run(out_root, cell, data):
         ov = evaluate(picks, {n: ds.truth[n] for n in test}, radius)["overall"]
         kept = {n: p[p[:, 2] >= row["threshold"]] for n, p in picks.items()}
         f1 = evaluate(kept, {n: ds.truth[n] for n in test}, radius)["overall"]["f1"]
-        print(json.dumps(dict(cell=key, rest=rest, unet_best_f1=unet[0], unet_ap=unet[1],
+        print(json.dumps(dict(cell=key, **({"rest": rest} if rate is None else {"rate": rate}),
+                              unet_best_f1=unet[0], unet_ap=unet[1],
                               ensemble_best_f1=round(ov["best_f1"], 4),
                               ensemble_ap=round(ov["ap"], 4), ensemble_f1=round(f1, 4),
                               pseudo=[r.get("pseudo_particles") for r in rounds],
