@@ -15,3 +15,10 @@ python $D/lr.py $X/lr 1e-4 $CELLS > $D/lr.jsonl
 python $D/baseline_ensemble.py $X/base $CELLS > $D/base.jsonl
 python $D/table.py $F docs/results/reliable_negatives_2026-12-06/rest.jsonl $D/lr.jsonl \
     $D/base.jsonl > $D/table.md
+# the usual matrix's apoferritin 50% (both label seeds; the ninth session's cells), both rates
+U=$X/usual_20_50/apoferritin/labels_50; A=$B/apoferritin-1024px-16mic-51995282
+python $D/lr.py $X/lr_usual 1e-4 $U/seed_0 $A $U/seed_1 $A > $D/lr_usual.jsonl
+python $D/lr.py $X/lr_usual 1e-3 $U/seed_0 $A $U/seed_1 $A > $D/lr_usual_1e-3.jsonl
+python $D/baseline_ensemble.py $X/base_usual $U/seed_0 $A $U/seed_1 $A > $D/base_usual.jsonl
+python $D/table.py $X/usual_20_50 $D/lr_usual_1e-3.jsonl $D/lr_usual.jsonl $D/base_usual.jsonl \
+    > $D/table_usual.md

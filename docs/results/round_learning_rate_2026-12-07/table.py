@@ -1,6 +1,6 @@
 """The table of docs/benchmarks.md "The rounds at a tenth of the learning rate": per cell, the
 U-Net's baseline and last-round AP (the matrix run; the same rounds again from the baseline at
-the default rate, rest.py's "ignored" arm; at 1e-4, lr.py), and the default ensemble's AP with
+the default rate: rest.py's "ignored" arm, or lr.py at 1e-3; at 1e-4, lr.py), and the default ensemble's AP with
 each U-Net and with the baseline itself (baseline_ensemble.py).
 Usage: table.py MATRIX_OUT REST.jsonl LR.jsonl BASE.jsonl"""
 import json
@@ -16,7 +16,7 @@ def lines(path):
     return [json.loads(line) for line in open(path)]
 
 
-rest = {d["cell"]: d for d in lines(rest_path) if d["rest"] == "ignored"}
+rest = {d["cell"]: d for d in lines(rest_path) if d.get("rest", "ignored") == "ignored"}
 lr = {d["cell"]: d for d in lines(lr_path)}
 base = {d["cell"]: d for d in lines(base_path)}
 print("| cell | U-Net baseline AP | last round AP: matrix / again at 1e-3 / at 1e-4 | "
@@ -30,7 +30,7 @@ for cell in lr:
     b, m, e = rows["unet/baseline"]["ap"], rows["unet/iteration 2"]["ap"], rows["ensemble"]["ap"]
     r, n = rest.get(cell), lr[cell]
     be = base.get(cell, {}).get("ensemble_ap")
-    print(f"| {regime} {pct}% | {b:.3f} | {m:.3f} / {r['unet_ap']:.3f} / {n['unet_ap']:.3f} | "
+    print(f"| {regime} {pct}% seed {seed} | {b:.3f} | {m:.3f} / {r['unet_ap']:.3f} / {n['unet_ap']:.3f} | "
           + ("-" if be is None else f"{be:.3f}")
           + f" | {e:.3f} / {r['ensemble_ap']:.3f} / {n['ensemble_ap']:.3f} |")
     diffs.append([n["unet_ap"] - r["unet_ap"], n["unet_ap"] - b,
