@@ -4,7 +4,7 @@ count's error (mean |log(count / true)|); then the same error for the classifier
 ensemble's counts and their geometric mean over the 40 earlier cells whose ratios the
 seventh session kept (../pseudo_particles_found_twice_2026-12-06/offline/counts.jsonl; their
 models are gone, so no F1 there).
-Usage: summarize.py COUNTS.jsonl"""
+Usage: summarize.py COUNTS.jsonl [MORE.jsonl ...]"""
 import json
 import os
 import sys
@@ -39,7 +39,7 @@ def table(rows, title):
               f"| {err:.3f} |")
 
 
-rows = [json.loads(line) for line in open(sys.argv[1])]
+rows = [json.loads(line) for path in sys.argv[1:] for line in open(path)]
 groups = defaultdict(list)
 for r in rows:
     groups[set_budget(r["cell"])].append(r["res"])

@@ -19,10 +19,10 @@ python $R/geometric_count_2026-12-07/records.py matrix_usual_current.json \
    $X/usual_05 $X/usual_20_50 $X/usual_crowded50
 # counts of each cell (the eighth session's 14 cells are in ensemble_count_2026-12-06)
 python $R/ensemble_count_2026-12-06/counts.py counts.jsonl CELL DATA ...   # every new cell
-cat $R/ensemble_count_2026-12-06/counts.jsonl counts.jsonl > all_counts.jsonl
-python $R/ensemble_count_2026-12-06/summarize.py all_counts.jsonl > summary.md
+python $R/ensemble_count_2026-12-06/summarize.py $R/ensemble_count_2026-12-06/counts.jsonl \
+   counts.jsonl > summary.md
 python $R/geometric_count_2026-12-07/status.py $R/threshold_without_count_2026-12-06/matrix_usual.json \
-   all_counts.jsonl matrix_usual_current.json > status.md
+   $R/ensemble_count_2026-12-06/counts.jsonl,counts.jsonl matrix_usual_current.json > status.md
 # the fresh micrographs' two label seeds (the seventh and eighth sessions' runs), no counts
 python $R/geometric_count_2026-12-07/status.py \
    $R/fresh_data_2026-12-06/topaz_fresh_seed0.json,$R/plain_training_count_2026-12-06/topaz_fresh_seed1.json - \

@@ -57,17 +57,35 @@ def test_scores(model, test_dir, truth, radius):
 ARMS = (("ignored", "ignored", None), ("unlabelled", "unlabelled", None))
 
 
-def run(out_root, cell, data, arms=ARMS):
-    ds = Dataset.from_folder(data)
-    radius = ds.diameter_px / 2.0
+def cell_inputs(cell):
+    """(the cell's U-Net folder, training and test micrograph names, labels, a short key)."""
     unet_dir = os.path.join(cell, "unet")
-    train_dir = os.path.join(unet_dir, "train")
-    names = sorted(n[:-4] for n in os.listdir(train_dir) if n.endswith(".mrc"))
+    names = sorted(n[:-4] for n in os.listdir(os.path.join(unet_dir, "train"))
+                   if n.endswith(".mrc"))
     test = sorted(n[:-4] for n in os.listdir(os.path.join(unet_dir, "test")) if n.endswith(".mrc"))
     labels = {n: np.asarray(p, float)[:, :2] for n, p in
               read_coordinates(os.path.join(unet_dir, "labels.json")).items()}
-    images = {n: read_micrograph(os.path.join(train_dir, n + ".mrc")) for n in names}
-    key = "_".join(cell.rstrip("/").split("/")[-3:])
+    return unet_dir, names, test, labels, "_".join(cell.rstrip("/").split("/")[-3:])
+
+
+def ensemble_scores(ds, cell, names, test, labels, unet_model, work):
+    """The ensemble of ``unet_model`` and the cell's classifier, combined and picked as the
+    matrix does: its best F1, AP and F1 at its own threshold on the test micrographs."""
+    row = bench.run_ensemble(ds, names, test, labels, os.path.join(work, "ensemble"), unet_model,
+                             os.path.join(cell, "fixmatch", "model", files.FIXMATCH_BEST_EMA),
+                             "cpu", 1, expected=0)
+    truth, radius = {n: ds.truth[n] for n in test}, ds.diameter_px / 2.0
+    ov = evaluate(row["picks"], truth, radius)["overall"]
+    kept = {n: p[p[:, 2] >= row["threshold"]] for n, p in row["picks"].items()}
+    return dict(ensemble_best_f1=round(ov["best_f1"], 4), ensemble_ap=round(ov["ap"], 4),
+                ensemble_f1=round(evaluate(kept, truth, radius)["overall"]["f1"], 4))
+
+
+def run(out_root, cell, data, arms=ARMS):
+    ds = Dataset.from_folder(data)
+    radius = ds.diameter_px / 2.0
+    unet_dir, names, test, labels, key = cell_inputs(cell)
+    images = {n: read_micrograph(os.path.join(unet_dir, "train", n + ".mrc")) for n in names}
     for folder, rest, rate in arms:
         work = os.path.join(out_root, key, folder)
         model_dir = os.path.join(work, "model")
@@ -88,17 +106,9 @@ def run(out_root, cell, data, arms=ARMS):
             summary = json.load(fh)
         rounds = summary["iterations"][1:]
         unet = test_scores(final, os.path.join(unet_dir, "test"), ds.truth, radius)
-        row = bench.run_ensemble(ds, names, test, labels, os.path.join(work, "ensemble"), final,
-                                 os.path.join(cell, "fixmatch", "model", files.FIXMATCH_BEST_EMA),
-                                 "cpu", 1, expected=0)
-        picks = row["picks"]
-        ov = evaluate(picks, {n: ds.truth[n] for n in test}, radius)["overall"]
-        kept = {n: p[p[:, 2] >= row["threshold"]] for n, p in picks.items()}
-        f1 = evaluate(kept, {n: ds.truth[n] for n in test}, radius)["overall"]["f1"]
         print(json.dumps(dict(cell=key, **({"rest": rest} if rate is None else {"rate": rate}),
                               unet_best_f1=unet[0], unet_ap=unet[1],
-                              ensemble_best_f1=round(ov["best_f1"], 4),
-                              ensemble_ap=round(ov["ap"], 4), ensemble_f1=round(f1, 4),
+                              **ensemble_scores(ds, cell, names, test, labels, final, work),
                               pseudo=[r.get("pseudo_particles") for r in rounds],
                               retrain_rest=[r.get("retrain_rest") for r in rounds])),
               flush=True)
