@@ -209,16 +209,6 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
                        help="Adam learning rate. Default 0.001, the original method's. Lower "
                             "it (0.0003) when the loss curve is noisy or jumps up; it rarely "
                             "needs changing.")
-        group.addParam("retrainLearningRate", params.FloatParam,
-                       default=DEFAULTS.retrain_learning_rate,
-                       expertLevel=params.LEVEL_ADVANCED,
-                       label="Learning rate of the self-training rounds",
-                       help="Adam learning rate while retraining on pseudo-labels. 0: the "
-                            "learning rate above (the original method). A smaller rate "
-                            "(0.0001) fine-tunes the first model instead of moving it far: the "
-                            "rounds ignore most pixels, and at the full rate the network can "
-                            "forget what it learnt about the background there "
-                            "(docs/benchmarks.md).")
         group.addParam("batchSize", params.IntParam, default=DEFAULTS.batch_size,
                        label="Batch size",
                        help="Training crops (128 px at the working pixel size) per step. "
@@ -287,7 +277,6 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
             initial_epochs=self.initialEpochs.get(),
             self_training_iterations=self.selfTrainingIterations.get(),
             retrain_epochs=self.retrainEpochs.get(), learning_rate=self.learningRate.get(),
-            retrain_learning_rate=self.retrainLearningRate.get(),
             batch_size=self.batchSize.get(), positive_threshold=self.positiveThreshold.get(),
             negative_threshold=self.negativeThreshold.get(),
             negative_quantile=self.negativeQuantile.get(),

@@ -187,32 +187,6 @@ def test_retraining_can_keep_the_pu_objective(data, tmp_path):
         UNetTrainConfig(**dict(cfg, retrain_rest="background")).validate()
 
 
-def test_the_rounds_can_train_at_their_own_learning_rate(data, tmp_path):
-    """A near-zero rate for the rounds leaves the round's weights at phase 1's; the same run
-    at phase 1's rate (the default, 0) moves them. Phase 1 is the same in both."""
-    images, labels, _ = data
-
-    def run(folder, **change):
-        lines = []
-        summary = train_unet(images, labels, str(tmp_path / folder), UNetTrainConfig(**dict(
-            TINY, self_training_iterations=1, **change)), log=lines.append)
-        weights = [torch.load(tmp_path / folder / name, weights_only=True)["state_dict"]
-                   for name in ("baseline_model.pt", "model_iteration_1.pt")]
-        names = [n for n, _ in UNet(base_features=4).named_parameters()]  # not BatchNorm's stats
-        moved = max(float((weights[1][n] - weights[0][n]).abs().max()) for n in names)
-        return summary, lines, moved
-
-    same, same_log, same_moved = run("same")
-    slow, slow_log, slow_moved = run("slow", retrain_learning_rate=1e-9)
-    assert slow["iterations"][0]["losses"] == same["iterations"][0]["losses"]
-    assert slow_moved < 1e-6 < same_moved
-    assert "   Learning rate: 1e-09" in slow_log
-    assert not any("Learning rate" in line for line in same_log)
-    assert UNetTrainConfig(learning_rate=0.01).round_learning_rate() == 0.01
-    with pytest.raises(CryopickInputError, match="retrain learning rate"):
-        UNetTrainConfig(retrain_learning_rate=-1e-4).validate()
-
-
 def test_retraining_is_never_on_particles_alone(data, tmp_path):
     """Particles expected over half of each micrograph leave no room for reliable
     background: the rest then stays unlabelled under the PU objective instead of ignored;

@@ -56,9 +56,6 @@ class TestUNetChain(BaseTest):
         self.assertIn("--no-confirm-pseudo-particles", seed._trainArgs().split())
         default = self.newProtocol(CryopickProtTrainUNet, **common)
         self.assertFalse(any("confirm-pseudo" in a for a in default._trainArgs().split()))
-        self.assertFalse(any("retrain-learning" in a for a in default._trainArgs().split()))
-        slow = self.newProtocol(CryopickProtTrainUNet, retrainLearningRate=1e-4, **common)
-        self.assertIn("--retrain-learning-rate 0.0001", slow._trainArgs())
 
     def test_train_pick_evaluate(self):
         train = self.newProtocol(CryopickProtTrainUNet,

@@ -237,12 +237,6 @@ def model_rows(model, protocol=None, project=None):
     return rows, state
 
 
-def _round_rate(config):
-    """', 0.0001 in the rounds' when self-training retrained at its own learning rate."""
-    rate = config.get("retrain_learning_rate")
-    return f", {rate:g} in the rounds" if rate and rate != config.get("learning_rate") else ""
-
-
 def _config_rows(config):
     if not config:
         return []
@@ -259,8 +253,7 @@ def _config_rows(config):
     return [["training settings",
              f"{config.get('initial_epochs')} initial epochs, "
              f"{config.get('self_training_iterations')} self-training iterations of "
-             f"{config.get('retrain_epochs')} epochs, lr {config.get('learning_rate')}"
-             f"{_round_rate(config)}, batch "
+             f"{config.get('retrain_epochs')} epochs, lr {config.get('learning_rate')}, batch "
              f"{config.get('batch_size')}, thresholds {config.get('positive_threshold')} / "
              f"{config.get('negative_threshold')}, seed {config.get('seed')}"]]
 

@@ -39,10 +39,6 @@ class UNetTrainConfig:
                                                 "seed's: 5)", seed=True)
     retrain_epochs: int = _setting(20, "epochs of retraining per self-training round", seed=True)
     learning_rate: float = _setting(1e-3, "Adam learning rate", seed=True)
-    # ours: a round fine-tunes phase 1's network on pseudo-labels that ignore most pixels;
-    # at the full rate it also forgets what phase 1 learnt about the background it now ignores
-    retrain_learning_rate: float = _setting(
-        0.0, "Adam learning rate of the self-training rounds (0: --learning-rate, the seed's)")
     batch_size: int = _setting(8, "training crops per batch (the seed's: 4)", seed=True)
     positive_threshold: float = _setting(
         0.95, "probability above which a pixel becomes a pseudo-particle", seed=True)
@@ -180,10 +176,6 @@ class UNetTrainConfig:
     def diameter(self):
         return self.particle_diameter or 2.0 * self.radius()
 
-    def round_learning_rate(self):
-        """The self-training rounds' learning rate."""
-        return self.retrain_learning_rate or self.learning_rate
-
     def validate(self):
         checks = [
             (self.particle_radius is None or self.particle_radius > 0,
@@ -195,7 +187,6 @@ class UNetTrainConfig:
             (self.retrain_epochs >= 1 or self.self_training_iterations == 0,
              "retrain epochs must be >= 1"),
             (self.learning_rate > 0, "learning rate must be > 0"),
-            (self.retrain_learning_rate >= 0, "retrain learning rate must be >= 0"),
             (self.batch_size >= 1, "batch size must be >= 1"),
             (0 <= self.negative_threshold < self.positive_threshold <= 1,
              "thresholds must satisfy 0 <= negative < positive <= 1"),

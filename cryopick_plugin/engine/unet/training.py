@@ -614,9 +614,7 @@ class SelfTraining:
         log("D. Retraining...")
         loss_fn = self._loss([combined[n] for n in names], names) if rest_unlabelled \
             else IgnoreMaskBCELoss()
-        if cfg.round_learning_rate() != cfg.learning_rate:
-            log(f"   Learning rate: {cfg.round_learning_rate():g}")
-        optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.round_learning_rate())
+        optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.learning_rate)
         average = self._weight_average()
         losses = _train_epochs(self.model, optimizer, loss_fn,
                                [self.work[n] for n in names], [combined[n] for n in names],
