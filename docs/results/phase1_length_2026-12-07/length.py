@@ -9,8 +9,13 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "reliable_negatives_2026-12-06"))
-from rest import (Dataset, PatchClassifier, UNetTrainConfig, cell_inputs,  # noqa: E402
-                  ensemble_scores, files, read_micrograph, test_scores, train_unet)
+from rest import cell_inputs, ensemble_scores, test_scores  # noqa: E402  (its path set-up first)
+from benchmarks.datasets import Dataset  # noqa: E402
+from cryopick_plugin.engine.fixmatch.picker import PatchClassifier  # noqa: E402
+from cryopick_plugin.engine.io import files  # noqa: E402
+from cryopick_plugin.engine.io.images import read_micrograph  # noqa: E402
+from cryopick_plugin.engine.unet.config import UNetTrainConfig  # noqa: E402
+from cryopick_plugin.engine.unet.training import train_unet  # noqa: E402
 
 
 def run(out_root, epochs, cell, data):

@@ -1,6 +1,7 @@
 #!/bin/bash
 # How this folder was made (tenth session, 2026-12-07), from `git archive` of 18af0a3 (the
-# product as at c2e8baa), 1 thread per run, one label seed per process, two at a time on
+# product as at c2e8baa, with length.py and table.py copied in), 1 thread per run, one label
+# seed per process, two at a time on
 # this 2-core AMD EPYC (CI and `make demo` shared the cores for 20 minutes). $X/usual_05 and
 # $X/usual_20_50: the ninth session's usual-matrix cells with their models (/work/exp/s47).
 set -e
