@@ -56,7 +56,7 @@ def halves(labels):
     return [{n: np.asarray(v, float).reshape(-1, 2) for n, v in h.items()} for h in out]
 
 
-def train_half(cell, half, labels, k):
+def train_half(cell, half, k):
     """The classifier trained on ``half`` (cached), as the cell's own was configured."""
     import yaml
 
@@ -130,7 +130,7 @@ def study(cell, data):
     parts = halves(labels)
     counts = []
     for k, half in enumerate(parts):
-        classifier = train_half(cell, half, labels, k)
+        classifier = train_half(cell, half, k)
         picks = half_picks(cell, classifier, names, k)
         counts.append(half_count(picks, half, parts[1 - k], names, radius))
     cached = np.load(os.path.join(cell, "ensemble", "count_study_picks.npz"))
