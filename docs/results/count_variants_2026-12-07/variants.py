@@ -154,8 +154,10 @@ def study(cell, data):
     return res
 
 
-if __name__ == "__main__":
-    out, pairs = sys.argv[1], sys.argv[2:]
+def run_cells(argv, study, shown):
+    """OUT.jsonl CELL DATA [CELL DATA ...]: one JSON line {cell, res: study(cell, data)} per
+    cell not yet in OUT (a rerun goes on where it stopped), printing ``shown`` keys of res."""
+    out, pairs = argv[0], argv[1:]
     done = {json.loads(line)["cell"] for line in open(out)} if os.path.exists(out) else set()
     for cell, data in zip(pairs[::2], pairs[1::2]):
         if cell in done:
@@ -163,4 +165,8 @@ if __name__ == "__main__":
         res = study(cell, data)
         with open(out, "a") as fh:
             fh.write(json.dumps(dict(cell=cell, res=res)) + "\n")
-        print(cell, res["diagnosis"], res["ratio"], flush=True)
+        print(cell, *(res[k] for k in shown), flush=True)
+
+
+if __name__ == "__main__":
+    run_cells(sys.argv[1:], study, ("diagnosis", "ratio"))

@@ -22,8 +22,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(HERE, "..", "ensemble_count_2026-12-06"))
+sys.path.insert(0, os.path.join(HERE, "..", "count_variants_2026-12-07"))
 from benchmarks.datasets import Dataset  # noqa: E402
 from counts import f1_at_count  # noqa: E402
+from variants import run_cells  # noqa: E402
 from cryopick_plugin.engine.fixmatch.picker import PatchClassifier  # noqa: E402
 from cryopick_plugin.engine.io import files  # noqa: E402
 from cryopick_plugin.engine.io.coordinates import read_coordinates  # noqa: E402
@@ -155,12 +157,4 @@ def study(cell, data):
 
 
 if __name__ == "__main__":
-    out, pairs = sys.argv[1], sys.argv[2:]
-    done = {json.loads(line)["cell"] for line in open(out)} if os.path.exists(out) else set()
-    for cell, data in zip(pairs[::2], pairs[1::2]):
-        if cell in done:
-            continue
-        res = study(cell, data)
-        with open(out, "a") as fh:
-            fh.write(json.dumps(dict(cell=cell, res=res)) + "\n")
-        print(cell, res["halves"], res["ratio"], res["gap"], flush=True)
+    run_cells(sys.argv[1:], study, ("halves", "ratio", "gap"))
