@@ -59,6 +59,12 @@ if fresh:
     checks.append(f"3. fresh within 0.03 at least as often as the default: "
                   f"{f_within['crossfit']} against {f_within['default']} of {n_f} -> "
                   f"{'holds' if f_within['crossfit'] >= f_within['default'] else 'fails'}")
+counted = [r["res"] for r in usual if not r["res"]["fallback"]]
+print(f"\nUsual cells where the halves count: {len(counted)}; cross-fitted count above the "
+      f"default's in {sum(r['ratio']['crossfit'] > r['ratio']['default'] for r in counted)}; "
+      f"median over the true count {np.median([r['ratio']['crossfit'] for r in counted]):.2f} "
+      f"against {np.median([r['ratio']['default'] for r in counted]):.2f} "
+      f"(largest {max(r['ratio']['crossfit'] for r in counted):.2f})")
 print("\n**plan.md's rule**\n")
 for c in checks:
     print(f"- {c}")
