@@ -15,3 +15,10 @@ python $R/geometric_count_2026-12-07/records.py $R/count_given_2026-12-07/matrix
 # each line of the Done-when, per regime-budget (no offline counts: "-")
 python $R/geometric_count_2026-12-07/status.py $R/threshold_without_count_2026-12-06/matrix_usual.json - \
    $R/count_given_2026-12-07/matrix_usual_given.json > $R/count_given_2026-12-07/status.md
+# per cell: the rounds against their baseline, pseudo-particles, the own-threshold gap's mean
+# and largest, where the wrong pseudo-particles lie (matrix_05.md, matrix_20_50.md: the two
+# runs' own results.md, wall times in their first lines)
+python $R/count_given_2026-12-07/per_cell.py $R/count_given_2026-12-07/matrix_usual_given.json \
+   $X/given_05 $X/given_20_50 > $R/count_given_2026-12-07/per_cell.md
+cp $X/given_05/results.md $R/count_given_2026-12-07/matrix_05.md
+cp $X/given_20_50/results.md $R/count_given_2026-12-07/matrix_20_50.md
