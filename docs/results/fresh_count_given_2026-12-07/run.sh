@@ -27,3 +27,6 @@ python $R/count_given_2026-12-07/per_cell.py $F/matrix_fresh_given.json $X/fresh
 python $F/surplus.py usual=$Y/given_05,$Y/given_20_50 fresh=$X/fresh_05,$X/fresh_20_50 > $F/surplus.md
 cp $X/fresh_05/results.md $F/matrix_05.md
 cp $X/fresh_20_50/results.md $F/matrix_20_50.md
+# exploratory: the grey level around each pseudo-particle against the labels' range (the 5%
+# cells took none)
+python $F/carbon_surround.py $X/fresh_20_50 > $F/carbon_surround.txt
