@@ -1,0 +1,41 @@
+#!/bin/bash
+# How this folder was made (fourteenth session, 2026-12-07; plan.md written before the run).
+# The matrix ran on a third set of micrographs (--data-seed 2) from `git archive` of 8bdee1e
+# (product code as at c2e8baa) on a 2-core AMD EPYC, the count given (--count true), cryopick
+# only (no Topaz on this set), models kept under $X (/work/exp/s53 here, outside the
+# repository).
+set -e
+R=docs/results
+T=$R/third_set_count_given_2026-12-07
+M="python -m benchmarks.matrix --methods unet fixmatch ensemble --count true --data-seed 2 \
+   --jobs 2 --data-root /work/bench_data --simulator /work/shared/bench"
+$M --seeds 0 1 --fractions 0.2 0.5 --out $X/third_20_50 --resume
+$M --seeds 0 1 --fractions 0.05 --out $X/third_05 --resume
+# the records of every cell, in one file
+python $R/geometric_count_2026-12-07/records.py $T/matrix_third_given.json $X/third_05 $X/third_20_50
+# each line of the Done-when that needs no Topaz, per regime-budget (Topaz: none, so "-")
+echo '{"results": []}' > /tmp/no_topaz.json
+python $R/geometric_count_2026-12-07/status.py /tmp/no_topaz.json - $T/matrix_third_given.json > $T/status.md
+# per cell: the rounds against their baseline, pseudo-particles, where the wrong ones lie
+python $R/count_given_2026-12-07/per_cell.py $T/matrix_third_given.json $X/third_05 $X/third_20_50 \
+   > $T/per_cell.md
+# plan.md's rule: the ensemble's F1 at 1.0 and 1.15 x the given count
+python $R/fresh_count_given_2026-12-07/surplus.py third=$X/third_05,$X/third_20_50 > $T/surplus.md
+cp $X/third_05/results.md $T/matrix_05.md
+cp $X/third_20_50/results.md $T/matrix_20_50.md
+# exploratory, after the run: what the default's picks above its threshold land on, and a floor
+# on the grey level of their surroundings (context.py); the wrong pseudo-particles against
+# the labels' surroundings, and the on-carbon particles under them (pseudo_surround.py); the
+# simulator's particles on carbon against those in ice, by grey level and texture around
+# them, on the raw micrographs of the usual (324d9ed0) and third sets (texture.py)
+python $T/context.py $X/third_05 $X/third_20_50 > $T/context.txt
+python $T/pseudo_surround.py $X/third_20_50 > $T/pseudo_surround.txt
+python $T/texture.py /work/bench_data/large-carbon-1024px-30mic-324d9ed0 \
+   /work/bench_data/large-carbon-1024px-30mic-5583fd80 /work/bench_data/irregular-1024px-12mic-30349c4e \
+   /work/bench_data/apoferritin-1024px-16mic-3c62b5c2 > $T/texture.txt
+# Topaz on two cells (plan.md's addendum), one regime-budget per call, side by side
+M="python -m benchmarks.matrix --methods topaz --count true --data-seed 2 --seeds 0 --jobs 1 \
+   --data-root /work/bench_data --simulator /work/shared/bench"
+$M --regimes irregular --fractions 0.5 --out $X/topaz_irregular_50 &
+$M --regimes crowded --fractions 0.2 --out $X/topaz_crowded_20 &
+wait
