@@ -39,3 +39,7 @@ M="python -m benchmarks.matrix --methods topaz --count true --data-seed 2 --seed
 $M --regimes irregular --fractions 0.5 --out $X/topaz_irregular_50 &
 $M --regimes crowded --fractions 0.2 --out $X/topaz_crowded_20 &
 wait
+cp $X/topaz_irregular_50/results.json $T/topaz_irregular_50_seed0.json
+cp $X/topaz_crowded_20/results.json $T/topaz_crowded_20_seed0.json
+python $T/topaz_pairs.py $T/matrix_third_given.json $T/topaz_irregular_50_seed0.json \
+   $T/topaz_crowded_20_seed0.json > $T/topaz_pairs.md
