@@ -39,7 +39,13 @@ M="python -m benchmarks.matrix --methods topaz --count true --data-seed 2 --seed
 $M --regimes irregular --fractions 0.5 --out $X/topaz_irregular_50 &
 $M --regimes crowded --fractions 0.2 --out $X/topaz_crowded_20 &
 wait
-cp $X/topaz_irregular_50/results.json $T/topaz_irregular_50_seed0.json
-cp $X/topaz_crowded_20/results.json $T/topaz_crowded_20_seed0.json
-python $T/topaz_pairs.py $T/matrix_third_given.json $T/topaz_irregular_50_seed0.json \
-   $T/topaz_crowded_20_seed0.json > $T/topaz_pairs.md
+# then two more (plan.md's second addendum), the same way
+$M --regimes apoferritin --fractions 0.5 --out $X/topaz_apoferritin_50 &
+$M --regimes irregular --fractions 0.2 --out $X/topaz_irregular_20 &
+wait
+for c in crowded_20 irregular_20 apoferritin_50 irregular_50; do
+   cp $X/topaz_$c/results.json $T/topaz_${c}_seed0.json
+done
+python $T/topaz_pairs.py $T/matrix_third_given.json $T/topaz_crowded_20_seed0.json \
+   $T/topaz_irregular_20_seed0.json $T/topaz_apoferritin_50_seed0.json \
+   $T/topaz_irregular_50_seed0.json > $T/topaz_pairs.md
