@@ -43,9 +43,14 @@ wait
 $M --regimes apoferritin --fractions 0.5 --out $X/topaz_apoferritin_50 &
 $M --regimes irregular --fractions 0.2 --out $X/topaz_irregular_20 &
 wait
-for c in crowded_20 irregular_20 apoferritin_50 irregular_50; do
+# and two more (plan.md's third addendum)
+$M --regimes large-carbon --fractions 0.2 --out $X/topaz_large-carbon_20 &
+$M --regimes apoferritin --fractions 0.2 --out $X/topaz_apoferritin_20 &
+wait
+for c in crowded_20 irregular_20 apoferritin_50 irregular_50 large-carbon_20 apoferritin_20; do
    cp $X/topaz_$c/results.json $T/topaz_${c}_seed0.json
 done
 python $T/topaz_pairs.py $T/matrix_third_given.json $T/topaz_crowded_20_seed0.json \
    $T/topaz_irregular_20_seed0.json $T/topaz_apoferritin_50_seed0.json \
-   $T/topaz_irregular_50_seed0.json > $T/topaz_pairs.md
+   $T/topaz_irregular_50_seed0.json $T/topaz_large-carbon_20_seed0.json \
+   $T/topaz_apoferritin_20_seed0.json > $T/topaz_pairs.md
