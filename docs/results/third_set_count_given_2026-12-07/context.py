@@ -11,6 +11,8 @@ from scipy import ndimage as ndi
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
 from benchmarks.datasets import Dataset
 from benchmarks.diagnose import classify
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from texture import auc  # noqa: E402
 from cryopick_plugin.engine.picking.metrics import evaluate
 
 def surround_map(path, d):
@@ -32,11 +34,9 @@ MARGINS = (0.0, 0.25, 0.5)
 
 def main():
     for root in sys.argv[1:]:
-        used = open(root + "/results.json").read() if os.path.exists(root + "/results.json") else ""
         for cell in sorted(glob.glob(root + "/*/labels_*/seed_*")):
             if not os.path.exists(cell + "/cryopick.json"):
                 continue
-            regime = cell.split("/")[-3]
             rec = [r for r in json.load(open(cell + "/cryopick.json"))["records"] if r["row"] == "ensemble"][0]
             t = rec["threshold"]
             ens = cell + "/ensemble"
@@ -69,9 +69,7 @@ def main():
                                                for k in sorted(set(kinds_all[above])) if k != "particle")]
             tp, cf = s_all[above & (kinds_all == "particle")], s_all[above & (kinds_all == "carbon")]
             if len(cf):
-                auc = (np.concatenate([cf, tp]).argsort().argsort()[:len(cf)] + 1).sum()
-                auc = 1 - (auc - len(cf) * (len(cf) + 1) / 2) / (len(cf) * len(tp))
-                line.append(f"AUC(particle brighter than carbon FP, above t) {auc:.2f}")
+                line.append(f"AUC(particle brighter than carbon FP, above t) {auc(tp, cf):.2f}")
             for m in MARGINS:
                 floor = lo - m * span
                 low = s_all < floor

@@ -15,7 +15,7 @@ for root in sys.argv[1:]:
         ds = Dataset.from_folder(folder); d = ds.diameter_px
         labels = json.load(open(cell + "/unet/labels.json")); pseudo = json.load(open(f[-1]))
         ls, ps = [], []
-        for name in set(labels) | set(pseudo):
+        for name in sorted(set(labels) | set(pseudo)):  # sorted: the same order every run
             m = surround_map(glob.glob(cell + "/unet/train/" + name + ".*")[0], d)
             lab = np.asarray([p[:2] for p in labels.get(name, [])], float).reshape(-1, 2)
             ls += list(sample(m, lab, d))

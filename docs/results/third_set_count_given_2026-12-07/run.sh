@@ -54,3 +54,6 @@ python $T/topaz_pairs.py $T/matrix_third_given.json $T/topaz_crowded_20_seed0.js
    $T/topaz_irregular_20_seed0.json $T/topaz_apoferritin_50_seed0.json \
    $T/topaz_irregular_50_seed0.json $T/topaz_large-carbon_20_seed0.json \
    $T/topaz_apoferritin_20_seed0.json > $T/topaz_pairs.md
+# the surplus readings of the three sets by test particles / given count (benchmarks.md's tally)
+python $T/surplus_by_ratio.py $R/fresh_count_given_2026-12-07/surplus.md $T/surplus.md \
+   > $T/surplus_by_ratio.txt
