@@ -57,3 +57,15 @@ python $T/topaz_pairs.py $T/matrix_third_given.json $T/topaz_crowded_20_seed0.js
 # the surplus readings of the three sets by test particles / given count (benchmarks.md's tally)
 python $T/surplus_by_ratio.py $R/fresh_count_given_2026-12-07/surplus.md $T/surplus.md \
    > $T/surplus_by_ratio.txt
+# Fifteenth session (plan.md's last addendum): Topaz on the remaining cells, label seed 0 then
+# seed 1, two at a time, none started after 19:40 ($X = /work/exp/s55 here); the list of
+# "seed regime fraction" in plan.md's order (topaz_cells.txt), topaz_one.sh runs one of them
+#   xargs -P 2 -L 1 ./topaz_one.sh < topaz_cells.txt
+for f in $X/topaz_*_seed[01]/results.json; do
+   c=$(basename $(dirname $f)); cp $f $T/$c.json
+done
+python $T/topaz_pairs.py $T/matrix_third_given.json $T/topaz_*_seed0.json $T/topaz_*_seed1.json \
+   > $T/topaz_pairs.md
+# the "Done when" lines with Topaz where both label seeds ran (two-seed means)
+python $R/geometric_count_2026-12-07/status.py $(ls $T/topaz_*_seed[01].json | paste -sd,) - \
+   $T/matrix_third_given.json > $T/status_with_topaz.md
