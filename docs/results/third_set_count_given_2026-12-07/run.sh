@@ -62,7 +62,8 @@ python $T/surplus_by_ratio.py $R/fresh_count_given_2026-12-07/surplus.md $T/surp
 # "seed regime fraction" in plan.md's order (topaz_cells.txt), topaz_one.sh runs one of them
 #   xargs -P 2 -L 1 ./topaz_one.sh < topaz_cells.txt
 # it skipped the last four (label seed 1 at 5%) at 19:41; they ran after (plan.md's last
-# addendum) from the same list's last four lines with the cut-off moved to 20:10
+# addendum), the cut-off moved to 20:10
+#   tail -n 4 topaz_cells.txt | CUTOFF=2010 xargs -P 2 -L 1 ./topaz_one.sh
 for f in $X/topaz_*_seed[01]/results.json; do
    c=$(basename $(dirname $f)); cp $f $T/$c.json
 done

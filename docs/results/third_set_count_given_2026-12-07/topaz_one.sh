@@ -1,7 +1,7 @@
 #!/bin/bash
-# one Topaz cell: label seed, regime, fraction; not started after 19:40
+# one Topaz cell: label seed, regime, fraction; not started at or after $CUTOFF (HHMM, 1940)
 s=$1; r=$2; f=$3
-if [ $(date +%H%M) -ge 1940 ]; then echo "$(date +%T) skip $s $r $f"; exit 0; fi
+if [ $(date +%H%M) -ge ${CUTOFF:-1940} ]; then echo "$(date +%T) skip $s $r $f"; exit 0; fi
 pct=$(python3 -c "print(round($f*100))")
 out=/work/exp/s55/topaz_${r}_${pct}_seed$s
 echo "$(date +%T) start $s $r $f"
