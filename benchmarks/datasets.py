@@ -12,6 +12,9 @@ import numpy as np
 from cryopick_plugin.engine.io.coordinates import read_coordinates, write_coordinates
 from cryopick_plugin.engine.io.images import list_images, micrograph_name
 
+#: the second entry of the seed of the label offsets' random stream (Dataset.labels)
+LABEL_JITTER_STREAM = 7
+
 
 class Dataset:
     def __init__(self, micrographs, truth, diameter_px, pixel_size=None, label_masks=None):
@@ -45,8 +48,13 @@ class Dataset:
         names = sorted(self.micrographs)
         return names[:n_train], names[n_train:]
 
-    def labels(self, names, fraction, seed):
-        """A seeded random ``fraction`` of the particles of each training micrograph."""
+    def labels(self, names, fraction, seed, jitter=0.0):
+        """A seeded random ``fraction`` of the particles of each training micrograph.
+
+        ``jitter`` > 0 moves each label off its particle's centre, as a hand-picked one is: a
+        normal offset of ``jitter`` x the particle diameter (standard deviation) in x and in
+        y. The same particles are labelled as without it (the offsets come from a stream of
+        their own)."""
         rng = np.random.default_rng(seed)
         out = {}
         for n in names:
@@ -54,6 +62,13 @@ class Dataset:
             k = int(round(fraction * len(t)))
             if k:
                 out[n] = t[np.sort(rng.choice(len(t), size=k, replace=False))]
+        if jitter > 0:
+            offsets = np.random.default_rng([seed, LABEL_JITTER_STREAM])
+            for n in names:  # in the order of names: the offsets repeat with the seed
+                if n in out:
+                    out[n] = np.array(out[n], dtype=np.float64)
+                    out[n][:, :2] += offsets.normal(0.0, jitter * self.diameter_px,
+                                                    (len(out[n]), 2))
         return out
 
     def link(self, names, folder):

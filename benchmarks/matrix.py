@@ -331,9 +331,8 @@ def pseudo_label_quality(pseudo, truth, labels, radius):
         p = np.concatenate(by_name.get(name, [np.zeros((0, 2))]))
         lab = _xy(labels.get(name, np.zeros((0, 2))))
         labelled = np.zeros(len(t), dtype=bool)
-        if len(lab) and len(t):
-            d = np.hypot(t[:, None, 0] - lab[None, :, 0], t[:, None, 1] - lab[None, :, 1])
-            labelled = (d < 1e-3).any(axis=1)
+        if len(lab) and len(t):  # labels may sit off their particle's centre (--label-jitter)
+            labelled[[j for _, j in match_one_to_one(lab, t, radius)]] = True
         pairs = match_one_to_one(p, t, radius)
         n_pseudo += len(p)
         n_matched += len(pairs)
@@ -846,7 +845,8 @@ def cell_signature(group, folder, fraction, seed, methods, profile, args):
     """What a finished cell's results depend on (``--resume`` reuses a cell only when it is
     the same): a Topaz cell on its own settings only, so that changing cryopick's does not
     rerun Topaz."""
-    sig = dict(data=folder, fraction=fraction, seed=seed, methods=methods, device=args.device)
+    sig = dict(data=folder, fraction=fraction, seed=seed, methods=methods, device=args.device,
+               **({"label_jitter": args.label_jitter} if args.label_jitter else {}))
     if group == "topaz":
         return dict(sig, topaz=profile["topaz"])
     return dict(sig, profile={k: v for k, v in profile.items() if k != "topaz"},
@@ -942,6 +942,11 @@ def parse_args(argv=None):
                    help="particles per micrograph given to cryopick: true (the training "
                         "micrographs' mean, as Topaz always gets) or estimated (none given, "
                         "as a user who leaves the field empty: cryopick estimates it)")
+    p.add_argument("--label-jitter", type=float, default=0.0, metavar="FRACTION",
+                   help="move every label off its particle's centre by a normal offset of "
+                        "this share of the particle diameter (standard deviation, in x and in "
+                        "y), as hand-picked labels are; the same particles stay labelled "
+                        "(default 0: labels on the true centres)")
     p.add_argument("--resume", action="store_true",
                    help="reuse the finished pieces of an interrupted run in --out")
     p.add_argument("--reuse-from", metavar="EARLIER_OUT", nargs="+",
@@ -977,6 +982,8 @@ def parse_args(argv=None):
     args.profile = args.profile or ("quick" if args.quick else "full")
     if args.topaz_updates is not None and args.topaz_updates < 1:
         p.error("--topaz-updates must be at least 1")
+    if not 0 <= args.label_jitter <= 0.5:
+        p.error(f"--label-jitter must be within [0, 0.5] (got {args.label_jitter})")
     args.code_hash = cryopick_code_hash()  # once: every cryopick piece of the run shares it
     args.out = args.out or os.path.join("benchmark_output",
                                         "matrix_quick" if args.quick else "matrix")
@@ -1012,7 +1019,7 @@ def main(argv=None):
                                           else set()))
         for fraction in args.fractions:
             for seed in seeds:
-                labels = ds.labels(train, fraction, seed)
+                labels = ds.labels(train, fraction, seed, args.label_jitter)
                 n_labels = int(sum(len(v) for v in labels.values()))
                 work = os.path.join(args.out, name, f"labels_{int(round(100 * fraction)):02d}",
                                     f"seed_{seed}")
@@ -1116,7 +1123,7 @@ def main(argv=None):
         profile=args.profile, profile_values=profile, methods=args.methods,
         default_method=args.default_method, reference_method=REFERENCE_METHOD,
         fractions=args.fractions, seeds=args.seeds, topaz_seeds=args.topaz_seeds,
-        regimes=meta_regimes, wall_s=wall_s,
+        label_jitter=args.label_jitter, regimes=meta_regimes, wall_s=wall_s,
         simulation_s=sum((m["simulation_s_per_micrograph"] or 0) * m["n_micrographs"]
                          for m in meta_regimes),
         method_wall_s=sum(c["wall_s"] for c in cells if not c["reused"]),

@@ -133,6 +133,49 @@ def test_pseudo_label_quality():
     assert q["n_unlabelled"] == 4 and q["recall"] == pytest.approx(2 / 4)
 
 
+def test_pseudo_label_quality_knows_labels_moved_off_their_particles():
+    truth = {"m": np.array([[10.0, 10.0], [30.0, 10.0], [50.0, 10.0]])}
+    labels = {"m": np.array([[12.0, 8.5]])}  # the first particle, picked 2.5 px off
+    pseudo = {"m": np.array([[29.0, 10.0]])}
+    q = matrix.pseudo_label_quality(pseudo, truth, labels, radius=5)
+    # the labelled particle is not counted among the unlabelled ones to be found
+    assert q["n_unlabelled"] == 2 and q["recall"] == pytest.approx(1 / 2)
+
+
+def test_label_jitter_moves_the_same_labels_by_its_share_of_the_diameter():
+    rng = np.random.default_rng(0)
+    truth = {f"m{i}": np.column_stack([rng.uniform(0, 1000, (400, 2)), np.ones(400)])
+             for i in range(2)}
+    ds = Dataset({n: n + ".mrc" for n in truth}, truth, diameter_px=50.0)
+    exact = ds.labels(sorted(truth), 0.5, seed=3)
+    moved = ds.labels(sorted(truth), 0.5, seed=3, jitter=0.1)
+    assert moved.keys() == exact.keys()
+    offsets = np.concatenate([moved[n][:, :2] - exact[n][:, :2] for n in exact])
+    # the same particles (each label near its exact one), moved by ~N(0, 5 px) per axis
+    assert len(offsets) == 400 and np.abs(offsets).max() < 5 * 5.0
+    assert np.std(offsets) == pytest.approx(5.0, rel=0.1)
+    assert abs(np.mean(offsets)) < 0.5
+    for n in exact:  # the third column (and the truth) untouched
+        np.testing.assert_array_equal(moved[n][:, 2], exact[n][:, 2])
+    assert not np.shares_memory(moved["m0"], truth["m0"])
+    # repeatable with the seed, different with another
+    again = ds.labels(sorted(truth), 0.5, seed=3, jitter=0.1)
+    np.testing.assert_array_equal(again["m0"], moved["m0"])
+    other = ds.labels(sorted(truth), 0.5, seed=4, jitter=0.1)
+    assert not np.array_equal(other["m0"][:, :2], moved["m0"][:, :2])
+
+
+def test_label_jitter_is_part_of_every_cell_s_settings():
+    profile = matrix.PROFILES["full"]
+    exact, moved = matrix.parse_args([]), matrix.parse_args(["--label-jitter", "0.1"])
+    for group in ("cryopick", "topaz"):
+        sig = [matrix.cell_signature(group, "/data", 0.2, 0, ["x"], profile, a)
+               for a in (exact, moved)]
+        assert sig[0] != sig[1] and "label_jitter" not in sig[0]
+    with pytest.raises(SystemExit):
+        matrix.parse_args(["--label-jitter", "-0.1"])
+
+
 def test_pseudo_files_scored_per_iteration(tmp_path):
     truth = {"mic_0000": np.array([[10.0, 10.0, 0.0], [40.0, 40.0, 0.0]])}
     ds = Dataset({"mic_0000": "unused.mrc"}, truth, diameter_px=10)
