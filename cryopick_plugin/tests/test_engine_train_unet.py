@@ -77,6 +77,21 @@ def test_outputs_log_and_summary(data, tmp_path):
     assert summary["n_labels"] == sum(len(v) for v in labels.values())
 
 
+def test_clicks_off_centre_are_centred_before_training(data, tmp_path):
+    images, labels, truth = data
+    off = {n: np.asarray(v, dtype=np.float64) + [3.0, -3.0, 0.0] for n, v in labels.items()}
+    lines = []
+    cfg = UNetTrainConfig(**dict(TINY, self_training_iterations=0, centre_labels=True))
+    summary = train_unet(images, off, str(tmp_path), cfg, log=lines.append)
+    # moved back by about the 4.2 px they were clicked off
+    shift = summary["label_centring"]["mean_shift_px"]
+    assert 2.5 < shift < 6.0
+    assert any(line.startswith("Labels centred on their particles: moved") for line in lines)
+    plain = train_unet(images, off, str(tmp_path / "plain"), UNetTrainConfig(
+        **dict(TINY, self_training_iterations=0)), log=lambda l: None)
+    assert "label_centring" not in plain
+
+
 def test_reproducible_with_a_seed(data, tmp_path):
     images, labels, _ = data
     cfg = dict(TINY, self_training_iterations=1)

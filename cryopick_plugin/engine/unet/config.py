@@ -126,6 +126,12 @@ class UNetTrainConfig:
         "ignored", "in self-training, the pixels neither particle nor reliable background: "
                    "ignored (the seed's) or unlabelled (the PU objective again, with the "
                    "particles not yet found as its prior; needs a particle count)")
+    # ours: hand-picked particles sit a few pixels off centre, and the label discs then
+    # bridge touching particles (picking/centring.py)
+    centre_labels: bool = _setting(
+        False, "before training, move each hand-picked particle to where the labels' mean "
+               "particle (averaged over rotations) matches the micrograph best, within a "
+               "quarter diameter of the click")
     particle_diameter: float = _setting(
         0.0, "particle diameter in pixels (0: 2 x particle radius)")
     pixel_size: float = _setting(

@@ -21,6 +21,7 @@ from ..device import training_autocast, training_layout
 from ..errors import CryopickInputError
 from ..io import files
 from ..io.coordinates import check_training_labels, read_coordinates, without_labels
+from ..picking.centring import centre_labels
 from ..picking.fusion import classifier_weight_for, fuse_maps
 from ..picking.metrics import evaluate
 from ..picking.density import (centre_contrast, contrast_floor, density_range,
@@ -278,6 +279,9 @@ class SelfTraining:
         files.prepare_output_dir(output_dir)
         self.names = list(images)
         self.work = self._working_images()
+        self.centring = None
+        if cfg.centre_labels:  # every use of the labels below takes the centred ones
+            self.labels = labels = self._centred_labels(labels)
         self.mask_radius = mask_radius = cfg.radius() / self.factor
         log(f"Working pixel size: binning {self.factor:.2f}x (particle diameter "
             f"{cfg.diameter():.1f} px -> {cfg.diameter() / self.factor:.1f} px), mask radius "
@@ -307,6 +311,7 @@ class SelfTraining:
                             n_labelled_micrographs=len(self.labelled),
                             n_labels=int(sum(len(labels[n]) for n in self.labelled)),
                             expected_particles=cfg.expected_particles or None,
+                            **({"label_centring": self.centring} if self.centring else {}),
                             iterations=[])
         self.checkpoint = os.path.join(output_dir, files.LAST_CHECKPOINT)
         self.start = time.time()
@@ -334,6 +339,25 @@ class SelfTraining:
         theirs = view_mean(lambda w: self.teacher.score_working(w, self.cfg.device),
                            self.work[name], views)
         return fuse_maps(prob, theirs, classifier_weight_for(self.summary["n_labels"]))
+
+    def _centred_labels(self, labels):
+        """The hand-picked particles moved onto their centres (picking/centring.py), in the
+        micrographs' own frame; how far they moved goes into the log."""
+        clicked = {n: to_working(np.asarray(labels[n], dtype=np.float64), self.factor)
+                   for n in self.labelled}
+        centred = centre_labels(self.work, clicked, self.cfg.diameter() / self.factor)
+        out, shifts = dict(labels), []
+        for n in self.labelled:
+            moved = clicked[n].copy()
+            shifts.append(np.hypot(*(centred[n] - moved[:, :2]).T))
+            moved[:, :2] = centred[n]
+            out[n] = to_original(moved, self.factor)
+        shifts = np.concatenate(shifts) * self.factor
+        self.centring = dict(mean_shift_px=float(np.mean(shifts)),
+                             max_shift_px=float(np.max(shifts)))
+        self.log(f"Labels centred on their particles: moved {np.mean(shifts):.1f} px on "
+                 f"average (most {np.max(shifts):.1f} px, {np.mean(shifts > 0):.0%} of them)")
+        return out
 
     def _working_images(self):
         work = {}

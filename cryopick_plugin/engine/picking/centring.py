@@ -1,0 +1,74 @@
+"""Hand-picked particles moved onto their centres before training.
+
+A user clicks a few pixels off a particle's centre. The U-Net's label disc around such a
+click covers part of the gap to the next particle, and with touching particles it learns to
+join them (benchmark, crowded specimen at 20% labels with clicks 0.1 diameter off in x and
+y: U-Net AP 0.795 -> 0.470 on one label set). Averaged over many clicks the particle is sharp
+again, so each click moves to where the labels' mean particle matches the image best, within
+MAX_SHIFT diameters. The mean is averaged over rotations too: particles lie in every
+in-plane orientation, and a round template has no orientation to get wrong.
+
+Works on working images (binned and normalised, picking/scale.py) and working coordinates.
+"""
+import cv2
+import numpy as np
+
+#: furthest a click moves, in particle diameters: a click further off than this is rare, and
+#: a longer search would reach into a touching neighbour
+MAX_SHIFT = 0.25
+#: half the side of the template, in diameters: the particle and a ring of its surroundings
+TEMPLATE_HALF = 0.75
+#: template, match, template again: on simulated clicks 0.1 diameter off, the mean distance
+#: to the true centre falls from 0.12-0.14 to 0.027 diameter on round particles
+ITERATIONS = 3
+#: fewer clicks than this make too noisy a template: they stay where they are
+MIN_LABELS = 5
+
+
+def rotational_average(image):
+    """``image`` averaged over rotations about its centre (float32, same shape)."""
+    h, w = image.shape
+    yy, xx = np.mgrid[:h, :w]
+    ring = np.round(np.hypot(xx - (w - 1) / 2, yy - (h - 1) / 2)).astype(int)
+    totals = np.bincount(ring.ravel(), np.asarray(image, dtype=np.float64).ravel())
+    return (totals / np.maximum(np.bincount(ring.ravel()), 1))[ring].astype(np.float32)
+
+
+def centre_labels(works, labels, diameter, max_shift=MAX_SHIFT, iterations=ITERATIONS):
+    """{name: (N, 2) working (x, y)}: each of ``labels`` ({name: (N, 2+) working x, y}, on
+    the working images ``works``) moved to the best normalised match of the labels' mean
+    particle, averaged over rotations, within ``max_shift`` x ``diameter`` of where it was
+    clicked. Unchanged with fewer than MIN_LABELS labels in all."""
+    xy = {n: np.asarray(v, dtype=np.float64).reshape(-1, np.shape(v)[-1] if np.size(v) else 2)
+          [:, :2] for n, v in labels.items()}
+    if sum(len(v) for v in xy.values()) < MIN_LABELS:
+        return {n: v.copy() for n, v in xy.items()}
+    half = int(np.ceil(TEMPLATE_HALF * diameter))
+    reach = int(np.ceil(max_shift * diameter))
+    edge = half + reach  # padding: a template around any searched position fits
+    padded = {n: cv2.copyMakeBorder(np.asarray(works[n], dtype=np.float32), edge, edge, edge,
+                                    edge, cv2.BORDER_REFLECT) for n in xy if len(xy[n])}
+    clicked = {n: np.clip(np.round(v), 0, np.array(works[n].shape[::-1]) - 1).astype(int)
+               for n, v in xy.items()}
+    dy, dx = np.mgrid[-reach:reach + 1, -reach:reach + 1]
+    outside = dx ** 2 + dy ** 2 > (max_shift * diameter) ** 2
+    current = {n: v.copy() for n, v in clicked.items()}
+    side = 2 * half + 1
+    for _ in range(iterations):
+        template = rotational_average(np.mean(
+            [padded[n][y + reach:y + reach + side, x + reach:x + reach + side]
+             for n, v in current.items() for x, y in v], axis=0))
+        for n, v in clicked.items():
+            moved = []
+            for x, y in v:
+                region = padded[n][y:y + side + 2 * reach, x:x + side + 2 * reach]
+                score = cv2.matchTemplate(region, template, cv2.TM_CCOEFF_NORMED)
+                score[outside | ~np.isfinite(score)] = -np.inf
+                if not np.isfinite(score).any():  # a flat template: nothing to match
+                    moved.append((x, y))
+                    continue
+                iy, ix = np.unravel_index(np.argmax(score), score.shape)
+                moved.append((x + ix - reach, y + iy - reach))
+            current[n] = np.array(moved, dtype=int).reshape(-1, 2)
+    return {n: np.clip(v, 0, np.array(works[n].shape[::-1]) - 1).astype(np.float64)
+            for n, v in current.items()}
