@@ -56,6 +56,9 @@ class TestUNetChain(BaseTest):
         self.assertIn("--no-confirm-pseudo-particles", seed._trainArgs().split())
         default = self.newProtocol(CryopickProtTrainUNet, **common)
         self.assertFalse(any("confirm-pseudo" in a for a in default._trainArgs().split()))
+        centred = self.newProtocol(CryopickProtTrainUNet, centreLabels=True, **common)
+        self.assertIn("--centre-labels", centred._trainArgs().split())
+        self.assertFalse(any("centre-labels" in a for a in default._trainArgs().split()))
 
     def test_train_pick_evaluate(self):
         train = self.newProtocol(CryopickProtTrainUNet,
