@@ -10,6 +10,7 @@ from cryopick_plugin.engine.io.coordinates import read_coordinates
 from cryopick_plugin.engine.errors import CryopickInputError
 from cryopick_plugin.engine.io.images import read_micrograph
 from cryopick_plugin.engine.device import resolve_device
+from cryopick_plugin.engine.picking.centring import MIN_LABELS as MIN_CENTRED
 from cryopick_plugin.engine.picking.metrics import evaluate
 from cryopick_plugin.engine.picking.thresholds import COUNTED_SURPLUS
 from cryopick_plugin.engine.picking.scale import downsample, to_working
@@ -77,8 +78,14 @@ def test_outputs_log_and_summary(data, tmp_path):
     assert summary["n_labels"] == sum(len(v) for v in labels.values())
 
 
-def test_clicks_off_centre_are_centred_before_training(data, tmp_path):
-    images, labels, truth = data
+def test_clicks_off_centre_are_centred_before_training(tmp_path):
+    m = make_demo_dataset(str(tmp_path / "data"), n_micrographs=2, size=(300, 360),
+                          particle_diameter_a=60, pixel_size=2.0, particles_per_micrograph=36,
+                          label_fraction=0.5)  # enough labels to centre (centring.MIN_LABELS)
+    images = {n[:-4]: read_micrograph(str(tmp_path / "data" / "micrographs" / n))
+              for n in m["micrographs"]}
+    labels = read_coordinates(str(tmp_path / "data" / "labels" / "coordinates.json"))
+    assert sum(len(v) for v in labels.values()) >= MIN_CENTRED
     off = {n: np.asarray(v, dtype=np.float64) + [3.0, -3.0, 0.0] for n, v in labels.items()}
     lines = []
     cfg = UNetTrainConfig(**dict(TINY, self_training_iterations=0, centre_labels=True))

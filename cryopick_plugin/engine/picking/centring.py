@@ -21,8 +21,13 @@ TEMPLATE_HALF = 0.75
 #: template, match, template again: on simulated clicks 0.1 diameter off, the mean distance
 #: to the true centre falls from 0.12-0.14 to 0.027 diameter on round particles
 ITERATIONS = 3
-#: fewer clicks than this make too noisy a template: they stay where they are
-MIN_LABELS = 5
+#: fewer clicks than this make too noisy a template, and each click's own patch in it holds
+#: the click where it was: they stay where they are. Offline on the third simulated set at 5%
+#: labels (docs/results/label_jitter_2026-12-07/centring_few_labels.txt), 6-8 clicks 0.1
+#: diameter off came no closer (large-carbon 0.12 -> 0.13 and 0.17 -> 0.21 diameter,
+#: irregular 0.11 -> 0.14, one apoferritin label set 0.15 -> 0.12), while 16 on crowded did
+#: (0.12 -> 0.03, 0.14 -> 0.04)
+MIN_LABELS = 15
 
 
 def rotational_average(image):

@@ -46,3 +46,9 @@ for s in 0 1; do
    python $J/model_recentre.py /work/bench_data/crowded-512px-5mic-905f73d7 \
       $X/jitter_20/crowded/labels_20/seed_$s 2 baseline_model.pt
 done > $J/model_recentre.txt
+# offline, after the centring runs' 20% cells had started (all with 19 labels or more): the
+# template centring with 5 labels as its minimum, at 5% and 20%; its minimum became 15
+for a in "crowded-512px-5mic-905f73d7 2" "apoferritin-1024px-16mic-3c62b5c2 4" \
+         "large-carbon-1024px-30mic-5583fd80 6" "irregular-1024px-12mic-30349c4e 4"; do
+   set -- $a; python $J/centring_few_labels.py /work/bench_data/$1 $2 5
+done > $J/centring_few_labels.txt
