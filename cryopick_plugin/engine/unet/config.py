@@ -126,12 +126,16 @@ class UNetTrainConfig:
         "ignored", "in self-training, the pixels neither particle nor reliable background: "
                    "ignored (the seed's) or unlabelled (the PU objective again, with the "
                    "particles not yet found as its prior; needs a particle count)")
-    # ours: hand-picked particles sit a few pixels off centre, and the label discs then
-    # bridge touching particles (picking/centring.py)
+    # ours, off: hand-picked particles sit a few pixels off centre, and the label discs then
+    # bridge touching particles (picking/centring.py). Third simulated set, 20% labels, clicks
+    # 0.1 diameter off: the default's AP +0.018 over the four regimes (crowded 0.815 ->
+    # 0.881); with exact labels large-carbon lost 0.069 (docs/benchmarks.md, "Hand-picked
+    # labels off centre")
     centre_labels: bool = _setting(
         False, "before training, move each hand-picked particle to where the labels' mean "
                "particle (averaged over rotations) matches the micrograph best, within a "
-               "quarter diameter of the click")
+               "quarter diameter of the click (with at least 15 labels); for small round "
+               "particles picked by hand")
     particle_diameter: float = _setting(
         0.0, "particle diameter in pixels (0: 2 x particle radius)")
     pixel_size: float = _setting(
