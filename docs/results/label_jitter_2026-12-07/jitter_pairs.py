@@ -31,6 +31,7 @@ for regime in REGIMES:
         if (regime, FRACTION, seed, "topaz") in topaz_moved and os.path.exists(path):
             exact.update(by_key(load_records(path)))
 seeds = sorted({k[2] for k in moved if k[1] == FRACTION})
+moved.update(topaz_moved)
 
 
 def pair(regime, row, on_seeds):
