@@ -97,6 +97,13 @@ def test_clicks_off_centre_are_centred_before_training(tmp_path):
     plain = train_unet(images, off, str(tmp_path / "plain"), UNetTrainConfig(
         **dict(TINY, self_training_iterations=0)), log=lambda l: None)
     assert "label_centring" not in plain
+    # too few to make a mean particle of: left as clicked, and the log says why
+    first = next(iter(off))
+    few, lines = {first: off[first][:MIN_CENTRED - 1]}, []
+    summary = train_unet(images, few, str(tmp_path / "few"), cfg, log=lines.append)
+    assert "label_centring" not in summary
+    assert any(line.startswith(f"Labels not centred: {MIN_CENTRED - 1} hand-picked")
+               for line in lines)
 
 
 def test_reproducible_with_a_seed(data, tmp_path):

@@ -21,7 +21,7 @@ from ..device import training_autocast, training_layout
 from ..errors import CryopickInputError
 from ..io import files
 from ..io.coordinates import check_training_labels, read_coordinates, without_labels
-from ..picking.centring import centre_labels
+from ..picking.centring import MIN_LABELS as CENTRING_MIN_LABELS, centre_labels
 from ..picking.fusion import classifier_weight_for, fuse_maps
 from ..picking.metrics import evaluate
 from ..picking.density import (centre_contrast, contrast_floor, density_range,
@@ -343,6 +343,11 @@ class SelfTraining:
     def _centred_labels(self, labels):
         """The hand-picked particles moved onto their centres (picking/centring.py), in the
         micrographs' own frame; how far they moved goes into the log."""
+        n_labels = sum(len(labels[n]) for n in self.labelled)
+        if n_labels < CENTRING_MIN_LABELS:
+            self.log(f"Labels not centred: {n_labels} hand-picked particles, fewer than the "
+                     f"{CENTRING_MIN_LABELS} a mean particle to centre them on needs")
+            return labels
         clicked = {n: to_working(np.asarray(labels[n], dtype=np.float64), self.factor)
                    for n in self.labelled}
         centred = centre_labels(self.work, clicked, self.cfg.diameter() / self.factor)
