@@ -313,7 +313,8 @@ def pseudo_label_quality(pseudo, truth, labels, radius):
     """Quality of one iteration's pseudo-positives on the training micrographs.
 
     ``pseudo``: {micrograph key: (N, 2+)}; ``truth``: {name: (M, 2+)} of the training
-    micrographs; ``labels``: {name: (K, 2+)}, the labelled subset of ``truth`` (same rows).
+    micrographs; ``labels``: {name: (K, 2+)}, the labelled particles of ``truth``, on their
+    centres or near them (--label-jitter; matched within ``radius``).
     Precision: share of pseudo-positives matched (one-to-one, within ``radius``) to a true
     particle, labelled or not. Recall: share of the unlabelled true particles matched.
     Pseudo-positives on micrographs without truth count as unmatched.

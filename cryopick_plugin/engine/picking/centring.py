@@ -30,6 +30,12 @@ ITERATIONS = 3
 MIN_LABELS = 15
 
 
+def _xy(points):
+    """(N, 2) float x, y of (N, 2+) points (an empty list gives (0, 2))."""
+    a = np.asarray(points, dtype=np.float64)
+    return a.reshape(-1, a.shape[-1])[:, :2] if a.size else np.zeros((0, 2))
+
+
 def rotational_average(image):
     """``image`` averaged over rotations about its centre (float32, same shape)."""
     h, w = image.shape
@@ -44,8 +50,7 @@ def centre_labels(works, labels, diameter, max_shift=MAX_SHIFT, iterations=ITERA
     the working images ``works``) moved to the best normalised match of the labels' mean
     particle, averaged over rotations, within ``max_shift`` x ``diameter`` of where it was
     clicked. Unchanged with fewer than MIN_LABELS labels in all."""
-    xy = {n: np.asarray(v, dtype=np.float64).reshape(-1, np.shape(v)[-1] if np.size(v) else 2)
-          [:, :2] for n, v in labels.items()}
+    xy = {n: _xy(v) for n, v in labels.items()}
     if sum(len(v) for v in xy.values()) < MIN_LABELS:
         return {n: v.copy() for n, v in xy.items()}
     half = int(np.ceil(TEMPLATE_HALF * diameter))
