@@ -496,7 +496,7 @@ def test_an_interrupted_matrix_leaves_its_finished_pieces_for_the_next_run(tmp_p
     _three_micrographs_instead_of_simulating(tmp_path, monkeypatch)
     computed = []
 
-    def fake_group(group, methods, ds, train, test, labels, work, key, *rest):
+    def fake_group(group, methods, ds, train, test, labels, work, key, *rest, **kw):
         computed.append((group, key["seed"]))
         if len(computed) == 3:
             raise KeyboardInterrupt  # the run is stopped during its third piece
@@ -528,7 +528,7 @@ def test_reuse_groups_measures_cryopick_afresh_beside_stored_topaz_runs(tmp_path
     _three_micrographs_instead_of_simulating(tmp_path, monkeypatch)
     computed = []
 
-    def fake_group(group, methods, ds, train, test, labels, work, key, *rest):
+    def fake_group(group, methods, ds, train, test, labels, work, key, *rest, **kw):
         computed.append(group)
         return dict(records=[], pseudo={}, errors=[], timings={}, wall_s=1.0, cpu_s=1.0)
 
@@ -602,7 +602,7 @@ def test_rerun_ensemble_takes_members_made_by_other_code(tmp_path, monkeypatch):
     _three_micrographs_instead_of_simulating(tmp_path, monkeypatch)
     trained, remade = [], []
 
-    def fake_group(group, methods, ds, train, test, labels, work, key, *rest):
+    def fake_group(group, methods, ds, train, test, labels, work, key, *rest, **kw):
         trained.append(key["seed"])
         return dict(records=[], pseudo={}, errors=[], timings={}, wall_s=1.0, cpu_s=1.0)
 
@@ -769,3 +769,68 @@ def test_data_seed_simulates_fresh_micrographs_of_the_same_regimes(tmp_path, mon
     assert usual.folder("/d") != fresh.folder("/d")
     args = fresh.simulate_args("/sim", "/out")
     assert args[args.index("--seed") + 1] == "7"
+
+
+def test_unet_from_trains_only_the_classifier_beside_the_earlier_cells_unet(tmp_path,
+                                                                           monkeypatch):
+    """--unet-from: each cell's U-Net rows, pseudo-particle scores and model come from the
+    same cell of an earlier run; only the classifier and the ensemble are made, the ensemble
+    with the earlier U-Net. A cell made with other U-Net settings, or missing, stops the run
+    before any work, naming the file."""
+    _three_micrographs_instead_of_simulating(tmp_path, monkeypatch)
+    calls = []
+    picks = {f"m{i}": np.array([[10.0, 10.0, 0.9], [70.0, 70.0, 0.4]]) for i in range(3)}
+
+    def row(method, model):
+        return dict(method=method, model=model, threshold=0.5, picks=dict(picks), train_s=1.0,
+                    pick_s_per_mic=0.1, peak_mb=10.0)
+
+    def fake_unet(ds, train, test, labels, work, *a, **k):
+        calls.append("unet")
+        os.makedirs(os.path.join(work, "model"))
+        open(os.path.join(work, "model", "final_model.pt"), "w").close()
+        return [row("U-Net self-training", "final")]
+
+    def fake_fixmatch(ds, train, test, labels, work, *a, **k):
+        calls.append("fixmatch")
+        return [row("Selective FixMatch", "EMA teacher")], "/new/classifier.pt"
+
+    def fake_ensemble(ds, train, test, labels, work, unet_model, classifier_model, *a, **k):
+        calls.append(("ensemble", unet_model, classifier_model))
+        return row("U-Net + classifier ensemble", "final + EMA teacher")
+
+    monkeypatch.setattr(matrix.run, "run_unet", fake_unet)
+    monkeypatch.setattr(matrix.run, "run_fixmatch", fake_fixmatch)
+    monkeypatch.setattr(matrix.run, "run_ensemble", fake_ensemble)
+    monkeypatch.setattr(matrix, "score_pseudo_labels", lambda *a: {1: dict(precision=1.0)})
+    argv = ["--regimes", "crowded", "--fractions", "0.5", "--seeds", "0", "--methods", "unet",
+            "fixmatch", "ensemble", "--jobs", "1"]
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert matrix.main(argv + ["--out", str(first)]) == 0
+    earlier_model = str(first / "crowded" / "labels_50" / "seed_0" / "unet" / "model" /
+                        "final_model.pt")
+    assert calls[-1] == ("ensemble", earlier_model, "/new/classifier.pt")
+    before = json.loads((first / "crowded" / "labels_50" / "seed_0" / "cryopick.json")
+                        .read_text())
+
+    calls.clear()
+    assert matrix.main(argv + ["--out", str(second), "--unet-from", str(first)]) == 0
+    assert calls == ["fixmatch", ("ensemble", earlier_model, "/new/classifier.pt")]
+    cell = json.loads((second / "crowded" / "labels_50" / "seed_0" / "cryopick.json")
+                      .read_text())
+    assert [r["row"] for r in cell["records"]] == ["unet/final", "fixmatch", "ensemble"]
+    assert cell["records"][0] == before["records"][0] and cell["pseudo"] == before["pseudo"]
+    assert cell["unet_from"]["code"] == before["signature"]["code"]
+    assert cell["signature"]["unet_from"] == str(first)
+
+    calls.clear()  # other U-Net settings: refused before any work
+    with pytest.raises(SystemExit, match="unet_args"):
+        matrix.main(argv + ["--out", str(tmp_path / "third"), "--unet-from", str(first),
+                            "--unet-args=--seed-rule"])
+    with pytest.raises(SystemExit, match="seed_1.*does not exist"):  # not in the earlier run
+        matrix.main(["--regimes", "crowded", "--fractions", "0.5", "--seeds", "1", "--jobs", "1",
+                     "--methods", "fixmatch", "ensemble", "--out", str(tmp_path / "fourth"),
+                     "--unet-from", str(first)])
+    assert calls == []
+    with pytest.raises(SystemExit):  # the U-Net's count would come from this classifier
+        matrix.parse_args(["--unet-from", str(first), "--count", "estimated"])

@@ -230,6 +230,46 @@ def test_rescoring_removes_injected_junk(trained, data):
     assert np.mean(diffs) > 0.8, diffs
 
 
+def test_positive_shift_moves_the_positives_anew_every_step(data, tmp_path, monkeypatch):
+    """dataset.positive_shift: every step's positives are cut off their labels by normal
+    offsets of shift x working diameter (fresh ones each step); 0 draws none; out of range
+    is refused with the key's name."""
+    from cryopick_plugin.engine.fixmatch import training
+
+    rng = np.random.default_rng(0)
+    moved = training._shifted(rng, [("m", 100.0, 50.0)] * 4000, 3.0)
+    offsets = np.array([(x - 100.0, y - 50.0) for _, x, y in moved])
+    assert {n for n, _, _ in moved} == {"m"}
+    assert np.abs(offsets.mean(axis=0)).max() < 0.2
+    assert offsets.std(axis=0) == pytest.approx([3.0, 3.0], rel=0.05)
+
+    seen = []
+    real = training._shifted
+
+    def spy(rng, items, sigma):
+        out = real(rng, items, sigma)
+        seen.append((sigma, items, out))
+        return out
+
+    monkeypatch.setattr(training, "_shifted", spy)
+    few = {"training": {"epochs": 1, "steps_per_epoch": 3, "early_stopping_patience": 1}}
+    train_fixmatch(data["images"], data["labels"], str(tmp_path / "plain"),
+                   _cfg(data["diameter"], **few), log=lambda s: None)
+    assert seen == []
+    cfg = _cfg(data["diameter"], **few)
+    cfg.dataset.positive_shift = 0.1
+    train_fixmatch(data["images"], data["labels"], str(tmp_path / "shifted"), cfg,
+                   log=lambda s: None)
+    assert len(seen) == 3  # one draw per step
+    working_diameter = cfg.dataset.working_diameter
+    assert [s for s, _, _ in seen] == pytest.approx([0.1 * working_diameter] * 3)
+    for _, items, out in seen:  # each step's positives moved, none left on its label
+        at = np.array([(x, y) for _, x, y in items])
+        assert np.all(np.hypot(*(np.array([(x, y) for _, x, y in out]) - at).T) > 0)
+    with pytest.raises(CryopickInputError, match="dataset.positive_shift"):
+        _cfg(data["diameter"], dataset={"positive_shift": 0.6}).validate()
+
+
 def test_resume_continues_after_the_last_epoch(data, tmp_path):
     """Epoch 2 resumed from epoch 1's checkpoint trains on from epoch 1's weights: the same
     weights and losses as two epochs in one run (a resume that re-initialised the network,

@@ -37,6 +37,11 @@ class DatasetConfig:
     # consistency loss only ever confirms "background"
     candidate_fraction: float = 0.5
     val_fraction: float = 0.2  # labelled positives held out for validation when no val set
+    # each labelled positive of a training step cut at its label moved by a normal offset of
+    # this share of the working diameter in x and in y, drawn anew every step: hand-picked
+    # clicks sit off centre and the picking grid's nodes fall between particle centres
+    # (0: exactly at the labels, the seed's positives)
+    positive_shift: float = 0.0
     # particles a micrograph holds, as the user estimates it (0: unknown); the picking
     # threshold then comes from the count, and loss.negatives="pu" needs it for the share of
     # random positions that are unlabelled particles
@@ -118,6 +123,7 @@ class FixMatchConfig:
             (d.patch_size >= 32, "dataset.patch_size must be >= 32 (ResNet downsamples 32x)"),
             (0 <= d.candidate_fraction <= 1, "dataset.candidate_fraction must be within [0, 1]"),
             (0 <= d.val_fraction < 1, "dataset.val_fraction must be within [0, 1)"),
+            (0 <= d.positive_shift <= 0.5, "dataset.positive_shift must be within [0, 0.5]"),
             (m.backbone in BACKBONES, f"model.backbone must be one of {', '.join(BACKBONES)}"),
             (0 <= m.dropout < 1, "model.dropout must be within [0, 1)"),
             (0 <= m.ema_decay < 1, "model.ema_decay must be within [0, 1)"),

@@ -91,6 +91,12 @@ def _sample_positions(rng, work, n, avoid, min_distance):
     return [out[i] for i in order]
 
 
+def _shifted(rng, items, sigma):
+    """[(name, x, y), ...] each moved by a normal offset of ``sigma`` px in x and in y."""
+    offsets = rng.normal(0.0, sigma, (len(items), 2))
+    return [(n, x + dx, y + dy) for (n, x, y), (dx, dy) in zip(items, offsets)]
+
+
 def _extract(sources, items):
     """Patches for [(name, x, y), ...] in the given order."""
     if not items:
@@ -326,6 +332,8 @@ class SelectiveFixMatch:
         shares of the unlabelled batch)."""
         cfg, rng, gen = self.cfg, self.rng, self.gen
         pos = [self.pos_items[i] for i in rng.integers(0, len(self.pos_items), bp)]
+        if cfg.dataset.positive_shift > 0:  # no draw at 0: positives exactly at the labels
+            pos = _shifted(rng, pos, cfg.dataset.positive_shift * self.wd)
         neg = (_sample_positions(rng, self.work, bp, self.train_pos, self.wd / 2.0)
                if cfg.loss.negatives != "none" else [])
         unl = self._unlabelled_batch(cfg.dataset.batch_size)
