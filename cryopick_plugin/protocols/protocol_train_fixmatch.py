@@ -62,6 +62,17 @@ class CryopickProtTrainFixMatch(TrainingInputs, ProtParticlePicking):
                             "Without it nearly every unlabelled patch is background and the "
                             "consistency loss only ever confirms 'background'. Lower it if "
                             "the micrographs are full of blob-like junk.")
+        group.addParam("positiveShift", params.FloatParam,
+                       default=d.dataset.positive_shift, expertLevel=params.LEVEL_ADVANCED,
+                       label="Off-centre positives (share of the diameter)",
+                       help="At every training step each hand-picked particle is cut at its "
+                            "click moved by a fresh random offset: normal, this share of the "
+                            "particle diameter in x and in y. Hand-picked clicks sit a few "
+                            "pixels off centre, and picking scores a grid whose nodes mostly "
+                            "fall between particle centres: a classifier that only ever saw "
+                            "exact centres scores those lower. Default "
+                            f"{d.dataset.positive_shift}; 0: the patches exactly at the "
+                            "clicks (the original method). Within [0, 0.5].")
         group = form.addGroup("Model", expertLevel=params.LEVEL_ADVANCED,
                               help="config.yaml section model:")
         group.addParam("backbone", params.EnumParam, choices=list(BACKBONES),
@@ -195,6 +206,7 @@ class CryopickProtTrainFixMatch(TrainingInputs, ProtParticlePicking):
         d.patch_size = self.patchSize.get()
         d.batch_size = self.batchSize.get()
         d.candidate_fraction = self.candidateFraction.get()
+        d.positive_shift = self.positiveShift.get()
         d.num_workers = self.numberOfThreads.get()
         m.backbone = self.getEnumText("backbone")
         m.dropout, m.ema_decay = self.dropout.get(), self.emaDecay.get()

@@ -52,8 +52,8 @@ def test_unknown_or_ill_typed_keys_are_named(tmp_path):
 
 def test_seed_behaviour_switches_off_the_anti_collapse_measures():
     cfg = seed_behaviour()
-    assert (cfg.loss.negatives, cfg.loss.class_balanced, cfg.dataset.candidate_fraction) == \
-        ("none", False, 0.0)
+    assert (cfg.loss.negatives, cfg.loss.class_balanced, cfg.dataset.candidate_fraction,
+            cfg.dataset.positive_shift) == ("none", False, 0.0, 0.0)
 
 
 # ---------------------------------------------------------------- parts

@@ -12,6 +12,7 @@ from pyworkflow.tests import BaseTest, setupTestProject
 
 from cryopick_plugin.constants import SCORE_ATTR
 from cryopick_plugin.convert import micrograph_key
+from cryopick_plugin.engine.fixmatch.config import load_config
 from cryopick_plugin.engine.io.coordinates import read_coordinates, write_coordinates
 from cryopick_plugin.engine.io.files import read_torch_file
 from cryopick_plugin.protocols import (CryopickProtEvaluate, CryopickProtImportCoordinates,
@@ -51,9 +52,11 @@ class TestFixMatchChain(BaseTest):
                                  inputCoordinates=self.imp.outputCoordinates,
                                  validationCoordinates=self.truth.outputCoordinates,
                                  patchSize=32, batchSize=16, epochs=6, stepsPerEpoch=6,
-                                 rampupEpochs=2, useGpu=False)
+                                 rampupEpochs=2, positiveShift=0.05, useGpu=False)
         self.launchProtocol(train)
         model = train.outputModel
+        config = load_config(train._getExtraPath("config.yaml"))
+        self.assertEqual(config.dataset.positive_shift, 0.05)  # the form reached training
         with open(train._getExtraPath("fixmatch", "results.json")) as fh:
             results = json.load(fh)
         val = results["validation_picking"]  # the validation micrographs were picked...

@@ -234,4 +234,5 @@ def seed_behaviour(cfg=None):
     cfg.loss.negatives = "none"
     cfg.loss.class_balanced = False
     cfg.dataset.candidate_fraction = 0.0
+    cfg.dataset.positive_shift = 0.0
     return cfg
