@@ -28,6 +28,13 @@ ITERATIONS = 3
 #: irregular 0.11 -> 0.14, one apoferritin label set 0.15 -> 0.12), while 16 on crowded did
 #: (0.12 -> 0.03, 0.14 -> 0.04)
 MIN_LABELS = 15
+#: a click moves only where the match (normalised correlation, -1 to 1) is at least this
+#: much better than at the click. Offline on the third simulated set (docs/results/
+#: centring_gain_2026-12-07/centring_gain.txt), clicks on the true centres of large or
+#: irregular particles moved 0.075-0.124 diameter without it (their best round match is not
+#: their centre) and 0.015-0.050 with it, while clicks 0.1 diameter off round particles still
+#: came to 0.025-0.039 diameter of their centres
+MIN_GAIN = 0.05
 
 
 def _xy(points):
@@ -45,11 +52,13 @@ def rotational_average(image):
     return (totals / np.maximum(np.bincount(ring.ravel()), 1))[ring].astype(np.float32)
 
 
-def centre_labels(works, labels, diameter, max_shift=MAX_SHIFT, iterations=ITERATIONS):
+def centre_labels(works, labels, diameter, max_shift=MAX_SHIFT, iterations=ITERATIONS,
+                  min_gain=MIN_GAIN):
     """{name: (N, 2) working (x, y)}: each of ``labels`` ({name: (N, 2+) working x, y}, on
     the working images ``works``) moved to the best normalised match of the labels' mean
     particle, averaged over rotations, within ``max_shift`` x ``diameter`` of where it was
-    clicked. Unchanged with fewer than MIN_LABELS labels in all."""
+    clicked, if the match there is at least ``min_gain`` better than at the click itself
+    (0: always). Unchanged with fewer than MIN_LABELS labels in all."""
     xy = {n: _xy(v) for n, v in labels.items()}
     if sum(len(v) for v in xy.values()) < MIN_LABELS:
         return {n: v.copy() for n, v in xy.items()}
@@ -78,6 +87,9 @@ def centre_labels(works, labels, diameter, max_shift=MAX_SHIFT, iterations=ITERA
                     moved.append((x, y))
                     continue
                 iy, ix = np.unravel_index(np.argmax(score), score.shape)
+                if min_gain > 0 and score[iy, ix] - score[reach, reach] < min_gain:
+                    moved.append((x, y))  # no sharper match than at the click
+                    continue
                 moved.append((x + ix - reach, y + iy - reach))
             current[n] = np.array(moved, dtype=int).reshape(-1, 2)
     return {n: np.clip(v, 0, np.array(works[n].shape[::-1]) - 1).astype(np.float64)
