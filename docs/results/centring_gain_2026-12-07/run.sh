@@ -1,0 +1,19 @@
+#!/bin/bash
+# How this folder was made (seventeenth session, 2026-12-07/08; plan.md written before the
+# matrix runs). Models under $X (/work/exp/s57 here, outside the repository).
+set -e
+R=docs/results
+G=$R/centring_gain_2026-12-07
+# offline: centre_labels at several minimum gains, third set (20%) and crowded-many-labels (50%)
+for a in "crowded-512px-5mic-905f73d7 2 0.2" "apoferritin-1024px-16mic-3c62b5c2 4 0.2" \
+         "large-carbon-1024px-30mic-5583fd80 6 0.2" "irregular-1024px-12mic-30349c4e 4 0.2" \
+         "crowded-many-labels-512px-12mic-55be12cb 8 0.5"; do
+   set -- $a; python $G/centring_gain.py /work/bench_data/$1 $2 $3 0,1 0,0.02,0.05,0.1
+done > $G/centring_gain.txt
+# the matrix with the guarded centring (from `git archive` of 4aa7acd), exact labels first
+C="python -m benchmarks.matrix --count true --data-seed 2 --fractions 0.2 --seeds 0 1 --jobs 2 \
+   --methods unet fixmatch ensemble --unet-args=--centre-labels \
+   --regimes large-carbon irregular crowded apoferritin \
+   --data-root /work/bench_data --simulator /work/shared/bench"
+$C --label-jitter 0 --out $X/gain_exact
+$C --label-jitter 0.1 --out $X/gain_moved
