@@ -3,10 +3,12 @@ per regime-budget, two-label-seed means of the default's best F1 / AP, the class
 the default's F1 at its own threshold against its best, and the U-Net's AP (the same U-Net
 on both sides: equal, when it was taken from the earlier run or made again by the same
 code); then plan.md's rule.
-Usage: shift_pairs.py BEFORE.json[,...] AFTER.json[,...] [--confirm]
+Usage: shift_pairs.py BEFORE.json[,...] AFTER.json[,...] [--confirm] [--topaz T.json[,...]]
 (comma-separated lists of results.json; --confirm: the rule of the check on other
 micrographs, the mean AP may not fall, instead of the rule on the third set, where it must
-rise and the threshold may not lose a regime-budget)."""
+rise and the threshold may not lose a regime-budget; --topaz: Topaz's runs of the same
+cells, for the default minus Topaz before and after). Also per label seed: the default's and
+the classifier's AP."""
 import os
 import sys
 
@@ -48,7 +50,9 @@ def gap(r):
 
 
 before, after = load(sys.argv[1]), load(sys.argv[2])
-confirm = "--confirm" in sys.argv[3:]
+options = sys.argv[3:]
+confirm = "--confirm" in options
+topaz = load(options[options.index("--topaz") + 1]) if "--topaz" in options else {}
 print("Two-label-seed means; before -> after (shifted positives)\n")
 print("| regime | labels | default best F1 | default AP | classifier AP | default's F1 below "
       "its best | U-Net AP |")
@@ -80,3 +84,29 @@ print("plan.md's rule" + (" (check on other micrographs)" if confirm else " (thi
       ": " + ("holds" if a and b and c else
               f"fails ((a) {'holds' if a else 'fails'}, (b) {'holds' if b else 'fails'}"
               + ("" if confirm else f", (c) {'holds' if c else 'fails'}") + ")"))
+
+print("\nPer label seed, AP before -> after (default; classifier):\n")
+for fraction in FRACTIONS:
+    for regime in REGIMES:
+        for seed in SEEDS:
+            pair = [(before.get((regime, fraction, seed, row)), after.get((regime, fraction, seed,
+                                                                            row)))
+                    for row in ("ensemble", "fixmatch")]
+            if all(b and a for b, a in pair):
+                print(f"- {regime} {fraction:.0%} seed {seed}: " + "; ".join(
+                    f"{b['ap']:.3f} -> {a['ap']:.3f} ({a['ap'] - b['ap']:+.3f})" for b, a in pair))
+if topaz:
+    print("\nThe default minus Topaz, best F1 / AP, before -> after (label seeds Topaz ran):\n")
+    for fraction in FRACTIONS:
+        for regime in REGIMES:
+            seeds = [s for s in SEEDS if (regime, fraction, s, "topaz") in topaz]
+            if not seeds or any((regime, fraction, s, "ensemble") not in d
+                                for s in seeds for d in (before, after)):
+                continue
+            t = [np.mean([topaz[(regime, fraction, s, "topaz")][k] for s in seeds])
+                 for k in ("best_f1", "ap")]
+            diff = [[np.mean([d[(regime, fraction, s, "ensemble")][k] for s in seeds]) - v
+                     for k, v in zip(("best_f1", "ap"), t)] for d in (before, after)]
+            print(f"- {regime} {fraction:.0%} (Topaz {t[0]:.3f} / {t[1]:.3f}, seeds "
+                  f"{', '.join(map(str, seeds))}): {diff[0][0]:+.3f} / {diff[0][1]:+.3f} -> "
+                  f"{diff[1][0]:+.3f} / {diff[1][1]:+.3f}")
