@@ -996,7 +996,7 @@ def parse_args(argv=None):
                         "the same cell of an earlier run's --out, made with the same "
                         "micrographs, labels and U-Net settings, and make only the "
                         "classifier and the ensemble: a change to the classifier measured on "
-                        "the same U-Nets in about 40%% of the time (count given only: without "
+                        "the same U-Nets in under half the time (count given only: without "
                         "it the U-Net's count comes from the classifier)")
     p.add_argument("--resume", action="store_true",
                    help="reuse the finished pieces of an interrupted run in --out")

@@ -19,6 +19,9 @@ $M --seeds 0 1 --fractions 0.2 0.5 --jobs 2 --unet-from /work/exp/s53/third_20_5
 cp $X/check_f0/results.json $P/check_f0.json
 cp $X/shift_05/results.json $P/shift_05.json
 cp $X/shift_20_50/results.json $P/shift_20_50.json
-# against the stored cells, and plan.md's rule
-python $P/shift_pairs.py $R/third_set_count_given_2026-12-07/matrix_third_given.json \
-   $P/shift_05.json,$P/shift_20_50.json > $P/shift_pairs.md
+cp $X/shift_05/results.md $P/shift_05.md
+cp $X/shift_20_50/results.md $P/shift_20_50.md
+# against the stored cells, plan.md's rule, per label seed, and against Topaz's runs
+T=$R/third_set_count_given_2026-12-07
+python $P/shift_pairs.py $T/matrix_third_given.json $P/shift_05.json,$P/shift_20_50.json \
+   --topaz $(ls $T/topaz_*_seed*.json | paste -sd,) > $P/shift_pairs.md
