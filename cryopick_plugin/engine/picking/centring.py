@@ -78,19 +78,24 @@ def centre_labels(works, labels, diameter, max_shift=MAX_SHIFT, iterations=ITERA
             [padded[n][y + reach:y + reach + side, x + reach:x + reach + side]
              for n, v in current.items() for x, y in v], axis=0))
         for n, v in clicked.items():
-            moved = []
-            for x, y in v:
-                region = padded[n][y:y + side + 2 * reach, x:x + side + 2 * reach]
-                score = cv2.matchTemplate(region, template, cv2.TM_CCOEFF_NORMED)
-                score[outside | ~np.isfinite(score)] = -np.inf
-                if not np.isfinite(score).any():  # a flat template: nothing to match
-                    moved.append((x, y))
-                    continue
-                iy, ix = np.unravel_index(np.argmax(score), score.shape)
-                if min_gain > 0 and score[iy, ix] - score[reach, reach] < min_gain:
-                    moved.append((x, y))  # no sharper match than at the click
-                    continue
-                moved.append((x + ix - reach, y + iy - reach))
-            current[n] = np.array(moved, dtype=int).reshape(-1, 2)
-    return {n: np.clip(v, 0, np.array(works[n].shape[::-1]) - 1).astype(np.float64)
-            for n, v in current.items()}
+            shifts = [_best_shift(padded[n][y:y + side + 2 * reach, x:x + side + 2 * reach],
+                                  template, outside, reach, min_gain) for x, y in v]
+            current[n] = v + np.array(shifts, dtype=int).reshape(-1, 2)
+    # a click that stays keeps its own position, not the pixel it was rounded to
+    return {n: np.clip(np.where(np.all(current[n] == clicked[n], axis=1, keepdims=True),
+                                xy[n], current[n]),
+                       0, np.array(works[n].shape[::-1]) - 1).astype(np.float64) for n in xy}
+
+
+def _best_shift(region, template, outside, reach, min_gain):
+    """(dx, dy) from the centre of ``region`` to the template's best match in it (outside
+    the search disc excluded); (0, 0) if the match is flat or less than ``min_gain``
+    better than at the centre."""
+    score = cv2.matchTemplate(region, template, cv2.TM_CCOEFF_NORMED)
+    score[outside | ~np.isfinite(score)] = -np.inf
+    if not np.isfinite(score).any():  # a flat template: nothing to match
+        return 0, 0
+    iy, ix = np.unravel_index(np.argmax(score), score.shape)
+    if min_gain > 0 and score[iy, ix] - score[reach, reach] < min_gain:
+        return 0, 0  # no sharper match than at the click
+    return ix - reach, iy - reach
