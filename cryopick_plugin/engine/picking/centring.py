@@ -30,9 +30,9 @@ ITERATIONS = 3
 MIN_LABELS = 15
 #: a click moves only where the match (normalised correlation, -1 to 1) is at least this
 #: much better than at the click. Offline on the third simulated set (docs/results/
-#: centring_gain_2026-12-07/centring_gain.txt), clicks on the true centres of large or
-#: irregular particles moved 0.075-0.124 diameter without it (their best round match is not
-#: their centre) and 0.015-0.050 with it, while clicks 0.1 diameter off round particles still
+#: centring_gain_2026-12-07/centring_gain_fixed.txt), clicks on the true centres of large or
+#: irregular particles moved 0.071-0.124 diameter without it (their best round match is not
+#: their centre) and 0.000-0.039 with it, while clicks 0.1 diameter off round particles still
 #: came to 0.025-0.039 diameter of their centres
 MIN_GAIN = 0.05
 

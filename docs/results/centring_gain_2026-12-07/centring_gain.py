@@ -38,7 +38,8 @@ for seed in seeds:
         for gain in gains:
             centred = centre_labels(works, clicks, diameter, min_gain=gain)
             after = np.concatenate([np.hypot(*(centred[n] - truth[n]).T) for n in names])
-            moved = np.concatenate([np.hypot(*(centred[n] - np.round(clicks[n])).T) > 0
+            # since c38746b a click that stays keeps its own position (before: its pixel)
+            moved = np.concatenate([np.hypot(*(centred[n] - clicks[n]).T) > 0
                                     for n in names])
             row.append(f"gain {gain:g}: {after.mean() / diameter:.3f} ({moved.mean():.0%} moved)")
         print(f"{os.path.basename(folder)} {fraction:.0%} seed {seed} jitter {jitter:.1f}, "

@@ -10,6 +10,14 @@ for a in "crowded-512px-5mic-905f73d7 2 0.2" "apoferritin-1024px-16mic-3c62b5c2 
          "crowded-many-labels-512px-12mic-55be12cb 8 0.5"; do
    set -- $a; python $G/centring_gain.py /work/bench_data/$1 $2 $3 0,1 0,0.02,0.05,0.1
 done > $G/centring_gain.txt
+# (centring_gain.txt was made with the code of 4aa7acd and the script of a7738ad, when
+# centre_labels returned every click rounded to its working pixel and "moved" meant "off its
+# pixel"; the same loop with the fix of c38746b, "moved" meaning "off the click":)
+for a in "crowded-512px-5mic-905f73d7 2 0.2" "apoferritin-1024px-16mic-3c62b5c2 4 0.2" \
+         "large-carbon-1024px-30mic-5583fd80 6 0.2" "irregular-1024px-12mic-30349c4e 4 0.2" \
+         "crowded-many-labels-512px-12mic-55be12cb 8 0.5"; do
+   set -- $a; python $G/centring_gain.py /work/bench_data/$1 $2 $3 0,1 0,0.02,0.05,0.1
+done > $G/centring_gain_fixed.txt
 # the matrix with the guarded centring (from `git archive` of 4aa7acd), exact labels first
 C="python -m benchmarks.matrix --count true --data-seed 2 --fractions 0.2 --seeds 0 1 --jobs 2 \
    --methods unet fixmatch ensemble --unet-args=--centre-labels \
