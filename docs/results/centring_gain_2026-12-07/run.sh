@@ -25,3 +25,9 @@ C="python -m benchmarks.matrix --count true --data-seed 2 --fractions 0.2 --seed
    --data-root /work/bench_data --simulator /work/shared/bench"
 $C --label-jitter 0 --out $X/gain_exact
 $C --label-jitter 0.1 --out $X/gain_moved
+cp $X/gain_exact/results.json $G/gain_exact.json
+cp $X/gain_moved/results.json $G/gain_moved.json
+# against no centring (exact and moved), with the sixteenth session's script and rule
+L=$R/label_jitter_2026-12-07
+python $L/centring_pairs.py $R/third_set_count_given_2026-12-07/matrix_third_given.json \
+   $L/matrix_moved.json $G/gain_moved.json $G/gain_exact.json > $G/gain_pairs.md
