@@ -50,15 +50,17 @@ class CryopickProtTrainUNet(TrainingInputs, ProtParticlePicking):
                       expertLevel=params.LEVEL_ADVANCED,
                       help="Before training, move each hand-picked particle to where the mean "
                            "of all of them (averaged over rotations) matches the micrograph "
-                           "best, at most a quarter diameter from the click (with 15 or more "
-                           "particles). Clicks a few pixels off centre make the label discs "
-                           "bridge touching particles. On simulated clicks 0.1 diameter off "
-                           "(docs/benchmarks.md, \"Hand-picked labels off centre\") it "
-                           "brought round particles' labels back to within 0.03 diameter and "
-                           "the crowded specimen's AP from 0.815 to 0.881; but it moves "
-                           "labels already on the centre of large or irregular particles "
-                           "(large particle among carbon: AP 0.861 -> 0.792). Off by "
-                           "default: use it for small round particles picked by hand.")
+                           "best, at most a quarter diameter from the click, if the match there "
+                           "is clearly better than at the click (with 15 or more particles). "
+                           "Clicks a few pixels off centre make the label discs bridge "
+                           "touching particles. On simulated clicks 0.1 diameter off "
+                           "(docs/benchmarks.md, \"Hand-picked labels off centre\" and the "
+                           "section before it) it brought round particles' labels back to "
+                           "within 0.03-0.04 diameter, and with 625 clicks on a crowded "
+                           "specimen it recovered the AP they cost. Exact clicks on large or "
+                           "irregular particles mostly stay where they are. "
+                           "Off by default until measured on more data: use it for small "
+                           "round particles picked by hand.")
         form.addSection(label="Training")
         group = form.addGroup("Objective", help="What the network learns from the labels.")
         group.addParam("expectedParticles", params.FloatParam,

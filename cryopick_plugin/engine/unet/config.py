@@ -134,8 +134,8 @@ class UNetTrainConfig:
     centre_labels: bool = _setting(
         False, "before training, move each hand-picked particle to where the labels' mean "
                "particle (averaged over rotations) matches the micrograph best, within a "
-               "quarter diameter of the click (with at least 15 labels); for small round "
-               "particles picked by hand")
+               "quarter diameter of the click, if clearly better than at the click (with at "
+               "least 15 labels); for small round particles picked by hand")
     particle_diameter: float = _setting(
         0.0, "particle diameter in pixels (0: 2 x particle radius)")
     pixel_size: float = _setting(

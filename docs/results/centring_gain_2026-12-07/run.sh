@@ -31,3 +31,8 @@ cp $X/gain_moved/results.json $G/gain_moved.json
 L=$R/label_jitter_2026-12-07
 python $L/centring_pairs.py $R/third_set_count_given_2026-12-07/matrix_third_given.json \
    $L/matrix_moved.json $G/gain_moved.json $G/gain_exact.json > $G/gain_pairs.md
+# the third addendum: exact labels with the fix (from `git archive` of c38746b)
+$C --label-jitter 0 --regimes large-carbon irregular --out $X/fixed_exact
+cp $X/fixed_exact/results.json $G/fixed_exact.json
+python $L/centring_pairs.py $R/third_set_count_given_2026-12-07/matrix_third_given.json \
+   $L/matrix_moved.json /nonexistent $G/fixed_exact.json > $G/fixed_pairs.md
