@@ -36,3 +36,9 @@ $C --label-jitter 0 --regimes large-carbon irregular --out $X/fixed_exact
 cp $X/fixed_exact/results.json $G/fixed_exact.json
 python $L/centring_pairs.py $R/third_set_count_given_2026-12-07/matrix_third_given.json \
    $L/matrix_moved.json /nonexistent $G/fixed_exact.json > $G/fixed_pairs.md
+# per label seed, the default's AP against the same cells without centring
+T=$R/third_set_count_given_2026-12-07
+python $R/positive_shift_2026-12-07/shift_pairs.py $T/matrix_third_given.json $G/gain_exact.json \
+   --per-seed > $G/gain_exact_per_seed.md
+python $R/positive_shift_2026-12-07/shift_pairs.py $T/matrix_third_given.json $G/fixed_exact.json \
+   --per-seed > $G/fixed_exact_per_seed.md

@@ -8,7 +8,7 @@ Usage: shift_pairs.py BEFORE.json[,...] AFTER.json[,...] [--confirm] [--topaz T.
 micrographs, the mean AP may not fall, instead of the rule on the third set, where it must
 rise and the threshold may not lose a regime-budget; --topaz: Topaz's runs of the same
 cells, for the default minus Topaz before and after). Also per label seed: the default's and
-the classifier's AP."""
+the classifier's AP (--per-seed: only those, for any pair of runs of the same cells)."""
 import os
 import sys
 
@@ -49,53 +49,59 @@ def gap(r):
     return r["best_f1"] - r["f1"]
 
 
-before, after = load(sys.argv[1]), load(sys.argv[2])
-options = sys.argv[3:]
-confirm = "--confirm" in options
-topaz = load(options[options.index("--topaz") + 1]) if "--topaz" in options else {}
-print("Two-label-seed means; before -> after (shifted positives)\n")
-print("| regime | labels | default best F1 | default AP | classifier AP | default's F1 below "
-      "its best | U-Net AP |")
-print("|---|---:|---|---|---|---|---|")
-changes, within = [], [0, 0]
-for fraction in FRACTIONS:
-    for regime in REGIMES:
-        cells = [[mean(d, regime, fraction, row, key) for d in (before, after)]
-                 for row, key in (("ensemble", best_f1), ("ensemble", ap), ("fixmatch", ap),
-                                  ("ensemble", gap), ("unet/iteration 2", ap))]
-        if any(v is None for pair in cells for v in pair):
-            continue
-        changes.append((regime, fraction, cells[1][1] - cells[1][0]))
-        within = [w + (g <= GAP) for w, g in zip(within, cells[3])]
-        print(f"| {regime} | {fraction:.0%} | " + " | ".join(
-            f"{b:.3f} -> {a:.3f} ({a - b:+.3f})" for b, a in cells) + " |")
-if not changes:
-    sys.exit("no regime-budget has both label seeds in both files")
-deltas = np.array([c[2] for c in changes])
-worst = changes[int(np.argmin(deltas))]
-print(f"\nthe default's AP over {len(changes)} regime-budgets: mean {deltas.mean():+.4f}, "
-      f"worst {worst[0]} {worst[1]:.0%} {worst[2]:+.3f}")
-print(f"F1 at the own threshold within {GAP} of the best: {within[0]} -> {within[1]} of "
-      f"{len(changes)}")
-a = deltas.mean() >= 0 if confirm else deltas.mean() > 0
-b = deltas.min() >= -0.01
-c = confirm or within[1] >= within[0]
-print("plan.md's rule" + (" (check on other micrographs)" if confirm else " (third set)") +
-      ": " + ("holds" if a and b and c else
-              f"fails ((a) {'holds' if a else 'fails'}, (b) {'holds' if b else 'fails'}"
-              + ("" if confirm else f", (c) {'holds' if c else 'fails'}") + ")"))
+def means_table(before, after):
+    """The two-label-seed table; returns [(regime, fraction, default AP change)] and how many
+    regime-budgets have F1 at the own threshold within GAP of the best, before and after."""
+    print("Two-label-seed means; before -> after\n")
+    print("| regime | labels | default best F1 | default AP | classifier AP | default's F1 "
+          "below its best | U-Net AP |")
+    print("|---|---:|---|---|---|---|---|")
+    changes, within = [], [0, 0]
+    for fraction in FRACTIONS:
+        for regime in REGIMES:
+            cells = [[mean(d, regime, fraction, row, key) for d in (before, after)]
+                     for row, key in (("ensemble", best_f1), ("ensemble", ap), ("fixmatch", ap),
+                                      ("ensemble", gap), ("unet/iteration 2", ap))]
+            if any(v is None for pair in cells for v in pair):
+                continue
+            changes.append((regime, fraction, cells[1][1] - cells[1][0]))
+            within = [w + (g <= GAP) for w, g in zip(within, cells[3])]
+            print(f"| {regime} | {fraction:.0%} | " + " | ".join(
+                f"{b:.3f} -> {a:.3f} ({a - b:+.3f})" for b, a in cells) + " |")
+    return changes, within
 
-print("\nPer label seed, AP before -> after (default; classifier):\n")
-for fraction in FRACTIONS:
-    for regime in REGIMES:
-        for seed in SEEDS:
-            pair = [(before.get((regime, fraction, seed, row)), after.get((regime, fraction, seed,
-                                                                            row)))
-                    for row in ("ensemble", "fixmatch")]
-            if all(b and a for b, a in pair):
-                print(f"- {regime} {fraction:.0%} seed {seed}: " + "; ".join(
-                    f"{b['ap']:.3f} -> {a['ap']:.3f} ({a['ap'] - b['ap']:+.3f})" for b, a in pair))
-if topaz:
+
+def rule(changes, within, confirm):
+    deltas = np.array([c[2] for c in changes])
+    worst = changes[int(np.argmin(deltas))]
+    print(f"\nthe default's AP over {len(changes)} regime-budgets: mean {deltas.mean():+.4f}, "
+          f"worst {worst[0]} {worst[1]:.0%} {worst[2]:+.3f}")
+    print(f"F1 at the own threshold within {GAP} of the best: {within[0]} -> {within[1]} of "
+          f"{len(changes)}")
+    a = deltas.mean() >= 0 if confirm else deltas.mean() > 0
+    b = deltas.min() >= -0.01
+    c = confirm or within[1] >= within[0]
+    print("plan.md's rule" + (" (check on other micrographs)" if confirm else " (third set)") +
+          ": " + ("holds" if a and b and c else
+                  f"fails ((a) {'holds' if a else 'fails'}, (b) {'holds' if b else 'fails'}"
+                  + ("" if confirm else f", (c) {'holds' if c else 'fails'}") + ")"))
+
+
+def per_seed(before, after):
+    print("\nPer label seed, AP before -> after (default; classifier):\n")
+    for fraction in FRACTIONS:
+        for regime in REGIMES:
+            for seed in SEEDS:
+                pair = [(before.get((regime, fraction, seed, row)),
+                         after.get((regime, fraction, seed, row)))
+                        for row in ("ensemble", "fixmatch")]
+                if all(b and a for b, a in pair):
+                    print(f"- {regime} {fraction:.0%} seed {seed}: " + "; ".join(
+                        f"{b['ap']:.3f} -> {a['ap']:.3f} ({a['ap'] - b['ap']:+.3f})"
+                        for b, a in pair))
+
+
+def against_topaz(before, after, topaz):
     print("\nThe default minus Topaz, best F1 / AP, before -> after (label seeds Topaz ran):\n")
     for fraction in FRACTIONS:
         for regime in REGIMES:
@@ -110,3 +116,15 @@ if topaz:
             print(f"- {regime} {fraction:.0%} (Topaz {t[0]:.3f} / {t[1]:.3f}, seeds "
                   f"{', '.join(map(str, seeds))}): {diff[0][0]:+.3f} / {diff[0][1]:+.3f} -> "
                   f"{diff[1][0]:+.3f} / {diff[1][1]:+.3f}")
+
+
+before, after = load(sys.argv[1]), load(sys.argv[2])
+options = sys.argv[3:]
+if "--per-seed" not in options:
+    changes, within = means_table(before, after)
+    if not changes:
+        sys.exit("no regime-budget has both label seeds in both files")
+    rule(changes, within, "--confirm" in options)
+per_seed(before, after)
+if "--topaz" in options:
+    against_topaz(before, after, load(options[options.index("--topaz") + 1]))
