@@ -42,3 +42,15 @@ python $R/positive_shift_2026-12-07/shift_pairs.py $T/matrix_third_given.json $G
    --per-seed > $G/gain_exact_per_seed.md
 python $R/positive_shift_2026-12-07/shift_pairs.py $T/matrix_third_given.json $G/fixed_exact.json \
    --per-seed > $G/fixed_exact_per_seed.md
+# the third addendum's run 5: crowded-many-labels with the fixed guard (code of c38746b)
+M="python -m benchmarks.matrix --count true --data-seed 2 --methods unet fixmatch ensemble \
+   --seeds 0 --fractions 0.5 --regimes crowded-many-labels --jobs 1 --unet-args=--centre-labels \
+   --data-root /work/bench_data --simulator /work/shared/bench"
+$M --label-jitter 0.1 --out $X/many_moved_fixed
+$M --out $X/many_exact_fixed
+cp $X/many_moved_fixed/results.json $G/many_moved_fixed.json
+cp $X/many_exact_fixed/results.json $G/many_exact_fixed.json
+D=$R/many_labels_moved_2026-12-07
+python $D/many_pairs.py exact=$D/many_exact.json "exact, guarded centring"=$G/many_exact_fixed.json \
+   moved=$D/many_moved.json "moved, centred (no guard)"=$D/many_moved_centred.json \
+   "moved, guarded centring"=$G/many_moved_fixed.json > $G/many_pairs.md
