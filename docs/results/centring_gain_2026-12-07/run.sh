@@ -54,3 +54,13 @@ D=$R/many_labels_moved_2026-12-07
 python $D/many_pairs.py exact=$D/many_exact.json "exact, guarded centring"=$G/many_exact_fixed.json \
    moved=$D/many_moved.json "moved, centred (no guard)"=$D/many_moved_centred.json \
    "moved, guarded centring"=$G/many_moved_fixed.json > $G/many_pairs.md
+# the fourth addendum (code of c38746b): moved labels, then apoferritin and crowded exact
+$C --label-jitter 0.1 --regimes large-carbon irregular crowded apoferritin --out $X/fixed_moved
+$C --label-jitter 0 --regimes apoferritin crowded --out $X/fixed_exact2
+cp $X/fixed_moved/results.json $G/fixed_moved.json
+cp $X/fixed_exact2/results.json $G/fixed_exact2.json
+python $L/centring_pairs.py $R/third_set_count_given_2026-12-07/matrix_third_given.json \
+   $L/matrix_moved.json $G/fixed_moved.json $G/fixed_exact.json,$G/fixed_exact2.json \
+   > $G/fixed_pairs.md
+python $R/positive_shift_2026-12-07/shift_pairs.py $L/matrix_moved.json $G/fixed_moved.json \
+   --per-seed > $G/fixed_moved_per_seed.md
