@@ -64,3 +64,7 @@ python $L/centring_pairs.py $R/third_set_count_given_2026-12-07/matrix_third_giv
    > $G/fixed_pairs.md
 python $R/positive_shift_2026-12-07/shift_pairs.py $L/matrix_moved.json $G/fixed_moved.json \
    --per-seed > $G/fixed_moved_per_seed.md
+# how far each run's clicks moved, from the U-Net training logs
+(cd $X && for d in gain_exact gain_moved fixed_exact fixed_moved fixed_exact2 many_exact_fixed \
+   many_moved_fixed; do for f in $d/*/labels_*/seed_*/unet/train.log; do
+   echo "$f: $(grep -h 'Labels centred\|Labels not centred' $f)"; done; done) > $G/centring_logs.txt
